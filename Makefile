@@ -1,0 +1,41 @@
+# Quick start: `make demo` then `make test`. Both bootstrap .venv on a fresh machine.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+MODEL   := classifier/artifacts/model.skops
+CORPUS  := $(wildcard classifier/corpus/*.jsonl) classifier/data/userdict.txt
+
+.PHONY: demo test install system-deps model bench clean
+
+install: $(STAMP) system-deps
+
+# Debian's Chromium is the only browser Sweep uses; `playwright install` is never run.
+system-deps:
+	@test -x /usr/bin/chromium || { \
+	  echo "installing Debian chromium (needs root)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+model: $(MODEL)
+
+$(MODEL): $(STAMP) $(CORPUS) $(wildcard classifier/*.py)
+	$(BIN)/sweep train
+
+demo: install model
+	$(BIN)/sweep demo
+
+test: install model
+	$(BIN)/python -m pytest
+
+bench: install model
+	$(BIN)/python bench/crawl.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache sweep.db sweep.db-* build *.egg-info

@@ -1,0 +1,1 @@
+"""Crawl: profile-driven Scrapy spiders for marketplaces, app stores and forums."""

@@ -1,0 +1,47 @@
+"""Tidy fields into their stored shape: text, price, contacts and the content hash."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+
+from ..contacts import find_contacts
+from ..items import Listing
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_WS = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
+_PRICE = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def tidy(text: str | None) -> str:
+    text = _CONTROL.sub("", text or "")
+    text = text.encode("utf-8", "replace").decode("utf-8")      # lone surrogates
+    return _WS.sub(" ", text).strip()
+
+
+def parse_price(value) -> float | None:
+    if value is None or isinstance(value, float):
+        return value
+    m = _PRICE.search(unicodedata.normalize("NFKC", str(value)))
+    return float(m.group().replace(",", ".")) if m else None
+
+
+def content_hash(item: Listing) -> str:
+    """What makes a new version: the words and the price a reviewer would see."""
+    payload = json.dumps([item.title, item.description, item.price, item.seller_id], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+class NormalisePipeline:
+    def process_item(self, item: Listing):
+        item.title = tidy(item.title)
+        item.description = tidy(item.description)
+        item.seller_name = tidy(item.seller_name) or None
+        item.price = parse_price(item.price)
+        if "replies" in item.extra:
+            item.extra["replies"] = [tidy(r) for r in item.extra["replies"] if tidy(r)]
+        text = "\n".join([item.title, item.description, *item.extra.get("replies", [])])
+        item.contacts = find_contacts(text)
+        item.content_hash = content_hash(item)
+        return item

@@ -1,0 +1,120 @@
+"""ProfileSpider: seeds → list pages → listing pages, all selectors from one site profile."""
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+import scrapy
+from scrapy.http import Response
+
+from ..extract import ListingPage, ListPage
+from ..profile import PROFILE_DIR, Profile, load_profiles
+
+
+class ProfileSpider(scrapy.Spider):
+    """Crawl one platform described by a profile.
+
+    Spider arguments (``scrapy crawl ecommerce -a profile=marketplace``):
+    ``profile`` (name; default: the one enabled profile of this kind), ``profiles_dir``,
+    ``base_url`` (point the profile elsewhere, e.g. the sandbox on another port),
+    ``keywords`` (comma-separated, replaces the keyword list).
+    Settings read: SWEEP_PROFILES_DIR, SWEEP_BASE_URLS ({profile: url}).
+    """
+
+    kind = ""
+
+    def __init__(self, profile: str | None = None, profiles_dir: str | None = None, base_url: str | None = None,
+                 keywords: str | None = None, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.profile_name = profile
+        self.profiles_dir = profiles_dir
+        self.base_url = base_url
+        self.keyword_override = [k for k in (keywords or "").split(",") if k.strip()] or None
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        directory = spider.profiles_dir or settings.get("SWEEP_PROFILES_DIR") or PROFILE_DIR
+        names = [spider.profile_name] if spider.profile_name else None
+        profiles = [p for p in load_profiles(directory, names) if p.kind == cls.kind]
+        if len(profiles) != 1:
+            found = ", ".join(p.name for p in profiles) or "none"
+            raise ValueError(f"spider {cls.name!r} needs exactly one {cls.kind} profile (-a profile=NAME); "
+                             f"found: {found}")
+        profile = profiles[0]
+        base = spider.base_url or (settings.getdict("SWEEP_BASE_URLS") or {}).get(profile.name)
+        spider.profile = profile.rebase(base) if base else profile
+        spider.allowed_domains = list(spider.profile.allowed_hosts)
+        spider.name_for_stats = spider.profile.name
+        return spider
+
+    # -- scheduling ----------------------------------------------------------------------
+    def request(self, url: str, callback, **meta) -> scrapy.Request:
+        meta.setdefault("download_slot", self.profile.name)   # per-platform politeness
+        return scrapy.Request(url, callback=callback, meta=meta, errback=self.on_error)
+
+    def seed_urls(self) -> list[str]:
+        p: Profile = self.profile
+        keywords = self.keyword_override or p.keywords()
+        urls = [p.url(t.replace("{keyword}", quote(k))) for t in p.seeds.get("search", []) for k in keywords]
+        urls += [p.url(page) for page in p.seeds.get("pages", [])]
+        return urls
+
+    async def start(self):
+        for url in self.seed_urls():
+            yield self.request(url, self.parse_list, list_page=1, seed=url)
+
+    def parse_list(self, response: Response):
+        page = ListPage.from_response(response, self.profile)
+        links = page.listing_links()
+        self.crawler.stats.inc_value(f"sweep/{self.profile.name}/list_pages")
+        if not links:
+            # A search that finds nothing is normal for one keyword; a profile whose selectors
+            # match nothing anywhere is a broken profile — monitors compare these counters.
+            self.crawler.stats.inc_value(f"sweep/{self.profile.name}/empty_list_pages")
+        for url in links:
+            yield self.request(url, self.parse_listing)
+        max_pages = self.profile.list.get("max_pages", 1000)
+        if links and response.meta["list_page"] < max_pages:
+            for url in page.next_links():
+                yield self.request(url, self.parse_list, list_page=response.meta["list_page"] + 1,
+                                   seed=response.meta.get("seed"))
+
+    def parse_listing(self, response: Response):
+        page = ListingPage.from_response(response, self.profile)
+        if page.needs_browser() and not response.meta.get("playwright"):
+            yield self.browser_request(response.url)
+            return
+        listing = page.to_listing(rendered=bool(response.meta.get("playwright")))
+        if listing is None:
+            self.crawler.stats.inc_value(f"sweep/{self.profile.name}/not_a_listing")
+            return
+        yield from self.complete(listing, page, response)
+
+    def complete(self, listing, page, response):
+        """Kinds whose listings span several pages override this."""
+        yield listing
+
+    def browser_request(self, url: str) -> scrapy.Request:
+        from scrapy_playwright.page import PageMethod
+
+        browser = self.profile.listing["browser"]
+        timeout = browser.get("timeout_ms", 15000)
+        methods = []
+        if browser.get("wait_for"):
+            how, _, expr = browser["wait_for"].partition(":")
+            selector = expr if how == "css" else f"xpath={expr}"
+            methods.append(PageMethod("wait_for_selector", selector, timeout=timeout))
+        self.crawler.stats.inc_value(f"sweep/{self.profile.name}/browser_pages")
+        req = self.request(url, self.parse_listing, playwright=True, playwright_page_methods=methods,
+                           playwright_page_goto_kwargs={"timeout": timeout, "wait_until": "load"})
+        return req.replace(dont_filter=True)
+
+    def on_error(self, failure):
+        request = failure.request
+        self.crawler.stats.inc_value(f"sweep/{self.profile.name}/request_errors")
+        self.logger.warning("%s: %s failed: %s", self.profile.name, request.url, failure.getErrorMessage()
+                            or failure.type.__name__)
+
+    def host_allowed(self, url: str) -> bool:
+        return urlsplit(url).hostname in self.profile.allowed_hosts

@@ -1,0 +1,1 @@
+"""Review and takedown: the store, the CLI and (later) reports, rechecks and the reviewer UI."""

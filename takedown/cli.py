@@ -1,0 +1,238 @@
+"""The `sweep` command line. Every command's help carries an Example (a test checks it)."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .db import DEFAULT_DB
+
+db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
+                         help="SQLite database file.")
+
+
+def _parse_base_urls(values) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{value!r}: expected NAME=URL, e.g. marketplace=http://127.0.0.1:8701")
+        out[name] = url
+    return out
+
+
+@click.group()
+@click.version_option(package_name="sweep")
+def cli():
+    """Sweep finds listings that sell harassment tools (呼死你, 改号, 短信轰炸, 猫池, 语音网关),
+    classifies them, and helps trust-and-safety teams take them down.
+
+    Example:
+
+        sweep demo
+    """
+
+
+@cli.command()
+@click.option("--port-base", default=8701, show_default=True, help="First of three ports (0: free ports).")
+@click.option("--seed", default=2018, show_default=True, help="Picks the catalogue.")
+@click.option("--rate-limit", default=1000.0, show_default=True, help="Requests/s per platform before 429 (0: off).")
+@click.option("--takedown-delay", default=5.0, show_default=True, help="Seconds from a report to removal.")
+def sandbox(port_base, seed, rate_limit, takedown_delay):
+    """Serve the bundled marketplace, app store and forum on 127.0.0.1 until interrupted.
+
+    Example:
+
+        sweep sandbox --port-base 8701 --seed 2018
+    """
+    from sandbox.server import main
+
+    click.echo("sandbox: marketplace, appstore, forum on 127.0.0.1 (Ctrl-C to stop)", err=True)
+    main(["--port-base", str(port_base), "--seed", str(seed), "--rate-limit", str(rate_limit),
+          "--takedown-delay", str(takedown_delay)])
+
+
+def _crawl_options(fn):
+    fn = click.option("--platform", "platforms", multiple=True, help="Profile name (repeatable; default: all enabled).")(fn)
+    fn = click.option("--profiles", "profiles_dir", type=click.Path(file_okay=False, exists=True),
+                      help="Directory of site profiles (default: crawler/profiles).")(fn)
+    fn = click.option("--base-url", "base_urls", multiple=True, metavar="NAME=URL",
+                      help="Point a profile at another address (repeatable).")(fn)
+    fn = click.option("--keywords", help="Comma-separated search keywords replacing the keyword list.")(fn)
+    return db_option(fn)
+
+
+def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, progress=True):
+    from .cycle import run_cycle
+
+    try:
+        return run_cycle(db_path, list(platforms), profiles_dir, base_urls, keywords=keywords, progress=progress)
+    except Exception as exc:   # profile and model errors carry their own clear messages
+        from crawler.profile import ProfileError
+        from classifier.artifact import ArtifactError
+
+        if isinstance(exc, (ProfileError, ArtifactError)):
+            raise click.ClickException(str(exc)) from None
+        raise
+
+
+@cli.command()
+@_crawl_options
+def crawl(db_path, platforms, profiles_dir, base_urls, keywords):
+    """Crawl platforms into the database (listings are classified as they arrive).
+
+    Example:
+
+        sweep crawl --platform marketplace --base-url marketplace=http://127.0.0.1:8701
+    """
+    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords)
+    click.echo(f"run {result.run_id}: {result.outcome}; {result.total} listings seen")
+    if result.failures:
+        raise click.ClickException("; ".join(result.failures))
+
+
+@cli.command()
+@_crawl_options
+def run(db_path, platforms, profiles_dir, base_urls, keywords):
+    """One scheduled cycle: crawl every enabled platform, classify, store, print a summary.
+
+    Exits non-zero only on real failure (a platform that could not be crawled at all).
+
+    Example:
+
+        sweep run --db sweep.db
+    """
+    from .summary import print_summary
+
+    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords)
+    print_summary(db_path, result)
+    if result.failures:
+        raise click.ClickException("; ".join(result.failures))
+
+
+@cli.command()
+@click.option("--in", "in_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="JSONL with at least title and description per line ('-' for stdin).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="JSONL output: the input plus label, score, flagged, scores, explanation.")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False), help="Model artifact (default: bundled).")
+@click.option("--workers", default=None, type=int, help="Processes (default: one per core).")
+@click.option("--batch", default=256, show_default=True, help="Listings per batch.")
+def classify(in_path, out_path, model_path, workers, batch):
+    """Label listings from a JSONL file, streaming (bounded memory for any size).
+
+    A malformed line is reported with its line number on stderr and skipped.
+
+    Example:
+
+        sweep classify --in listings.jsonl --out labelled.jsonl
+    """
+    from classifier.artifact import DEFAULT_MODEL, ArtifactError
+    from classifier.stream import classify_stream
+
+    try:
+        counts = classify_stream(in_path, out_path, model_path or str(DEFAULT_MODEL), workers, batch,
+                                 warn=lambda msg: click.echo(msg, err=True))
+    except ArtifactError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"classified {counts['classified']} listings ({counts['flagged']} flagged); "
+               f"{counts['malformed']} malformed lines skipped", err=True)
+
+
+@cli.command()
+@db_option
+def stats(db_path):
+    """Listings and flags by platform and label.
+
+    Example:
+
+        sweep stats --db sweep.db
+    """
+    from .summary import print_stats
+
+    print_stats(db_path)
+
+
+@cli.command()
+@click.argument("text")
+@db_option
+@click.option("--limit", default=50, show_default=True, help="At most this many results (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def search(text, db_path, limit, as_json):
+    """Find stored listings containing TEXT (works for Chinese, e.g. 猫池, 呼死你).
+
+    Example:
+
+        sweep search 猫池 --db sweep.db
+    """
+    from .db import open_db
+    from .store import Store
+
+    rows = Store(open_db(db_path)).search(text, limit or None)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            mark = "⚑" if row["flagged"] else " "
+            click.echo(f"{mark} {row['id']:<22} {row['label'] or '-':<16} {row['title']}")
+    if not as_json:
+        click.echo(f"{len(rows)} listing(s)", err=True)
+
+
+@cli.command()
+@db_option
+@click.option("--seed", default=2018, show_default=True, help="Sandbox catalogue seed.")
+def demo(db_path, seed):
+    """Start the sandbox in the background, run one cycle against it, print the summary.
+
+    Example:
+
+        sweep demo --db sweep.db
+    """
+    from sandbox.process import SandboxProcess
+
+    from .summary import print_summary
+
+    click.echo("starting the sandbox platforms on 127.0.0.1 ...", err=True)
+    with SandboxProcess(seed=seed) as sb:
+        for name, url in sb.urls.items():
+            click.echo(f"  {name:<12} {url}", err=True)
+        result = _run_cycle(db_path, [], None, sb.urls)
+    print_summary(db_path, result)
+    click.echo(f"\ndatabase: {Path(db_path).resolve()}  (try: sweep search 猫池 --db {db_path})")
+    if result.failures:
+        raise click.ClickException("; ".join(result.failures))
+
+
+@cli.command()
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True),
+              help="Directory of labelled JSONL (default: classifier/corpus).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Artifact path (default: bundled).")
+def train(corpus_dir, out_path):
+    """Train the classifier from the labelled corpus and write the model artifact.
+
+    Example:
+
+        sweep train --corpus classifier/corpus
+    """
+    from classifier.artifact import DEFAULT_MODEL
+    from classifier.corpus import CORPUS_DIR
+    from classifier.train import train as do_train
+
+    card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, log=lambda m: click.echo(m, err=True))
+    test = card["metrics"].get("frozen_test", {})
+    click.echo(f"model {card['model_version']} written to {out_path or DEFAULT_MODEL}; flag threshold "
+               f"{card['thresholds']['flag']}")
+    if test:
+        click.echo(f"frozen test: binary F1 {test['binary']['f1']}, category accuracy "
+                   f"{test['category_accuracy_on_harmful']}, hard-negative FP rate {test['hard_negative_fp_rate']}")
+
+
+def main():  # pragma: no cover
+    cli(prog_name="sweep")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""One cycle: crawl the enabled platforms (classifying and storing as listings arrive), record the run."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from classifier import artifact
+from crawler.profile import PROFILE_DIR, load_profiles
+from crawler.run import crawl, crawl_settings
+
+from .db import open_db
+from .store import Store
+
+
+@dataclass
+class CycleResult:
+    run_id: int
+    outcome: str
+    platforms: dict[str, dict] = field(default_factory=dict)    # name -> selected crawl stats
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(p.get("listings", 0) for p in self.platforms.values())
+
+
+def _summarise(stats: dict) -> dict:
+    keep = {"pages": stats.get("response_received_count", 0), "listings": stats.get("sweep/stored", 0),
+            "new": stats.get("sweep/items_new", 0), "changed": stats.get("sweep/items_changed", 0),
+            "unchanged": stats.get("sweep/items_seen", 0), "invalid": stats.get("sweep/items_invalid", 0),
+            "errors": stats.get("log_count/ERROR", 0), "finish_reason": stats.get("finish_reason", "not started")}
+    keep.update({k: v for k, v in stats.items() if k.startswith(("sweep/", "downloader/response_status_count/"))
+                 and isinstance(v, (int, float))})
+    return keep
+
+
+def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=None, base_urls: dict | None = None,
+              keywords: str | None = None, progress: bool = True) -> CycleResult:
+    profiles = load_profiles(profiles_dir or PROFILE_DIR, platforms or None)
+    if not profiles:
+        raise ValueError("no enabled platform profiles to crawl")
+    artifact.load()           # refuse to start with a missing or untrusted model, before any crawling
+    store = Store(open_db(db_path))
+    store.register_platforms(profiles)
+    run_id = store.start_run([p.name for p in profiles])
+    settings = crawl_settings(db_path, run_id, base_urls, profiles_dir,
+                              {"SWEEP_PROGRESS_INTERVAL": 5 if progress else 0})
+    try:
+        stats = crawl(profiles, settings, keywords)
+    except BaseException:
+        store.finish_run(run_id, "failed", {})
+        raise
+    result = CycleResult(run_id, "ok", {name: _summarise(s) for name, s in stats.items()})
+    for name, summary in result.platforms.items():
+        if summary["finish_reason"] != "finished":
+            result.failures.append(f"{name}: crawl ended with {summary['finish_reason']!r}")
+        elif summary["listings"] == 0:
+            result.failures.append(f"{name}: no listings crawled ({summary['pages']} pages fetched) — "
+                                   f"is the platform reachable and its profile current?")
+    result.outcome = "failed" if result.failures else "ok"
+    store.finish_run(run_id, result.outcome, {"platforms": result.platforms, "failures": result.failures})
+    store.db.close()
+    return result

@@ -1,0 +1,68 @@
+"""The one SQLite file: connection settings and the schema, as sqlite-utils migrations.
+
+Plain tables (browse them with ``datasette sweep.db``). Add a schema change as a new
+``@migrations()`` function at the end; never edit one that has shipped.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+DEFAULT_DB = "sweep.db"
+migrations = Migrations("sweep")
+
+
+def open_db(path: str | Path = DEFAULT_DB, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate the database; WAL so readers never block the writer."""
+    db = sqlite_utils.Database(str(path))
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    if migrate:
+        migrations.apply(db)
+    return db
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["platforms"].create({"name": str, "kind": str, "base_url": str, "profile_path": str, "enabled": int,
+                            "first_seen": str}, pk="name")
+    db["crawl_runs"].create({"id": int, "started_at": str, "finished_at": str, "outcome": str,
+                             "platforms": str, "stats": str, "pid": int}, pk="id")
+    db["sellers"].create({"id": str, "platform": str, "seller_id": str, "name": str, "url": str,
+                          "first_seen": str, "last_seen": str}, pk="id")
+    db["listings"].create({
+        "id": str, "platform": str, "platform_id": str, "kind": str, "url": str, "title": str,
+        "description": str, "price": float, "seller_id": str, "images": str, "extra": str,
+        "content_hash": str, "version": int, "first_seen": str, "last_seen": str, "last_run_id": int,
+        "state": str, "label": str, "score": float, "flagged": int,
+    }, pk="id", foreign_keys=[("seller_id", "sellers", "id")], defaults={"state": "new", "version": 1})
+    db["listings"].create_index(["platform"])
+    db["listings"].create_index(["flagged", "score"])
+    db["listings"].create_index(["seller_id"])
+    db["listing_versions"].create({"id": int, "listing_id": str, "version": int, "content_hash": str,
+                                   "title": str, "description": str, "price": float, "seen_at": str,
+                                   "run_id": int}, pk="id", foreign_keys=[("listing_id", "listings", "id")])
+    db["listing_versions"].create_index(["listing_id", "version"], unique=True)
+    db["classifications"].create({"id": int, "listing_id": str, "version": int, "model_version": str,
+                                  "label": str, "score": float, "flagged": int, "scores": str,
+                                  "explanation": str, "classified_at": str}, pk="id",
+                                 foreign_keys=[("listing_id", "listings", "id")])
+    db["classifications"].create_index(["listing_id", "version"])
+    db["contacts"].create({"id": int, "type": str, "value": str}, pk="id")
+    db["contacts"].create_index(["type", "value"], unique=True)
+    db["listing_contacts"].create({"listing_id": str, "contact_id": int}, pk=("listing_id", "contact_id"),
+                                  foreign_keys=[("listing_id", "listings", "id"), ("contact_id", "contacts", "id")])
+    # Search: jieba-free, exact-substring-capable index (see takedown/search.py for why).
+    db.execute("CREATE VIRTUAL TABLE listing_fts USING fts5(listing_id UNINDEXED, tokens, tokenize='unicode61')")
+
+
+@migrations()
+def m002_run_tracking(db: sqlite_utils.Database) -> None:
+    """Which run first saw a listing, and fast 'seen since' queries for rechecks."""
+    db["listings"].add_column("first_run_id", int)
+    db.execute("UPDATE listings SET first_run_id = last_run_id WHERE first_run_id IS NULL")
+    db["listings"].create_index(["last_seen"])

@@ -1,0 +1,77 @@
+"""Session-wide fixtures: one sandbox, one full crawl of it, the bundled model.
+
+Everything here is real: the sandbox is the aiohttp server in its own process on
+127.0.0.1, crawls are `sweep` subprocesses running Scrapy (and Chromium for the pages
+that need it), and the database is a SQLite file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from classifier.artifact import DEFAULT_MODEL
+from sandbox.catalogue import Catalogue
+from sandbox.process import SandboxProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 2018
+
+
+def sweep(*args: str, check: bool = True, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    """Run the real `sweep` CLI in a subprocess (one Twisted reactor per crawl)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, env=env, text=True,
+                          capture_output=True, timeout=timeout, **kwargs)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"sweep {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def base_url_args(urls: dict[str, str]) -> list[str]:
+    return [arg for name, url in urls.items() for arg in ("--base-url", f"{name}={url}")]
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    if not DEFAULT_MODEL.exists():
+        from classifier.train import train
+
+        train(log=lambda m: None)
+    return DEFAULT_MODEL
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The shared sandbox. Tests must not report listings on it (use `fresh_sandbox`)."""
+    with SandboxProcess(seed=SEED, rate_limit=0) as sb:
+        yield sb
+
+
+@pytest.fixture
+def fresh_sandbox():
+    """A private sandbox for tests that change platform state (reports, removals, rate limits)."""
+    with SandboxProcess(seed=SEED, rate_limit=0, takedown_delay=0.3) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return Catalogue(SEED)
+
+
+@pytest.fixture(scope="session")
+def crawled_db(sandbox, model_path, tmp_path_factory) -> Path:
+    """One full `sweep crawl` of the shared sandbox; tests read but do not write it."""
+    db = tmp_path_factory.mktemp("crawl") / "sweep.db"
+    proc = sweep("crawl", "--db", str(db), *base_url_args(sandbox.urls))
+    (db.parent / "crawl.log").write_text(proc.stderr)
+    return db
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
