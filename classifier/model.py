@@ -1,6 +1,7 @@
 """The whole text → label path as one scikit-learn Pipeline."""
 from __future__ import annotations
 
+import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -13,7 +14,7 @@ from . import features
 def build_pipeline(C: float = 0.5, calibration_folds: int = 5) -> Pipeline:
     def tfidf(analyzer, min_df):
         return TfidfVectorizer(analyzer=analyzer, token_pattern=None, lowercase=False, min_df=min_df,
-                               sublinear_tf=True, dtype="float32")
+                               sublinear_tf=True, dtype=np.float32)
 
     union = FeatureUnion([
         ("words", tfidf(features.word_tokens, 1)),

@@ -58,6 +58,7 @@ SWEEP_MODEL = str(DEFAULT_MODEL)
 SWEEP_RUN_ID = None               # set by `sweep crawl/run`; a bare `scrapy crawl` opens its own run
 SWEEP_PROFILES_DIR = None         # default: crawler/profiles
 SWEEP_BASE_URLS = {}              # {profile name: base url} — e.g. the sandbox on other ports
+SWEEP_RENDER = True               # False: never start the browser (pages needing it keep what plain HTTP gives)
 SWEEP_CLASSIFY_BATCH = 64
 SWEEP_CLASSIFY_WORKERS = 1        # processes beside the crawl for classification; 0 = in the crawl process
 SWEEP_STORE_BATCH = 200

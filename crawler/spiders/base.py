@@ -17,7 +17,7 @@ class ProfileSpider(scrapy.Spider):
     ``profile`` (name; default: the one enabled profile of this kind), ``profiles_dir``,
     ``base_url`` (point the profile elsewhere, e.g. the sandbox on another port),
     ``keywords`` (comma-separated, replaces the keyword list).
-    Settings read: SWEEP_PROFILES_DIR, SWEEP_BASE_URLS ({profile: url}).
+    Settings read: SWEEP_PROFILES_DIR, SWEEP_BASE_URLS ({profile: url}), SWEEP_RENDER.
     """
 
     kind = ""
@@ -82,7 +82,7 @@ class ProfileSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response):
         page = ListingPage.from_response(response, self.profile)
-        if page.needs_browser() and not response.meta.get("playwright"):
+        if page.needs_browser() and not response.meta.get("playwright") and self.settings.getbool("SWEEP_RENDER"):
             yield self.browser_request(response.url)
             return
         listing = page.to_listing(rendered=bool(response.meta.get("playwright")))

@@ -1,0 +1,170 @@
+"""Crawl benchmark: bare Scrapy vs Sweep's full pipeline vs browser-rendered pages, on the sandbox.
+
+    python bench/crawl.py            (or: make bench)
+
+Runs each mode in its own process against one sandbox and prints pages/s, the full/bare
+ratio and peak RSS. The bare spider downloads exactly the URLs the full crawl fetched over
+plain HTTP (recorded during the full run), with the same concurrency, and parses nothing.
+Targets: full >= 0.8x bare pages/s; crawl process < 400 MB peak RSS (Chromium excluded).
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+class UrlLog:
+    """Bench-only extension: remember every page the full crawl fetched over plain HTTP."""
+
+    def __init__(self, path):
+        self.fh = open(path, "w", encoding="utf-8")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy import signals
+
+        ext = cls(crawler.settings.get("BENCH_URL_LOG"))
+        crawler.signals.connect(ext.seen, signal=signals.response_received)
+        crawler.signals.connect(ext.fh.close, signal=signals.engine_stopped)
+        return ext
+
+    def seen(self, response, request, spider):
+        if not request.meta.get("playwright") and not response.url.endswith("robots.txt"):
+            self.fh.write(json.dumps({"url": response.url, "slot": request.meta.get("download_slot")}) + "\n")
+
+
+def peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def run_full(urls: dict, db: str, url_log: str | None, render: bool, only: list[str] | None = None) -> dict:
+    from crawler.profile import load_profiles
+    from crawler.run import crawl, crawl_settings
+
+    overrides = {"LOG_LEVEL": "WARNING", "SWEEP_RENDER": render}
+    if url_log:
+        overrides.update({"EXTENSIONS": {"crawler.progress.Progress": None, "bench.crawl.UrlLog": 0},
+                          "BENCH_URL_LOG": url_log})
+    settings = crawl_settings(db, None, urls, None, overrides)
+    start = time.perf_counter()
+    stats = crawl(load_profiles(names=only), settings)
+    elapsed = time.perf_counter() - start
+    pages = sum(s.get("response_received_count", 0) for s in stats.values())
+    return {"pages": pages, "seconds": elapsed, "listings": sum(s.get("sweep/stored", 0) for s in stats.values()),
+            "browser_pages": sum(s.get(f"sweep/{n}/browser_pages", 0) for n, s in stats.items()),
+            "rss_mb": peak_rss_mb(), "children_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN)}
+
+
+def run_bare(url_file: str) -> dict:
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    entries = [json.loads(line) for line in open(url_file, encoding="utf-8")]
+
+    class Bare(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):
+            for e in entries:
+                yield scrapy.Request(e["url"], meta={"download_slot": e["slot"]}, dont_filter=True,
+                                     callback=self.parse)
+
+        def parse(self, response):
+            return None
+
+    process = CrawlerProcess({"LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS": 48, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+                              "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False})
+    crawler = process.create_crawler(Bare)
+    start = time.perf_counter()
+    process.crawl(crawler)
+    process.start()
+    elapsed = time.perf_counter() - start
+    return {"pages": crawler.stats.get_value("response_received_count", 0), "seconds": elapsed,
+            "rss_mb": peak_rss_mb()}
+
+
+def run_browser(urls: dict, db: str, url_file: str) -> dict:
+    """Only the pages that need the browser: Sweep's marketplace spider seeded with them."""
+    from crawler.run import crawl_settings
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spiders.ecommerce import EcommerceSpider
+
+    js_urls = [json.loads(line)["url"] for line in open(url_file, encoding="utf-8")]
+
+    class RenderOnly(EcommerceSpider):
+        async def start(self):
+            for url in js_urls:
+                yield self.browser_request(url)
+
+    settings = crawl_settings(db, None, urls, None, {"LOG_LEVEL": "WARNING"})
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(RenderOnly)
+    start = time.perf_counter()
+    process.crawl(crawler, profile="marketplace")
+    process.start()
+    elapsed = time.perf_counter() - start
+    return {"pages": crawler.stats.get_value("sweep/marketplace/browser_pages", 0), "seconds": elapsed,
+            "rss_mb": peak_rss_mb(), "listings": crawler.stats.get_value("sweep/stored", 0)}
+
+
+def child(mode: str, *args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", mode, *args], cwd=ROOT, capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    if out.returncode != 0:
+        sys.exit(f"{mode} run failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    from sandbox.process import SandboxProcess
+
+    work = Path(tempfile.mkdtemp(prefix="sweep-bench-"))
+    url_log, js_log = work / "urls.jsonl", work / "js.jsonl"
+    with SandboxProcess(rate_limit=0) as sb:
+        urls = json.dumps(sb.urls)
+        full = child("full", urls, str(work / "full.db"), str(url_log))
+        bare = child("bare", str(url_log))
+        # The JS pages: the marketplace items whose description only a browser sees.
+        from crawler.extract import ListingPage  # noqa: F401  (same selector the spider uses)
+        import sqlite3
+
+        con = sqlite3.connect(work / "full.db")
+        js = [r[0] for r in con.execute("SELECT url FROM listings WHERE json_extract(extra, '$') IS NOT NULL "
+                                        "AND platform = 'marketplace' AND description LIKE '描述加载中%'")]
+        js_log.write_text("".join(json.dumps({"url": u}) + "\n" for u in js), encoding="utf-8")
+        browser = child("browser", urls, str(work / "browser.db"), str(js_log))
+    ratio = full["pages"] / full["seconds"] / (bare["pages"] / bare["seconds"])
+    print(f"bare scrapy      : {bare['pages']:5d} pages in {bare['seconds']:6.2f}s = "
+          f"{bare['pages'] / bare['seconds']:7.1f} pages/s, peak RSS {bare['rss_mb']:.0f} MB")
+    print(f"sweep full       : {full['pages']:5d} pages in {full['seconds']:6.2f}s = "
+          f"{full['pages'] / full['seconds']:7.1f} pages/s, {full['listings']} listings stored, "
+          f"peak RSS {full['rss_mb']:.0f} MB (+ classifier worker {full['children_rss_mb']:.0f} MB)")
+    print(f"browser-rendered : {browser['pages']:5d} pages in {browser['seconds']:6.2f}s = "
+          f"{browser['pages'] / max(browser['seconds'], 1e-9):7.1f} pages/s, crawl process peak RSS "
+          f"{browser['rss_mb']:.0f} MB (Chromium excluded)")
+    print(f"ratio full/bare  : {ratio:.2f}  (target >= 0.80)")
+    print(f"full crawl RSS   : {full['rss_mb']:.0f} MB  (target < 400 MB)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        mode, args = sys.argv[2], sys.argv[3:]
+        if mode == "full":
+            result = run_full(json.loads(args[0]), args[1], args[2], render=False)
+        elif mode == "bare":
+            result = run_bare(args[0])
+        else:
+            result = run_browser(json.loads(args[0]), args[1], args[2])
+        print(json.dumps(result))
+    else:
+        main()

@@ -1,0 +1,361 @@
+"""Text normalisation for the harassment-tool classifier.
+
+Sellers dodge keyword lists with full-width letters, traditional characters, separators
+(呼-死-你), emoji, junk letters (你j可h以), pinyin/initials (hsn, dx轰炸), English (call bomber)
+and homophones (胡死你).  ``normalize`` folds the first six into one canonical string for the
+feature extractor; ``phonetic`` folds homophones; ``contact_cues`` spots off-platform contact bait.
+The original text is kept for display: ``normalize_with_offsets`` maps every output character
+back to an original index so the UI can highlight what a feature matched.
+
+Chain (each step keeps offsets; all regexes compiled once, per-character work cached in dicts):
+  0. coerce to str, cut at MAX_CHARS, strip simple HTML tags (-> space) and unescape entities.
+  1. per-character map, cached: drop control/zero-width chars, lone surrogates -> U+FFFD, NFKC,
+     lowercase, OpenCC t2s (per character: t2s is nearly context-free), and "always" rebus emoji
+     (🐱->猫, 🐶->狗, 💀/☠->死, 💩->屎, 🐴->马, 🐧->企鹅, ✈->飞机).
+  2. runs of >= 3 single letters joined by separators collapse ("c a l l" -> "call").
+  3. Latin aliases from data/aliases.tsv (whole tokens, separators allowed inside, also when glued
+     to Chinese: "hz机" -> 轰炸机).  Expanded chars map to the first index of the source span.
+  4. phrase aliases (Taiwan/HK terms 簡訊->短信, 狗IP->goip, 呼s你->呼死你), separators allowed inside.
+  5. between two CJK chars: soft separators/emoji/one junk letter (not q/v, which are contact
+     cues) are deleted; a run containing a hard break (newline 。、,!?;:) becomes one space.
+  6. remaining emoji: repeats collapse, "edge" rebus (💣/💥->炸, 📞/☎->电话, 📱/📲->手机,
+     ✉/📩/📨->短信; only here, since between CJK chars they are separators: 短💣信), others -> space.
+  7. whitespace runs -> one space, strip.
+Punctuation outside CJK context is kept ("1:72 B-52", "@demo_x", "2.5L").
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from pathlib import Path
+
+import opencc
+from pypinyin import lazy_pinyin
+
+MAX_CHARS: int = 20_000
+
+_CJK = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_EMOJI = "\u2190-\u21ff\u2300-\u23ff\u2460-\u24ff\u25a0-\u27bf\u2900-\u297f\u2b00-\u2bff\U0001f000-\U0001faff"
+_SOFT = r" \-._/\\|*~+=#^`'\"()\[\]{}<>@$%&·•・｜‧∙⋅°«»‹›「」『』【】〔〕〖〗〈〉《》“”‘’—–─〜"
+_HARD = "\n。、,!?;:"
+_ALWAYS_REBUS = {"🐱": "猫", "🐈": "猫", "🐶": "狗", "🐕": "狗", "💀": "死", "☠": "死", "💩": "屎",
+                 "🐴": "马", "🐎": "马", "🐧": "企鹅", "✈": "飞机"}
+_EDGE_REBUS = {"💣": "炸", "💥": "炸", "📞": "电话", "☎": "电话", "📱": "手机", "📲": "手机",
+               "✉": "短信", "📩": "短信", "📨": "短信"}
+
+_CTRL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+                      "\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
+_SURR_RE = re.compile("[\ud800-\udfff]")
+_DROP_RE = re.compile(_CTRL_RE.pattern[:-1] + "\ufe0e\ufe0f\u20e3]")  # chars the char map deletes
+_HTML_RE = re.compile(r"<[a-zA-Z/!?][^<>]{0,300}>|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,10});")
+_RUN_RE = re.compile(r"[a-z](?<![a-z0-9].)(?:[ .\-_/|*·]+[a-z](?![a-z0-9])){2,}")
+_LATIN_SEP = r"[ .\-_/|*·]*"
+_PHRASE_SEP = f"[{_SOFT}{_EMOJI}\t]*"
+_LATIN_SEP_RE = re.compile(_LATIN_SEP)
+_PHRASE_SEP_RE = re.compile(_PHRASE_SEP)
+_SEPS = f"\\s{_SOFT}{_EMOJI}{_HARD}"
+# Leading charset (not a lookbehind) lets `re` skip ahead in C; the lookbehind then checks the CJK char.
+_JUNK = "a-pr-uw-z"  # a lone Latin letter between CJK chars is noise; q and v are contact cues (加v)
+_GAP_RE = re.compile(f"[{_SEPS}{_JUNK}](?<=[{_CJK}].)(?:(?<=[{_JUNK}])[{_SEPS}]*"
+                     f"|(?<![{_JUNK}])[{_SEPS}]*(?:[{_JUNK}][{_SEPS}]*)?)(?=[{_CJK}])")
+_REPEAT_RE = re.compile(f"([{_EMOJI}])\\1+")
+_EMOJI_RE = re.compile(f"[{_EMOJI}]")
+_WS_RE = re.compile(r"\s{2,}|[^\S ]")  # only runs / non-space whitespace need work
+_TOKEN_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
+_HARD_SET = frozenset(_HARD)
+_CJK_RE = re.compile(f"[{_CJK}]")
+
+_CC = opencc.OpenCC("t2s")
+
+
+# ---------------------------------------------------------------- input hygiene
+def _coerce(text) -> str:
+    if text is None:
+        return ""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text[: MAX_CHARS * 4]).decode("utf-8", "replace")
+    elif not isinstance(text, str):
+        try:
+            text = str(text)
+        except Exception:  # a broken __str__ must not take the pipeline down
+            return ""
+    return text[:MAX_CHARS]
+
+
+def clean(text) -> str:
+    """str-coerce, cut at MAX_CHARS, drop control/zero-width chars (keep \\n, \\t -> space),
+    replace lone surrogates with U+FFFD."""
+    s = _SURR_RE.sub("\ufffd", _coerce(text)).replace("\t", " ")
+    return _CTRL_RE.sub("", s)
+
+
+# ---------------------------------------------------------------- per-character map
+def _map_char(c: str, t2s) -> str:
+    if c == "\t":
+        return " "
+    if c in _ALWAYS_REBUS:
+        return _ALWAYS_REBUS[c]
+    if "\ud800" <= c <= "\udfff":
+        return "\ufffd"
+    if _CTRL_RE.match(c) or c in "\ufe0e\ufe0f\u20e3":
+        return ""
+    return "".join(t2s(x) for x in unicodedata.normalize("NFKC", c).lower())
+
+
+def _build_charmap() -> tuple[dict[int, str], re.Pattern]:
+    """Precompute one str.translate table (~6k entries, ~40 ms) so the hot path is a C call.
+    t2s goes through OpenCC one character at a time; only its TSCharacters keys can change."""
+    ts_file = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    keys = {ln.split("\t", 1)[0] for ln in ts_file.read_text(encoding="utf-8").splitlines()}
+    t2s = {k: _CC.convert(k) for k in keys}.get
+    table = {}
+    for lo, hi in ((0, 0x10000), (0x1D400, 0x1D800), (0x1F000, 0x1FB00), (0x2F800, 0x2FA20), (0xE0000, 0xE0080)):
+        for cp in range(lo, hi):  # other planes: identity (CJK ext. B+ has no t2s/NFKC change)
+            c = chr(cp)
+            r = _map_char(c, lambda x: t2s(x, x))
+            if r != c:
+                table[cp] = r
+    return table, re.compile(_char_class(k for k, v in table.items() if len(v) != 1))
+
+
+def _char_class(cps) -> str:
+    """Compact [a-z...] class from code points (a long list of single chars makes `re` slow)."""
+    out, cps = [], sorted(cps)
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        out.append(re.escape(chr(cps[i])) + ("-" + re.escape(chr(cps[j])) if j > i else ""))
+        i = j + 1
+    return "[" + "".join(out) + "]"
+
+
+_TT, _NON1_RE = _build_charmap()
+
+
+def _charmap(s: str, offs: list[int]) -> tuple[str, list[int]]:
+    t = s.translate(_TT)
+    # Equal length and nothing deleted => every char mapped to exactly one char.
+    if len(t) == len(s) and not _DROP_RE.search(s):
+        return t, offs
+    o: list[int] = []
+    pos = 0
+    for m in _NON1_RE.finditer(s):  # 1:1 stretches are copied as slices
+        i = m.start()
+        o += offs[pos:i]
+        o += [offs[i]] * len(_TT[ord(s[i])])
+        pos = i + 1
+    o += offs[pos:]
+    return t, o
+
+
+# ---------------------------------------------------------------- alias tables
+def _trie_regex(keys, sep: str, after_first: str = "") -> str:
+    """Trie-shaped alternation (fast in `re`, longest match first) with `sep` between chars."""
+    root: dict = {}
+    for k in keys:
+        node = root
+        for ch in k:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict, first: bool = False) -> str:
+        alts = []
+        for ch, child in node.items():
+            if ch == "":
+                continue
+            tail = build(child)
+            if tail:
+                tail = f"(?:{sep}{tail})" + ("?" if "" in child else "")
+            alts.append(re.escape(ch) + (after_first if first else "") + tail)
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")" if alts else ""
+
+    return build(root, True)
+
+
+def _load_aliases():
+    latin, ctx, phrase = {}, {}, {}
+    path = Path(__file__).with_name("data") / "aliases.tsv"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        kind, key, canon, *rest = line.split("\t")
+        if kind == "latin":
+            key = re.sub(r"[\s\-]", "", key.lower())
+            latin[key] = canon
+            if rest and rest[0]:
+                ctx[key] = rest[0]
+        else:
+            phrase[key.translate(_TT)] = canon
+    plain = [k for k in latin if k not in ctx]
+    # whole tokens only: not after a letter/digit, nor after "60 " (60 hz is a frequency)
+    lb = r"(?<![a-z0-9].)(?<!\d[ -].)"
+    alts = [k[0] + lb + _LATIN_SEP + _LATIN_SEP.join(map(re.escape, k[1:])) + f"(?![a-z])(?={c})"
+            for k, c in ctx.items()]
+    latin_re = re.compile(_trie_regex(plain, _LATIN_SEP, lb) + "(?![a-z])|" + "|".join(alts))
+    return latin, latin_re, phrase, re.compile(_trie_regex(phrase, _PHRASE_SEP))
+
+
+_LATIN, _LATIN_RE, _PHRASE, _PHRASE_RE = _load_aliases()
+
+
+# ---------------------------------------------------------------- substitution with offsets
+def _sub(rx: re.Pattern, fn, s: str, offs: list[int]) -> tuple[str, list[int]]:
+    """Like rx.sub(fn, s) but carries offsets.  fn returns None (no change), a str (every new
+    char maps to the match's first index) or (str, relative source positions per char)."""
+    out: list[str] = []
+    o: list[int] = []
+    pos = 0
+    for m in rx.finditer(s):
+        r = fn(m)
+        if r is None:
+            continue
+        a, b = m.span()
+        out.append(s[pos:a])
+        o += offs[pos:a]
+        if isinstance(r, tuple):
+            r, rel = r
+            o += [offs[a + k] for k in rel]
+        else:
+            o += [offs[a]] * len(r)
+        out.append(r)
+        pos = b
+    if not out:
+        return s, offs
+    out.append(s[pos:])
+    o += offs[pos:]
+    return "".join(out), o
+
+
+def _html(m):
+    g = m.group()
+    if g[0] == "<":
+        return " "
+    r = html.unescape(g)
+    return None if r == g else r
+
+
+def _run(m):
+    g = m.group()
+    rel = [k for k, c in enumerate(g) if "a" <= c <= "z"]
+    return "".join(g[k] for k in rel), rel
+
+
+def _latin(m):
+    key = _LATIN_SEP_RE.sub("", m.group())
+    nxt = m.string[m.end():m.end() + 1]
+    if len(key) <= 2 and nxt.isdigit():  # "dx12", "hz2" are model numbers, not slang
+        return None
+    return _LATIN.get(key)
+
+
+def _phrase(m):
+    g = m.group()
+    key = _PHRASE_SEP_RE.sub("", g)
+    if key[-1].isascii() and m.string[m.end():m.end() + 1].isalpha():
+        return None  # 狗ip must be a whole token (not 狗ipad)
+    r = _PHRASE[key]
+    return (r, range(len(r))) if len(r) == len(g) else r  # 1:1 swaps keep exact offsets
+
+
+def _gap(m):
+    return "" if _HARD_SET.isdisjoint(m.group()) else " "
+
+
+def _edge(m):
+    return _EDGE_REBUS.get(m.group(), " ")
+
+
+def _ws(m):
+    return " "
+
+
+_LAST: tuple = (None, "", [])  # one-entry memo: callers typically normalize, then phonetic/cues, the same text
+
+
+def _normalize(text) -> tuple[str, list[int]]:
+    last = _LAST
+    if type(text) is str and text == last[0]:
+        return last[1], last[2]
+    s = _coerce(text)
+    offs = list(range(len(s)))
+    if "<" in s or "&" in s:
+        s, offs = _sub(_HTML_RE, _html, s, offs)
+    s, offs = _charmap(s, offs)
+    s, offs = _sub(_RUN_RE, _run, s, offs)
+    s, offs = _sub(_LATIN_RE, _latin, s, offs)
+    s, offs = _sub(_PHRASE_RE, _phrase, s, offs)
+    s, offs = _sub(_GAP_RE, _gap, s, offs)
+    s, offs = _sub(_REPEAT_RE, lambda m: (m.group(1), [0]), s, offs)
+    n = len(s)
+    s, offs = _sub(_EMOJI_RE, _edge, s, offs)
+    if len(s) != n:  # a rebus word may now sit next to a gap: "📞 轰炸" -> "电话轰炸"
+        s, offs = _sub(_GAP_RE, _gap, s, offs)
+    s, offs = _sub(_WS_RE, _ws, s, offs)
+    if s[:1] == " ":
+        s, offs = s[1:], offs[1:]
+    if s[-1:] == " ":
+        s, offs = s[:-1], offs[:-1]
+    if type(text) is str:
+        globals()["_LAST"] = (text, s, offs)  # single tuple store: safe across threads
+    return s, offs
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Canonical form of `text` plus, per output char, the index of the original char it came from."""
+    s, offs = _normalize(text)
+    return s, list(offs)  # a copy: the memo must not be mutated by callers
+
+
+def normalize(text: str) -> str:
+    return _normalize(text)[0]
+
+
+# ---------------------------------------------------------------- phonetic folding
+_PY: dict[str, str] = {}  # CJK char -> fuzzy syllable, filled on first sight
+
+
+def _fuzzy(tok: str) -> str:
+    """Toneless pinyin with common fuzzy merges: zh/ch/sh -> z/c/s, ang/eng/ing -> an/en/in."""
+    if len(tok) != 1 or not _CJK_RE.match(tok):
+        return tok  # latin word / digits: kept as is
+    p = lazy_pinyin(tok)[0]
+    if p[:2] in ("zh", "ch", "sh"):
+        p = p[0] + p[2:]
+    if p.endswith("ng") and p[-3:-2] in ("a", "e", "i"):
+        p = p[:-1]
+    _PY[tok] = p
+    return p
+
+
+def phonetic(text: str) -> list[str]:
+    """One fuzzy syllable per CJK char of normalize(text); other word runs as lowercase tokens."""
+    get = _PY.get
+    return [get(t) or _fuzzy(t) for t in _TOKEN_RE.findall(_normalize(text)[0])]
+
+
+# ---------------------------------------------------------------- contact cues
+_CUES = [(name, re.compile(rx)) for name, rx in [
+    ("cue_qq", r"(?<![a-z])qq(?![a-z])|扣扣|企鹅|(?<![a-z])q(?![a-z])\s*:?\s*\d{5,}"),
+    ("cue_wechat", r"[微威薇徽]\s*信|v\s*信|wechat|weixin|加\s*[v薇微威]|薇\s*[:号]"
+                   r"|(?<![a-z0-9])(?:vx|wx)(?![a-z])|(?<![a-z0-9])v\s*:"),
+    # 飞机 alone is usually an aeroplane (轰炸机模型): demand a contact-ish neighbour.
+    ("cue_telegram", r"纸飞机|电报|telegram|(?<![a-z0-9])tg(?![a-z])|飞机\s*(?:[:号@]|联系|私|找)"
+                     r"|(?:加|上|找|私|联系)\s*飞机"),
+    # 滴滴 is also the ride-hailing app.
+    ("cue_private", r"私聊|私信|私我|私戳|懂的来|懂得来|你懂的|你懂得|懂的都懂|懂得都懂|懂的私|需要的私"
+                    r"|详聊|详谈|滴滴(?!打车|出行|快车|专车|司机|顺风)"),
+    ("cue_phone", r"(?<![\dx])(?:\+?86[ \-]?)?1[3-9]\d(?:[ \-]?[\dx]){8}(?![\dx])"
+                  r"|(?<!\d)0\d{2,3}[ \-]?\d{7,8}(?!\d)|(?<!\d)[48]00[ \-]?\d{3}[ \-]?\d{4}(?!\d)"),
+]]
+
+
+def contact_cues(text: str) -> list[str]:
+    """Sorted distinct contact-bait cues; raw or already-normalised text give the same answer."""
+    s = _normalize(text)[0]
+    found = {name for name, rx in _CUES if rx.search(s)}
+    if "\u2708" in _coerce(text):  # ✈ in raw text: Telegram "纸飞机"
+        found.add("cue_telegram")
+    return sorted(found)
