@@ -7,21 +7,24 @@ feature extractor; ``phonetic`` folds homophones; ``contact_cues`` spots off-pla
 The original text is kept for display: ``normalize_with_offsets`` maps every output character
 back to an original index so the UI can highlight what a feature matched.
 
-Chain (each step keeps offsets; all regexes compiled once, per-character work cached in dicts):
-  0. coerce to str, cut at MAX_CHARS, strip simple HTML tags (-> space) and unescape entities.
-  1. per-character map, cached: drop control/zero-width chars, lone surrogates -> U+FFFD, NFKC,
-     lowercase, OpenCC t2s (per character: t2s is nearly context-free), and "always" rebus emoji
-     (🐱->猫, 🐶->狗, 💀/☠->死, 💩->屎, 🐴->马, 🐧->企鹅, ✈->飞机).
+Chain (each step carries offsets; regexes compiled and per-character tables built once at import):
+  0. coerce to str, cut at MAX_CHARS, strip simple HTML tags (-> space), unescape entities.
+  1. one str.translate table: drop control/zero-width chars, lone surrogates -> U+FFFD, NFKC
+     (ＧｏＩＰ -> GoIP), lowercase, OpenCC t2s per character (t2s is nearly context-free), and
+     "always" rebus emoji (🐱->猫 🐶->狗 💀/☠->死 💩->屎 🐴->马 🐧->企鹅 ✈->飞机).
   2. runs of >= 3 single letters joined by separators collapse ("c a l l" -> "call").
-  3. Latin aliases from data/aliases.tsv (whole tokens, separators allowed inside, also when glued
-     to Chinese: "hz机" -> 轰炸机).  Expanded chars map to the first index of the source span.
-  4. phrase aliases (Taiwan/HK terms 簡訊->短信, 狗IP->goip, 呼s你->呼死你), separators allowed inside.
-  5. between two CJK chars: soft separators/emoji/one junk letter (not q/v, which are contact
-     cues) are deleted; a run containing a hard break (newline 。、,!?;:) becomes one space.
-  6. remaining emoji: repeats collapse, "edge" rebus (💣/💥->炸, 📞/☎->电话, 📱/📲->手机,
-     ✉/📩/📨->短信; only here, since between CJK chars they are separators: 短💣信), others -> space.
+  3. Latin aliases (data/aliases.tsv): whole tokens, separators allowed inside ("hu si ni",
+     "h.s.n"), also glued to Chinese ("hz机" -> 轰炸机).  Expanded chars map to the span's first index.
+  4. phrase aliases: Taiwan/HK terms (簡訊->短信), 狗IP->goip, 呼s你->呼死你; separators allowed inside.
+  5. between two CJK chars: runs of spaces/punctuation/emoji are deleted (呼-死-你 -> 呼死你), and so
+     is a single letter glued on both sides (你j可h以; not q/v: 加v is a contact cue).  A run holding
+     a sentence break keeps ONE break as punctuation (newline -> 。, else the first of 。、,!?;:)
+     rather than a space, so that re-normalising normalised text is a no-op (a space would be glued).
+  6. other emoji: repeats collapse, "edge" rebus (💣/💥->炸 📞/☎->电话 📱/📲->手机 ✉/📩/📨->短信;
+     only here, because between CJK chars they are separators: 短💣信), the rest -> space.
   7. whitespace runs -> one space, strip.
-Punctuation outside CJK context is kept ("1:72 B-52", "@demo_x", "2.5L").
+Punctuation outside CJK context is kept ("1:72 B-52", "@demo_x", "2.5L"); normalize() is idempotent
+on the corpus, so phonetic()/contact_cues() accept raw or normalised text alike.
 """
 from __future__ import annotations
 
@@ -47,7 +50,6 @@ _EDGE_REBUS = {"💣": "炸", "💥": "炸", "📞": "电话", "☎": "电话", 
 _CTRL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
                       "\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
 _SURR_RE = re.compile("[\ud800-\udfff]")
-_DROP_RE = re.compile(_CTRL_RE.pattern[:-1] + "\ufe0e\ufe0f\u20e3]")  # chars the char map deletes
 _HTML_RE = re.compile(r"<[a-zA-Z/!?][^<>]{0,300}>|&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z]{2,10});")
 _RUN_RE = re.compile(r"[a-z](?<![a-z0-9].)(?:[ .\-_/|*·]+[a-z](?![a-z0-9])){2,}")
 _LATIN_SEP = r"[ .\-_/|*·]*"
@@ -57,12 +59,12 @@ _PHRASE_SEP_RE = re.compile(_PHRASE_SEP)
 _SEPS = f"\\s{_SOFT}{_EMOJI}{_HARD}"
 # Leading charset (not a lookbehind) lets `re` skip ahead in C; the lookbehind then checks the CJK char.
 _JUNK = "a-pr-uw-z"  # a lone Latin letter between CJK chars is noise; q and v are contact cues (加v)
-_GAP_RE = re.compile(f"[{_SEPS}{_JUNK}](?<=[{_CJK}].)(?:(?<=[{_JUNK}])[{_SEPS}]*"
-                     f"|(?<![{_JUNK}])[{_SEPS}]*(?:[{_JUNK}][{_SEPS}]*)?)(?=[{_CJK}])")
+# A lone 。/, between CJK chars is already canonical: not matching it saves a callback per clause.
+_GAP_RE = re.compile(f"[{_SEPS}{_JUNK}](?<=[{_CJK}].)(?!(?<=[{_HARD[1:]}])[{_CJK}])"
+                     f"(?:(?<=[{_JUNK}])|(?<![{_JUNK}])[{_SEPS}]*)(?=[{_CJK}])", re.S)
 _REPEAT_RE = re.compile(f"([{_EMOJI}])\\1+")
 _EMOJI_RE = re.compile(f"[{_EMOJI}]")
 _WS_RE = re.compile(r"\s{2,}|[^\S ]")  # only runs / non-space whitespace need work
-_TOKEN_RE = re.compile(f"[{_CJK}]|[^\\W_{_CJK}]+")
 _HARD_SET = frozenset(_HARD)
 _CJK_RE = re.compile(f"[{_CJK}]")
 
@@ -71,13 +73,12 @@ _CC = opencc.OpenCC("t2s")
 
 # ---------------------------------------------------------------- input hygiene
 def _coerce(text) -> str:
-    if text is None:
-        return ""
+    """None -> "", bytes -> UTF-8 (replacing errors), anything else -> str(); then cut at MAX_CHARS."""
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text[: MAX_CHARS * 4]).decode("utf-8", "replace")
     elif not isinstance(text, str):
         try:
-            text = str(text)
+            text = "" if text is None else str(text)
         except Exception:  # a broken __str__ must not take the pipeline down
             return ""
     return text[:MAX_CHARS]
@@ -103,11 +104,12 @@ def _map_char(c: str, t2s) -> str:
     return "".join(t2s(x) for x in unicodedata.normalize("NFKC", c).lower())
 
 
-def _build_charmap() -> tuple[dict[int, str], re.Pattern]:
-    """Precompute one str.translate table (~6k entries, ~40 ms) so the hot path is a C call.
+def _build_charmap():
+    """One str.translate table (~12k entries, ~50 ms at import) so the hot path is a C call.
     t2s goes through OpenCC one character at a time; only its TSCharacters keys can change."""
     ts_file = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
-    keys = {ln.split("\t", 1)[0] for ln in ts_file.read_text(encoding="utf-8").splitlines()}
+    keys = ({ln.split("\t", 1)[0] for ln in ts_file.read_text(encoding="utf-8").splitlines()}
+            if ts_file.exists() else map(chr, range(0x3400, 0xFB00)))  # other packaging: slower import
     t2s = {k: _CC.convert(k) for k in keys}.get
     table = {}
     for lo, hi in ((0, 0x10000), (0x1D400, 0x1D800), (0x1F000, 0x1FB00), (0x2F800, 0x2FA20), (0xE0000, 0xE0080)):
@@ -116,23 +118,23 @@ def _build_charmap() -> tuple[dict[int, str], re.Pattern]:
             r = _map_char(c, lambda x: t2s(x, x))
             if r != c:
                 table[cp] = r
-    return table, re.compile(_char_class(k for k, v in table.items() if len(v) != 1))
+    non1 = [k for k, v in table.items() if len(v) != 1]
+    return table, _char_class(non1), _char_class(k for k in non1 if not table[k])
 
 
-def _char_class(cps) -> str:
-    """Compact [a-z...] class from code points (a long list of single chars makes `re` slow)."""
-    out, cps = [], sorted(cps)
-    i = 0
-    while i < len(cps):
-        j = i
-        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
-            j += 1
-        out.append(re.escape(chr(cps[i])) + ("-" + re.escape(chr(cps[j])) if j > i else ""))
-        i = j + 1
-    return "[" + "".join(out) + "]"
+def _char_class(cps) -> re.Pattern:
+    """[x-y...] class with ranges merged (thousands of single chars make `re` slow)."""
+    ranges: list[list[int]] = []
+    for cp in sorted(cps):
+        if ranges and cp == ranges[-1][1] + 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return re.compile("[" + "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "")
+                                    for a, b in ranges) + "]")
 
 
-_TT, _NON1_RE = _build_charmap()
+_TT, _NON1_RE, _DROP_RE = _build_charmap()  # _DROP_RE: chars mapped to nothing
 
 
 def _charmap(s: str, offs: list[int]) -> tuple[str, list[int]]:
@@ -244,11 +246,14 @@ def _run(m):
 
 
 def _latin(m):
-    key = _LATIN_SEP_RE.sub("", m.group())
-    nxt = m.string[m.end():m.end() + 1]
-    if len(key) <= 2 and nxt.isdigit():  # "dx12", "hz2" are model numbers, not slang
+    g = m.group()
+    key = _LATIN_SEP_RE.sub("", g)
+    if len(key) <= 2 and m.string[m.end():m.end() + 1].isdigit():  # "dx12", "hz2": model numbers
         return None
-    return _LATIN.get(key)
+    r = _LATIN.get(key)
+    if r == key:  # identity alias (goip): only drop the separators, keep exact offsets
+        return None if g == key else _run(m)
+    return r
 
 
 def _phrase(m):
@@ -256,26 +261,23 @@ def _phrase(m):
     key = _PHRASE_SEP_RE.sub("", g)
     if key[-1].isascii() and m.string[m.end():m.end() + 1].isalpha():
         return None  # 狗ip must be a whole token (not 狗ipad)
-    r = _PHRASE[key]
-    return (r, range(len(r))) if len(r) == len(g) else r  # 1:1 swaps keep exact offsets
+    r = _PHRASE.get(key)
+    return (r, range(len(r))) if r and len(r) == len(g) else r  # 1:1 swaps keep exact offsets
 
 
 def _gap(m):
-    return "" if _HARD_SET.isdisjoint(m.group()) else " "
-
-
-def _edge(m):
-    return _EDGE_REBUS.get(m.group(), " ")
-
-
-def _ws(m):
-    return " "
+    g = m.group()
+    if _HARD_SET.isdisjoint(g):
+        return ""
+    k = next(k for k, c in enumerate(g) if c in _HARD_SET)  # keep the first hard break, as punctuation:
+    return ("。" if g[k] == "\n" else g[k]), [k]  # a space would be glued again on re-normalisation
 
 
 _LAST: tuple = (None, "", [])  # one-entry memo: callers typically normalize, then phonetic/cues, the same text
 
 
 def _normalize(text) -> tuple[str, list[int]]:
+    global _LAST
     last = _LAST
     if type(text) is str and text == last[0]:
         return last[1], last[2]
@@ -289,17 +291,17 @@ def _normalize(text) -> tuple[str, list[int]]:
     s, offs = _sub(_PHRASE_RE, _phrase, s, offs)
     s, offs = _sub(_GAP_RE, _gap, s, offs)
     s, offs = _sub(_REPEAT_RE, lambda m: (m.group(1), [0]), s, offs)
-    n = len(s)
-    s, offs = _sub(_EMOJI_RE, _edge, s, offs)
-    if len(s) != n:  # a rebus word may now sit next to a gap: "📞 轰炸" -> "电话轰炸"
+    before = s
+    s, offs = _sub(_EMOJI_RE, lambda m: _EDGE_REBUS.get(m.group(), " "), s, offs)
+    if s is not before:  # a rebus word may now sit next to a gap: "📞 轰炸" -> "电话轰炸"
         s, offs = _sub(_GAP_RE, _gap, s, offs)
-    s, offs = _sub(_WS_RE, _ws, s, offs)
+    s, offs = _sub(_WS_RE, lambda m: " ", s, offs)
     if s[:1] == " ":
         s, offs = s[1:], offs[1:]
     if s[-1:] == " ":
         s, offs = s[:-1], offs[:-1]
     if type(text) is str:
-        globals()["_LAST"] = (text, s, offs)  # single tuple store: safe across threads
+        _LAST = (text, s, offs)  # one tuple store: safe across threads
     return s, offs
 
 
@@ -314,48 +316,55 @@ def normalize(text: str) -> str:
 
 
 # ---------------------------------------------------------------- phonetic folding
-_PY: dict[str, str] = {}  # CJK char -> fuzzy syllable, filled on first sight
-
-
-def _fuzzy(tok: str) -> str:
+def _fuzzy(ch: str) -> str:
     """Toneless pinyin with common fuzzy merges: zh/ch/sh -> z/c/s, ang/eng/ing -> an/en/in."""
-    if len(tok) != 1 or not _CJK_RE.match(tok):
-        return tok  # latin word / digits: kept as is
-    p = lazy_pinyin(tok)[0]
+    p = lazy_pinyin(ch)[0]
     if p[:2] in ("zh", "ch", "sh"):
         p = p[0] + p[2:]
     if p.endswith("ng") and p[-3:-2] in ("a", "e", "i"):
         p = p[:-1]
-    _PY[tok] = p
     return p
+
+
+class _PinyinTable(dict):
+    """str.translate table filled on first sight of a char: CJK -> " syllable ", other
+    letters/digits -> themselves (so latin runs stay one token), anything else -> " "."""
+
+    def __missing__(self, cp: int) -> str:
+        c = chr(cp)
+        r = f" {_fuzzy(c)} " if _CJK_RE.match(c) else c if c.isalnum() else " "
+        self[cp] = r
+        return r
+
+
+_PY = _PinyinTable()
 
 
 def phonetic(text: str) -> list[str]:
     """One fuzzy syllable per CJK char of normalize(text); other word runs as lowercase tokens."""
-    get = _PY.get
-    return [get(t) or _fuzzy(t) for t in _TOKEN_RE.findall(_normalize(text)[0])]
+    return _normalize(text)[0].translate(_PY).split()
 
 
 # ---------------------------------------------------------------- contact cues
+# Every alternative starts with a literal (boundary lookbehinds come after it) so `re` can scan in C.
 _CUES = [(name, re.compile(rx)) for name, rx in [
-    ("cue_qq", r"(?<![a-z])qq(?![a-z])|扣扣|企鹅|(?<![a-z])q(?![a-z])\s*:?\s*\d{5,}"),
-    ("cue_wechat", r"[微威薇徽]\s*信|v\s*信|wechat|weixin|加\s*[v薇微威]|薇\s*[:号]"
-                   r"|(?<![a-z0-9])(?:vx|wx)(?![a-z])|(?<![a-z0-9])v\s*:"),
+    ("cue_qq", r"q(?<![a-z]q)(?:q(?![a-z])|(?![a-z])\s*:?\s*\d{5,})|扣扣|企鹅"),
+    ("cue_wechat", r"微\s*信|威\s*信|徽\s*信|薇\s*[信:号]|加\s*[v薇微威]|wechat|weixin|v\s*信"
+                   r"|v(?<![a-z0-9]v)(?:x(?![a-z])|\s*:)|w(?<![a-z0-9]w)x(?![a-z])"),
     # 飞机 alone is usually an aeroplane (轰炸机模型): demand a contact-ish neighbour.
-    ("cue_telegram", r"纸飞机|电报|telegram|(?<![a-z0-9])tg(?![a-z])|飞机\s*(?:[:号@]|联系|私|找)"
-                     r"|(?:加|上|找|私|联系)\s*飞机"),
+    ("cue_telegram", r"纸飞机|电报|telegram|t(?<![a-z0-9]t)g(?![a-z])|飞机\s*(?:[:号@]|联系|私|找)"
+                     r"|加\s*飞机|上\s*飞机|找\s*飞机|私\s*飞机|联系\s*飞机"),
     # 滴滴 is also the ride-hailing app.
     ("cue_private", r"私聊|私信|私我|私戳|懂的来|懂得来|你懂的|你懂得|懂的都懂|懂得都懂|懂的私|需要的私"
                     r"|详聊|详谈|滴滴(?!打车|出行|快车|专车|司机|顺风)"),
-    ("cue_phone", r"(?<![\dx])(?:\+?86[ \-]?)?1[3-9]\d(?:[ \-]?[\dx]){8}(?![\dx])"
-                  r"|(?<!\d)0\d{2,3}[ \-]?\d{7,8}(?!\d)|(?<!\d)[48]00[ \-]?\d{3}[ \-]?\d{4}(?!\d)"),
+    # mobile (masked xxxx allowed, optional +86), landline, 400/800 numbers
+    ("cue_phone", r"1(?<![\dx]1)[3-9]\d(?:[ \-]?[\dx]){8}(?![\dx])|0(?<!\d0)\d{2,3}[ \-]?\d{7,8}(?!\d)"
+                  r"|4(?<!\d4)00[ \-]?\d{3}[ \-]?\d{4}(?!\d)|8(?<!\d8)(?:00[ \-]?\d{3}[ \-]?\d{4}(?!\d)"
+                  r"|6[ \-]?1[3-9]\d(?:[ \-]?[\dx]){8}(?![\dx]))"),
 ]]
 
 
 def contact_cues(text: str) -> list[str]:
     """Sorted distinct contact-bait cues; raw or already-normalised text give the same answer."""
     s = _normalize(text)[0]
-    found = {name for name, rx in _CUES if rx.search(s)}
-    if "\u2708" in _coerce(text):  # ✈ in raw text: Telegram "纸飞机"
-        found.add("cue_telegram")
-    return sorted(found)
+    return sorted(name for name, rx in _CUES if rx.search(s))

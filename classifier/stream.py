@@ -25,11 +25,23 @@ def _predict(records: list[dict]) -> list[dict]:
 
 @contextmanager
 def _open(path: str, mode: str):
+    # surrogateescape both ways: bytes that are not UTF-8 pass through untouched instead of crashing.
     if path == "-":
-        yield sys.stdin if "r" in mode else sys.stdout
+        stream = sys.stdin if "r" in mode else sys.stdout
+        stream.reconfigure(encoding="utf-8", errors="surrogateescape")
+        yield stream
     else:
-        with open(path, mode, encoding="utf-8", errors="surrogateescape" if "r" in mode else "strict") as fh:
+        with open(path, mode, encoding="utf-8", errors="surrogateescape") as fh:
             yield fh
+
+
+def dump_line(record: dict) -> str:
+    line = json.dumps(record, ensure_ascii=False)
+    try:
+        line.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:      # a lone surrogate from a JSON escape: keep it, escaped
+        line = json.dumps(record)
+    return line + "\n"
 
 
 def parse_line(line: str, number: int) -> tuple[dict | None, str | None]:
@@ -74,7 +86,7 @@ def classify_stream(in_path: str, out_path: str, model_path: str, workers: int |
             counts["classified"] += 1
             counts["flagged"] += bool(result["flagged"])
             record.update({k: result[k] for k in OUTPUT_FIELDS})
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(dump_line(record))
 
     with _open(in_path, "r") as src, _open(out_path, "w") as out:
         if workers == 1:

@@ -24,7 +24,7 @@ def crawl_settings(db_path: str, run_id: int | None = None, base_urls: dict | No
 
 def crawl(profiles: list[Profile], settings: Settings, keywords: str | None = None) -> dict[str, dict]:
     """Crawl every profile concurrently (one spider each); returns {profile name: scrapy stats}."""
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     crawlers = []
     for profile in profiles:
         crawler = process.create_crawler(SPIDERS[profile.kind])

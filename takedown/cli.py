@@ -61,14 +61,16 @@ def _crawl_options(fn):
     fn = click.option("--base-url", "base_urls", multiple=True, metavar="NAME=URL",
                       help="Point a profile at another address (repeatable).")(fn)
     fn = click.option("--keywords", help="Comma-separated search keywords replacing the keyword list.")(fn)
+    fn = click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log as well as progress.")(fn)
     return db_option(fn)
 
 
-def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, progress=True):
+def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, verbose=False):
     from .cycle import run_cycle
 
     try:
-        return run_cycle(db_path, list(platforms), profiles_dir, base_urls, keywords=keywords, progress=progress)
+        return run_cycle(db_path, list(platforms), profiles_dir, base_urls, keywords=keywords,
+                         log_level="INFO" if verbose else "WARNING")
     except Exception as exc:   # profile and model errors carry their own clear messages
         from crawler.profile import ProfileError
         from classifier.artifact import ArtifactError
@@ -80,14 +82,14 @@ def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, progr
 
 @cli.command()
 @_crawl_options
-def crawl(db_path, platforms, profiles_dir, base_urls, keywords):
+def crawl(db_path, platforms, profiles_dir, base_urls, keywords, verbose):
     """Crawl platforms into the database (listings are classified as they arrive).
 
     Example:
 
         sweep crawl --platform marketplace --base-url marketplace=http://127.0.0.1:8701
     """
-    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords)
+    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords, verbose)
     click.echo(f"run {result.run_id}: {result.outcome}; {result.total} listings seen")
     if result.failures:
         raise click.ClickException("; ".join(result.failures))
@@ -95,7 +97,7 @@ def crawl(db_path, platforms, profiles_dir, base_urls, keywords):
 
 @cli.command()
 @_crawl_options
-def run(db_path, platforms, profiles_dir, base_urls, keywords):
+def run(db_path, platforms, profiles_dir, base_urls, keywords, verbose):
     """One scheduled cycle: crawl every enabled platform, classify, store, print a summary.
 
     Exits non-zero only on real failure (a platform that could not be crawled at all).
@@ -106,7 +108,7 @@ def run(db_path, platforms, profiles_dir, base_urls, keywords):
     """
     from .summary import print_summary
 
-    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords)
+    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords, verbose)
     print_summary(db_path, result)
     if result.failures:
         raise click.ClickException("; ".join(result.failures))

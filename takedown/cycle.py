@@ -34,7 +34,7 @@ def _summarise(stats: dict) -> dict:
 
 
 def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=None, base_urls: dict | None = None,
-              keywords: str | None = None, progress: bool = True) -> CycleResult:
+              keywords: str | None = None, progress: bool = True, log_level: str = "WARNING") -> CycleResult:
     profiles = load_profiles(profiles_dir or PROFILE_DIR, platforms or None)
     if not profiles:
         raise ValueError("no enabled platform profiles to crawl")
@@ -43,7 +43,7 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     store.register_platforms(profiles)
     run_id = store.start_run([p.name for p in profiles])
     settings = crawl_settings(db_path, run_id, base_urls, profiles_dir,
-                              {"SWEEP_PROGRESS_INTERVAL": 5 if progress else 0})
+                              {"SWEEP_PROGRESS_INTERVAL": 5 if progress else 0, "LOG_LEVEL": log_level})
     try:
         stats = crawl(profiles, settings, keywords)
     except BaseException:

@@ -12,10 +12,10 @@ from .store import Store
 
 def print_summary(db_path: str, result) -> None:
     db = open_db(db_path)
-    console = Console()
+    console = Console(width=max(Console().width, 130))
     table = Table(title=f"Run {result.run_id}: {result.outcome}")
     for col in ("platform", "pages", "listings", "new", "changed", "flagged", *HARMFUL):
-        table.add_column(col, justify="left" if col == "platform" else "right")
+        table.add_column(col, justify="left" if col == "platform" else "right", no_wrap=True)
     for name, p in result.platforms.items():
         by_label = {r["label"]: r["n"] for r in db.query(
             "SELECT label, count(*) AS n FROM listings WHERE platform = ? AND last_run_id = ? AND flagged = 1 "

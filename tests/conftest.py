@@ -74,4 +74,5 @@ def crawled_db(sandbox, model_path, tmp_path_factory) -> Path:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

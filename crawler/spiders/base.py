@@ -45,8 +45,21 @@ class ProfileSpider(scrapy.Spider):
         base = spider.base_url or (settings.getdict("SWEEP_BASE_URLS") or {}).get(profile.name)
         spider.profile = profile.rebase(base) if base else profile
         spider.allowed_domains = list(spider.profile.allowed_hosts)
-        spider.name_for_stats = spider.profile.name
+        cls.apply_profile_settings(spider.profile, settings)
         return spider
+
+    @staticmethod
+    def apply_profile_settings(profile: Profile, settings) -> None:
+        """Per-platform politeness as a download slot; Playwright only where the profile renders."""
+        politeness = profile.politeness
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        slots[profile.name] = {"concurrency": politeness.get("concurrency", 8),
+                               "delay": politeness.get("download_delay", 0.0)}
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        if not (profile.listing.get("browser") and settings.getbool("SWEEP_RENDER")):
+            # Without this every spider would start its own Playwright driver process.
+            base = settings.getdict("DOWNLOAD_HANDLERS_BASE")
+            settings.set("DOWNLOAD_HANDLERS", {"http": base["http"], "https": base["https"]}, priority="spider")
 
     # -- scheduling ----------------------------------------------------------------------
     def request(self, url: str, callback, **meta) -> scrapy.Request:

@@ -1,0 +1,93 @@
+"""`sweep classify` on good and malformed input, and the artifact's trust checks."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from classifier import LABELS
+from classifier.artifact import ArtifactError, card_path, load
+from tests.conftest import read_jsonl, sweep
+
+GOOD = [
+    {"id": "a1", "title": "呼 死 你 包月 稳定", "description": "24小时不停呼叫，懂的来 QQ 123456789", "price": "99.00",
+     "kind": "ecommerce", "seller": "demo"},
+    {"id": "a2", "title": "8口 猫池 批量收码设备", "description": "多卡多待，接码专用，支持群发", "kind": "ecommerce"},
+    {"id": "a3", "title": "猫粮 10kg 成猫通用", "description": "鸡肉味，包邮", "kind": "ecommerce", "extra": {"x": [1, 2]}},
+    {"id": "a4", "title": "警方捣毁一处猫池窝点", "description": "记者从警方获悉，查获设备二十余台，嫌疑人已被刑拘。",
+     "kind": "forum"},
+]
+
+
+def test_classify_adds_fields_and_passes_input_through(model_path, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in GOOD), encoding="utf-8")
+    proc = sweep("classify", "--in", str(src), "--out", str(out), "--workers", "1")
+    rows = read_jsonl(out)
+    assert [r["id"] for r in rows] == ["a1", "a2", "a3", "a4"]
+    for original, row in zip(GOOD, rows):
+        assert {k: row[k] for k in original} == original            # pass-through unchanged
+        assert row["label"] in LABELS and 0.0 <= row["score"] <= 1.0
+        assert set(row["scores"]) == set(LABELS) and sum(row["scores"].values()) == pytest.approx(1, abs=0.01)
+        assert isinstance(row["flagged"], bool) and isinstance(row["explanation"], list)
+    assert rows[0]["flagged"] and rows[0]["label"] == "call_bomber"
+    assert rows[1]["flagged"] and rows[1]["label"] == "modem_pool"
+    assert not rows[2]["flagged"] and rows[2]["label"] == "benign"
+    assert not rows[3]["flagged"]
+    spans = [s for f in rows[0]["explanation"] for s in f["spans"]]
+    assert any(s["field"] == "title" and "呼 死 你".startswith(s["text"][:1]) for s in spans)
+    assert "classified 4 listings" in proc.stderr
+
+
+def test_malformed_lines_are_reported_with_their_number_and_skipped(model_path, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    lines = [json.dumps(GOOD[0], ensure_ascii=False), "{not json", json.dumps({"title": "只有标题"}),
+             "[1, 2]", "", json.dumps(GOOD[2], ensure_ascii=False), json.dumps({"title": 5, "description": "x"})]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    proc = sweep("classify", "--in", str(src), "--out", str(out), "--workers", "2", "--batch", "1")
+    assert [r["id"] for r in read_jsonl(out)] == ["a1", "a3"]
+    assert "line 2: not JSON" in proc.stderr
+    assert "line 3: 'description' missing" in proc.stderr
+    assert "line 4: not a JSON object" in proc.stderr
+    assert "line 7: 'title' missing or not a string" in proc.stderr
+    assert "4 malformed lines skipped" in proc.stderr
+
+
+def test_hostile_and_huge_text_gets_a_prediction(model_path, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    weird = [
+        {"title": "", "description": ""},
+        {"title": "x" * 10, "description": "呼死你" * 400_000},                     # 1.2 MB
+        {"title": "\x00\x07控制字符\x1b[31m", "description": "\ud800 lone surrogate"},
+        {"title": "Привет мир", "description": "مرحبا بالعالم 🎉🎉🎉"},
+        {"title": "<script>alert(1)</script>", "description": "<img src=x onerror=alert(1)> 猫池"},
+    ]
+    with open(src, "w", encoding="utf-8", errors="surrogatepass") as fh:
+        for r in weird:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    sweep("classify", "--in", str(src), "--out", str(out), "--workers", "1")
+    rows = read_jsonl(out)
+    assert len(rows) == len(weird)
+    assert rows[1]["flagged"]            # the truncated 1 MB text is still judged on what it says
+
+
+def test_artifact_refuses_tampering_and_other_versions(model_path, tmp_path):
+    model = tmp_path / "model.skops"
+    shutil.copy(model_path, model)
+    shutil.copy(card_path(model_path), card_path(model))
+    load(model)                                           # the untouched copy loads
+    card = json.loads(card_path(model).read_text())
+    card["versions"]["scikit-learn"] = "0.1.0"
+    card_path(model).write_text(json.dumps(card))
+    with pytest.raises(ArtifactError, match="built for other library versions: scikit-learn 0.1.0"):
+        load(model)
+    shutil.copy(card_path(model_path), card_path(model))
+    with open(model, "ab") as fh:
+        fh.write(b"tampered")
+    with pytest.raises(ArtifactError, match="does not match its card"):
+        load(model)
+    with pytest.raises(ArtifactError, match="no model at"):
+        load(tmp_path / "missing.skops")
+    proc = sweep("classify", "--in", "-", "--out", "-", "--model", str(model), check=False, input="")
+    assert proc.returncode != 0 and "does not match its card" in proc.stderr

@@ -1,0 +1,121 @@
+"""Real crawls of the sandbox: every platform kind, the GBK forum, the JS-filled pages through
+Chromium, versioning on a recrawl, and `sweep run`'s exit status."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from tests.conftest import base_url_args, sweep
+
+
+@pytest.fixture(scope="module")
+def db(crawled_db):
+    con = sqlite3.connect(crawled_db)
+    con.row_factory = sqlite3.Row
+    yield con
+    con.close()
+
+
+def test_every_catalogue_listing_is_stored_exactly_once(db, catalogue):
+    ids = [r["id"] for r in db.execute("SELECT id FROM listings")]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == set(catalogue.ground_truth())
+
+
+def test_marketplace_fields(db, catalogue):
+    row = next(r for r in catalogue.market.values() if not r.js_description)
+    got = db.execute("SELECT * FROM listings WHERE id = ?", [row.key]).fetchone()
+    assert got["title"] == row.title and got["description"] == row.description
+    assert got["price"] == pytest.approx(float(row.price))
+    assert got["seller_id"] == f"marketplace:{row.seller_id}"
+    seller = db.execute("SELECT name FROM sellers WHERE id = ?", [got["seller_id"]]).fetchone()
+    assert seller["name"] == row.seller_name
+    assert len(json.loads(got["images"])) == 2
+
+
+def test_js_filled_descriptions_come_through_chromium(db, catalogue):
+    js_rows = [r for r in catalogue.market.values() if r.js_description]
+    assert js_rows
+    for row in js_rows:
+        got = db.execute("SELECT description FROM listings WHERE id = ?", [row.key]).fetchone()
+        assert got["description"] == row.description, row.key
+
+
+def test_appstore_fields(db, catalogue):
+    row = next(iter(catalogue.apps.values()))
+    got = db.execute("SELECT * FROM listings WHERE id = ?", [row.key]).fetchone()
+    extra = json.loads(got["extra"])
+    assert got["title"] == row.title and got["description"] == row.description
+    assert extra["developer"] == row.developer and extra["version"] == row.version
+    assert extra["downloads"] == str(row.downloads)
+
+
+def test_gbk_forum_threads_decode_and_collect_replies_across_pages(db, catalogue):
+    for row in catalogue.threads.values():
+        got = db.execute("SELECT title, description, extra FROM listings WHERE id = ?", [row.key]).fetchone()
+        assert got["title"] == row.title.strip() and got["description"] == row.description.strip()
+        replies = json.loads(got["extra"])["replies"]
+        assert replies == [r["text"].strip() for r in row.replies], row.key     # quotes stripped, all pages
+
+
+def test_contacts_and_classifications_are_stored(db):
+    assert db.execute("SELECT count(*) FROM listing_contacts").fetchone()[0] > 20
+    flagged = {r[0] for r in db.execute("SELECT DISTINCT label FROM listings WHERE flagged = 1")}
+    assert flagged == {"call_bomber", "caller_id_spoof", "sms_bomber", "modem_pool", "voice_gateway"}
+    n_listings = db.execute("SELECT count(*) FROM listings").fetchone()[0]
+    assert db.execute("SELECT count(*) FROM classifications").fetchone()[0] == n_listings
+    run = db.execute("SELECT outcome, stats FROM crawl_runs ORDER BY id DESC").fetchone()
+    assert run["outcome"] == "ok" and set(json.loads(run["stats"])["platforms"]) == {"marketplace", "appstore", "forum"}
+
+
+def test_search_finds_every_listing_containing_the_term(crawled_db, db):
+    for term in ("猫池", "呼死你", "短信"):
+        expected = {r[0] for r in db.execute(
+            "SELECT id FROM listings WHERE lower(title || ' ' || description) LIKE ?", [f"%{term}%"])}
+        assert expected, term
+        out = sweep("search", term, "--db", str(crawled_db), "--limit", "0", "--json")
+        found = {json.loads(line)["id"] for line in out.stdout.splitlines()}
+        assert found == expected, term
+
+
+def test_recrawl_only_touches_last_seen(sandbox, crawled_db, tmp_path):
+    copy = tmp_path / "again.db"
+    src = sqlite3.connect(crawled_db)
+    src.backup(sqlite3.connect(copy))
+    src.close()
+    sweep("crawl", "--db", str(copy), "--platform", "appstore", *base_url_args(sandbox.urls))
+    con = sqlite3.connect(copy)
+    versions = con.execute("SELECT count(*) FROM listing_versions WHERE listing_id LIKE 'appstore:%'").fetchone()[0]
+    apps = con.execute("SELECT count(*) FROM listings WHERE platform = 'appstore'").fetchone()[0]
+    last = con.execute("SELECT max(id) FROM crawl_runs").fetchone()[0]
+    assert versions == apps
+    assert con.execute("SELECT count(*) FROM listings WHERE platform = 'appstore' AND last_run_id = ?",
+                       [last]).fetchone()[0] == apps
+    assert con.execute("SELECT count(*) FROM classifications WHERE listing_id LIKE 'appstore:%'").fetchone()[0] == apps
+
+
+def test_run_fails_clearly_when_a_platform_is_unreachable(model_path, tmp_path):
+    proc = sweep("run", "--db", str(tmp_path / "x.db"), "--platform", "forum",
+                 "--base-url", "forum=http://127.0.0.1:9", check=False)
+    assert proc.returncode != 0
+    assert "forum: no listings crawled" in proc.stderr
+
+
+def test_scrapy_crawl_works_from_the_repo_root(sandbox, model_path, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    db = tmp_path / "scrapy.db"
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "appstore", "-a", "profile=appstore",
+                           "-a", f"base_url={sandbox.urls['appstore']}", "-s", f"SWEEP_DB={db}",
+                           "-s", "LOG_LEVEL=WARNING"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM listings").fetchone()[0] > 100
+    assert con.execute("SELECT outcome FROM crawl_runs").fetchone()[0] == "ok"
