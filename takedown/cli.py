@@ -232,6 +232,13 @@ def train(corpus_dir, out_path):
                    f"{test['category_accuracy_on_harmful']}, hard-negative FP rate {test['hard_negative_fp_rate']}")
 
 
+# Each area adds its commands from its own module.
+from . import cli_ops, cli_review, cli_takedown  # noqa: E402
+
+for _area in (cli_review, cli_takedown, cli_ops):
+    _area.register(cli)
+
+
 def main():  # pragma: no cover
     cli(prog_name="sweep")
 

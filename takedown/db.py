@@ -66,3 +66,21 @@ def m002_run_tracking(db: sqlite_utils.Database) -> None:
     db["listings"].add_column("first_run_id", int)
     db.execute("UPDATE listings SET first_run_id = last_run_id WHERE first_run_id IS NULL")
     db["listings"].create_index(["last_seen"])
+
+
+@migrations()
+def m003_states_and_audit(db: sqlite_utils.Database) -> None:
+    """When a listing's state last changed, and the append-only audit log (who, what, when, why)."""
+    db["listings"].add_column("state_changed_at", str)
+    db["listings"].create_index(["state"])
+    db["audit_log"].create({"id": int, "at": str, "actor": str, "action": str, "listing_id": str,
+                            "detail": str}, pk="id")
+    db["audit_log"].create_index(["listing_id"])
+    db.execute("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+               "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+    db.execute("CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+               "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
+
+
+# Each area keeps its schema changes in its own module (registered after the ones above).
+from . import schema_review, schema_takedown, schema_ops  # noqa: E402,F401

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import sqlite_utils
 
 from .search import index_text, match_expression
+from .states import transition
 
 
 def now_iso() -> str:
@@ -79,7 +80,7 @@ class Store:
                 [seller_key, item.platform, item.seller_id, item.seller_name, item.seller_url,
                  item.crawled_at, item.crawled_at])
         c = item.classification or {}
-        state = "flagged" if c.get("flagged") else "new"
+        previous = conn.execute("SELECT state FROM listings WHERE id = ?", [item.id]).fetchone()
         conn.execute(
             "INSERT INTO listings (id, platform, platform_id, kind, url, title, description, price, seller_id, "
             "images, extra, content_hash, version, first_seen, last_seen, first_run_id, last_run_id, state, label, score, "
@@ -88,12 +89,12 @@ class Store:
             "description = excluded.description, price = excluded.price, seller_id = excluded.seller_id, "
             "images = excluded.images, extra = excluded.extra, content_hash = excluded.content_hash, "
             "version = excluded.version, last_seen = excluded.last_seen, last_run_id = excluded.last_run_id, "
-            "label = excluded.label, score = excluded.score, flagged = excluded.flagged, "
-            "state = CASE WHEN listings.state IN ('new', 'flagged') THEN excluded.state ELSE listings.state END",
+            "label = excluded.label, score = excluded.score, flagged = excluded.flagged",
             [item.id, item.platform, item.platform_id, item.kind, item.url, item.title, item.description,
              item.price, seller_key, _dumps(item.images), _dumps(item.extra), item.content_hash, item.version,
-             item.crawled_at, item.crawled_at, run_id, run_id, state, c.get("label"), c.get("score"),
+             item.crawled_at, item.crawled_at, run_id, run_id, "new", c.get("label"), c.get("score"),
              int(bool(c.get("flagged")))])
+        self._follow_classification(conn, item, previous[0] if previous else "new", c)
         conn.execute(
             "INSERT OR IGNORE INTO listing_versions (listing_id, version, content_hash, title, description, price, "
             "seen_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -115,6 +116,15 @@ class Store:
         conn.execute("DELETE FROM listing_fts WHERE listing_id = ?", [item.id])
         conn.execute("INSERT INTO listing_fts (listing_id, tokens) VALUES (?, ?)",
                      [item.id, index_text(item.title, item.description)])
+
+    @staticmethod
+    def _follow_classification(conn, item, state: str, c: dict) -> None:
+        """A (new version of a) listing the model flags enters review; one it clears leaves it."""
+        reason = f"model {c.get('model_version')}: {c.get('label')} {c.get('score')}"
+        if c.get("flagged") and state in ("new", "rejected"):
+            transition(conn, item.id, "flagged", "classifier", reason, detail={"version": item.version})
+        elif c and not c.get("flagged") and state == "flagged":
+            transition(conn, item.id, "new", "classifier", reason, detail={"version": item.version})
 
     # -- queries -----------------------------------------------------------------------------
     def search(self, text: str, limit: int | None = None) -> list[dict]:

@@ -189,6 +189,9 @@ def test_phonetic_shape():
     ("滴滴我", ["cue_private"]),
     ("电话 138-0000-0000", ["cue_phone"]),
     ("1380013xxxx", ["cue_phone"]),
+    ("+86 138 0000 0000", ["cue_phone"]),
+    ("座机 010-12345678", ["cue_phone"]),
+    ("客服 400-123-4567", ["cue_phone"]),
     ("QQ 123456789 微信 abc_demo 私聊", ["cue_private", "cue_qq", "cue_wechat"]),
 ])
 def test_contact_cues(raw, cues):
@@ -196,8 +199,8 @@ def test_contact_cues(raw, cues):
     assert contact_cues(normalize(raw)) == cues  # raw or normalised text give the same answer
 
 
-@pytest.mark.parametrize("raw", ["轰炸机模型 1:72 B-52 飞机模型", "滴滴打车优惠券", "猫粮 10kg",
-                                 "订单号 20240101", "12V 电源 适配器", "今天天气很好", ""])
+@pytest.mark.parametrize("raw", ["轰炸机模型 1:72 B-52 飞机模型", "滴滴打车优惠券", "猫粮 10kg", "订单号 20240101",
+                                 "订单 2024010113800000000", "12V 电源 适配器", "今天天气很好", "qqq", "蔷薇花", ""])
 def test_contact_cues_negative(raw):
     assert contact_cues(raw) == []
 

@@ -1,6 +1,8 @@
 """The store: migrations on an old database, versioning, and all-or-nothing batches."""
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 import sqlite_utils
 
@@ -33,7 +35,8 @@ def test_migrations_upgrade_an_old_database(tmp_path):
     upgraded = open_db(path)
     assert upgraded["listings"].columns_dict["first_run_id"] is int
     assert upgraded.execute("SELECT first_run_id FROM listings").fetchone()[0] == 1
-    assert [m.name for m in migrations.applied(upgraded)] == ["m001_initial", "m002_run_tracking"]
+    assert [m.name for m in migrations.applied(upgraded)][:3] == ["m001_initial", "m002_run_tracking",
+                                                                "m003_states_and_audit"]
     assert upgraded.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -85,3 +88,21 @@ def test_search_finds_every_listing_containing_the_text(tmp_path, query, expecte
     store.write_batch([listing(pid, text, title="标题") for pid, text in texts.items()], None)
     found = {r["id"].split(":")[1] for r in store.search(query)}
     assert found == expected
+
+
+def test_flagged_listings_enter_review_through_the_state_machine(tmp_path):
+    store = Store(open_db(tmp_path / "s.db"))
+    store.write_batch([listing("1")], None)
+    db = store.db
+    assert db.execute("SELECT state FROM listings").fetchone()[0] == "flagged"
+    (actor, action), = db.execute("SELECT actor, action FROM audit_log").fetchall()
+    assert (actor, action) == ("classifier", "state:new->flagged")
+    cleared = listing("1", description="普通猫粮")
+    cleared.status, cleared.version = "changed", 2
+    cleared.classification = {**cleared.classification, "flagged": False, "label": "benign"}
+    store.write_batch([cleared], None)
+    assert db.execute("SELECT state FROM listings").fetchone()[0] == "new"
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit_log SET actor = 'someone else'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit_log")

@@ -1,0 +1,1 @@
+"""Session fixtures of the ops area (loaded by tests/conftest.py through pytest_plugins)."""

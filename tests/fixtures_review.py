@@ -1,0 +1,1 @@
+"""Session fixtures of the review area (loaded by tests/conftest.py through pytest_plugins)."""
