@@ -12,9 +12,9 @@ install: $(STAMP) system-deps
 
 # Debian's Chromium is the only browser Sweep uses; `playwright install` is never run.
 system-deps:
-	@test -x /usr/bin/chromium || { \
-	  echo "installing Debian chromium (needs root)"; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy || { \
+	  echo "installing Debian chromium and a Chinese font for screenshots (needs root)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; }
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -36,6 +36,7 @@ test: install model
 
 bench: install model
 	$(BIN)/python bench/crawl.py
+	$(BIN)/python bench/classify.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache sweep.db sweep.db-* build *.egg-info

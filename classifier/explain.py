@@ -2,33 +2,62 @@
 
 The model works on normalised text (simplified, separators removed, pinyin expanded), but a
 reviewer reads the seller's own words; ``normalize_with_offsets`` lets us highlight
-'呼-死-你' in the original when the feature was '呼死你'.
+'呼-死-你' in the original when the feature was '呼死你'. Features are hashed, so the words
+behind a column are recovered by hashing the listing's own tokens the same way.
 """
 from __future__ import annotations
 
 import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer
 
-from .features import listing_text
+from .features import STRUCTURAL_NAMES, listing_text
+from .model import ANALYZERS
 from .normalize import normalize_with_offsets, phonetic
 
 
-def _model_weights(classifier) -> tuple[np.ndarray, np.ndarray]:
-    """(coef per class averaged over the calibration folds, feature names) — computed once."""
-    cached = getattr(classifier, "_weights", None)
+def _tokens_as_docs(tokens):
+    return tokens
+
+
+def _model_parts(classifier):
+    """(coef per class, [(group, column offset, n_features)]) — computed once per Classifier."""
+    cached = getattr(classifier, "_parts", None)
     if cached is None:
         _, union, clf = (step for _, step in classifier.pipeline.steps)
-        coefs = [cc.estimator.coef_ for cc in clf.calibrated_classifiers_]
-        cached = (np.mean(coefs, axis=0), np.asarray(union.get_feature_names_out()))
-        classifier._weights = cached
+        coef = np.mean([cc.estimator.coef_.toarray() if hasattr(cc.estimator.coef_, "toarray")
+                        else cc.estimator.coef_ for cc in clf.calibrated_classifiers_], axis=0)
+        groups, offset = [], 0
+        for name, transformer in union.transformer_list:
+            width = transformer.steps[0][1].n_features if name in ANALYZERS else len(STRUCTURAL_NAMES)
+            groups.append((name, offset, width))
+            offset += width
+        cached = classifier._parts = (coef, groups)
     return cached
 
 
-def _spans(norm: str, offsets: list[int], start: int, end: int, title_len: int, raw: str) -> dict:
+def _columns(doc: dict, groups) -> dict[int, tuple[str, str]]:
+    """Global column -> (group, token) for every token of this listing."""
+    out = {}
+    for name, offset, width in groups:
+        if name in ANALYZERS:
+            tokens = sorted(set(ANALYZERS[name](doc)))
+            if not tokens:
+                continue
+            hv = HashingVectorizer(analyzer=_tokens_as_docs, n_features=width, alternate_sign=False, norm=None)
+            cols = hv.transform([[t] for t in tokens]).indices
+            for token, col in zip(tokens, cols):
+                out.setdefault(offset + int(col), (name, token))
+        else:
+            out.update({offset + i: (name, feature) for i, feature in enumerate(STRUCTURAL_NAMES)})
+    return out
+
+
+def _span(offsets: list[int], start: int, end: int, title_len: int, raw: str) -> dict:
     a, b = offsets[start], offsets[end - 1] + 1
     if a < title_len:
         return {"field": "title", "start": a, "end": min(b, title_len), "text": raw[a:min(b, title_len)]}
-    a, b = a - title_len - 1, b - title_len - 1
-    return {"field": "description", "start": max(a, 0), "end": b, "text": raw[title_len + 1 + max(a, 0):title_len + 1 + b]}
+    a, b = max(a - title_len - 1, 0), b - title_len - 1
+    return {"field": "description", "start": a, "end": b, "text": raw[title_len + 1 + a:title_len + 1 + b]}
 
 
 def _find(norm: str, term: str) -> list[tuple[int, int]]:
@@ -48,29 +77,30 @@ def _find_pinyin(norm: str, syllables: list[str]) -> list[tuple[int, int]]:
     return found[:5]
 
 
-def explain(classifier, record: dict, x_row, label: str, top: int = 6) -> list[dict]:
-    coef, names = _model_weights(classifier)
+def explain(classifier, record: dict, doc: dict, x_row, label: str, top: int = 6) -> list[dict]:
+    """The ``top`` features pushing towards ``label``, each with its spans in the original text."""
+    coef, groups = _model_parts(classifier)
     row = x_row.tocsr() if hasattr(x_row, "tocsr") else x_row
     idx, values = row.indices, row.data
     if len(idx) == 0:
         return []
-    k = classifier.classes.index(label)
-    contrib = values * coef[k, idx]
-    order = np.argsort(-contrib)[:top]
+    contrib = values * coef[classifier.classes.index(label), idx]
+    order = [j for j in np.argsort(-contrib)[:top] if contrib[j] > 0]
+    if not order:
+        return []
+    names = _columns(doc, groups)
     raw = listing_text(record)
     title_len = len(record.get("title") or "")
     norm, offsets = normalize_with_offsets(raw)
     out = []
     for j in order:
-        if contrib[j] <= 0:
-            break
-        group, _, term = str(names[idx[j]]).partition("__")
+        group, term = names.get(int(idx[j]), ("unknown", "?"))
         if group == "pinyin":
             hits = _find_pinyin(norm, term.split("_"))
         elif group in ("words", "chars"):
             hits = _find(norm, term)
         else:
             hits = []
-        spans = [_spans(norm, offsets, s, e, title_len, raw) for s, e in hits if e <= len(offsets)]
+        spans = [_span(offsets, s, e, title_len, raw) for s, e in hits if e <= len(offsets)]
         out.append({"feature": term, "group": group, "weight": round(float(contrib[j]), 4), "spans": spans})
     return out

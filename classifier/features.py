@@ -5,13 +5,17 @@ analyzers then only read the prepared dict, so no text is normalised twice.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from .normalize import contact_cues, normalize, phonetic
 from .tokenize import words
 
 KINDS = ("ecommerce", "appstore", "forum")
+_RUN = re.compile(r"[^\W_]+")
 CUES = ("cue_qq", "cue_wechat", "cue_telegram", "cue_private", "cue_phone")
 STRUCTURAL_NAMES = ("has_price", "has_contact", *[f"kind_{k}" for k in KINDS], *CUES)
 
@@ -38,10 +42,11 @@ def word_tokens(doc: dict) -> list[str]:
 
 
 def char_ngrams(doc: dict) -> list[str]:
-    text = doc["norm"]
+    """2- and 3-grams inside runs of letters/digits/CJK (never across a space or sentence break)."""
     out = []
-    for n in (2, 3):
-        out.extend(g for g in (text[i:i + n] for i in range(len(text) - n + 1)) if " " not in g)
+    for run in _RUN.findall(doc["norm"]):
+        for n in (2, 3):
+            out.extend(run[i:i + n] for i in range(len(run) - n + 1))
     return out
 
 
@@ -62,3 +67,23 @@ def structural(docs: list[dict]):
 
 def structural_names(transformer=None, input_features=None):
     return np.asarray(STRUCTURAL_NAMES, dtype=object)
+
+
+class MinDocFreq(TransformerMixin, BaseEstimator):
+    """Zero hashed columns seen in fewer than ``min_df`` training listings.
+
+    HashingVectorizer has no min_df; one-off n-grams are noise the model overfits to (measured:
+    about half a point of F1 in cross-validation), so we drop them after hashing.
+    """
+
+    def __init__(self, min_df: int = 2):
+        self.min_df = min_df
+
+    def fit(self, X, y=None):
+        X = sparse.csr_matrix(X)
+        df = np.bincount(X.indices, minlength=X.shape[1])
+        self.keep_ = df >= self.min_df
+        return self
+
+    def transform(self, X):
+        return sparse.csr_matrix(X) @ sparse.diags(self.keep_.astype(np.float64))

@@ -1,28 +1,45 @@
-"""The whole text → label path as one scikit-learn Pipeline."""
+"""The whole text → label path as one scikit-learn Pipeline.
+
+Features are hashed (HashingVectorizer + TF-IDF weights) rather than kept in a vocabulary:
+a vocabulary of ~100k n-grams made the skops artifact 70 MB of JSON and ~3 s to load, the
+hashed model is a few arrays that load in a fraction of that. Explanations recover the
+words behind each hashed column from the listing's own tokens (classifier/explain.py).
+"""
 from __future__ import annotations
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.svm import LinearSVC
 
 from . import features
 
+# Columns per channel (2^17 words, 2^18 character n-grams, 2^17 pinyin n-grams).
+N_FEATURES = {"words": 2**17, "chars": 2**18, "pinyin": 2**17}
+MIN_DF = {"words": 1, "chars": 2, "pinyin": 2}
+ANALYZERS = {"words": features.word_tokens, "chars": features.char_ngrams, "pinyin": features.pinyin_ngrams}
 
-def build_pipeline(C: float = 0.5, calibration_folds: int = 5) -> Pipeline:
-    def tfidf(analyzer, min_df):
-        return TfidfVectorizer(analyzer=analyzer, token_pattern=None, lowercase=False, min_df=min_df,
-                               sublinear_tf=True, dtype=np.float32)
 
+def hashed_tfidf(analyzer, n_features: int, min_df: int) -> Pipeline:
+    return Pipeline([
+        ("hash", HashingVectorizer(analyzer=analyzer, n_features=n_features, alternate_sign=False, norm=None,
+                                   dtype=np.float64)),
+        ("min_df", features.MinDocFreq(min_df)),
+        ("tfidf", TfidfTransformer(sublinear_tf=True)),
+    ])
+
+
+def build_pipeline(C: float = 3.0, calibration_folds: int = 5) -> Pipeline:
     union = FeatureUnion([
-        ("words", tfidf(features.word_tokens, 1)),
-        ("chars", tfidf(features.char_ngrams, 2)),
-        ("pinyin", tfidf(features.pinyin_ngrams, 2)),
+        *[(name, hashed_tfidf(ANALYZERS[name], n, MIN_DF[name])) for name, n in N_FEATURES.items()],
         ("struct", FunctionTransformer(features.structural, feature_names_out=features.structural_names)),
     ])
-    clf = CalibratedClassifierCV(LinearSVC(C=C, class_weight="balanced"), method="sigmoid", cv=calibration_folds)
+    # ensemble=False: one SVM on all training data, calibrated on cross-validated scores — one weight
+    # matrix to store, load and explain instead of one per fold.
+    clf = CalibratedClassifierCV(LinearSVC(C=C, class_weight="balanced"), method="sigmoid", cv=calibration_folds,
+                                 ensemble=False)
     return Pipeline([
         ("prepare", FunctionTransformer(features.prepare)),
         ("features", union),

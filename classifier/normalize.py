@@ -1,30 +1,27 @@
 """Text normalisation for the harassment-tool classifier.
 
-Sellers dodge keyword lists with full-width letters, traditional characters, separators
-(呼-死-你), emoji, junk letters (你j可h以), pinyin/initials (hsn, dx轰炸), English (call bomber)
-and homophones (胡死你).  ``normalize`` folds the first six into one canonical string for the
-feature extractor; ``phonetic`` folds homophones; ``contact_cues`` spots off-platform contact bait.
-The original text is kept for display: ``normalize_with_offsets`` maps every output character
-back to an original index so the UI can highlight what a feature matched.
+Sellers dodge keyword lists with full-width letters, traditional characters, separators (呼-死-你),
+emoji, junk letters (你j可h以), pinyin/initials (hsn, dx轰炸), English (call bomber) and homophones
+(胡死你).  ``normalize`` folds all but the last into one canonical string for the features,
+``phonetic`` folds homophones, ``contact_cues`` spots off-platform contact bait.  The original
+text stays the display text: ``normalize_with_offsets`` maps each output char to an original index.
 
-Chain (each step carries offsets; regexes compiled and per-character tables built once at import):
-  0. coerce to str, cut at MAX_CHARS, strip simple HTML tags (-> space), unescape entities.
-  1. one str.translate table: drop control/zero-width chars, lone surrogates -> U+FFFD, NFKC
-     (ＧｏＩＰ -> GoIP), lowercase, OpenCC t2s per character (t2s is nearly context-free), and
-     "always" rebus emoji (🐱->猫 🐶->狗 💀/☠->死 💩->屎 🐴->马 🐧->企鹅 ✈->飞机).
-  2. runs of >= 3 single letters joined by separators collapse ("c a l l" -> "call").
-  3. Latin aliases (data/aliases.tsv): whole tokens, separators allowed inside ("hu si ni",
-     "h.s.n"), also glued to Chinese ("hz机" -> 轰炸机).  Expanded chars map to the span's first index.
+Chain (offsets carried through every step; tables and regexes built once at import):
+  0. coerce to str, cut at MAX_CHARS, HTML tags -> space, entities unescaped.
+  1. one str.translate table: drop control/zero-width chars, lone surrogates -> U+FFFD, NFKC,
+     lowercase, OpenCC t2s per char (nearly context-free), "always" rebus emoji
+     (🐱->猫 🐶->狗 💀/☠->死 💩->屎 🐴->马 🐧->企鹅 ✈->飞机).
+  2. >= 3 single letters joined by separators collapse ("c a l l" -> "call").
+  3. Latin aliases (data/aliases.tsv): whole tokens, separators allowed inside ("hu si ni", "h.s.n"),
+     also glued to Chinese ("hz机").  Expanded chars map to the source span's first index.
   4. phrase aliases: Taiwan/HK terms (簡訊->短信), 狗IP->goip, 呼s你->呼死你; separators allowed inside.
-  5. between two CJK chars: runs of spaces/punctuation/emoji are deleted (呼-死-你 -> 呼死你), and so
-     is a single letter glued on both sides (你j可h以; not q/v: 加v is a contact cue).  A run holding
-     a sentence break keeps ONE break as punctuation (newline -> 。, else the first of 。、,!?;:)
-     rather than a space, so that re-normalising normalised text is a no-op (a space would be glued).
-  6. other emoji: repeats collapse, "edge" rebus (💣/💥->炸 📞/☎->电话 📱/📲->手机 ✉/📩/📨->短信;
-     only here, because between CJK chars they are separators: 短💣信), the rest -> space.
-  7. whitespace runs -> one space, strip.
-Punctuation outside CJK context is kept ("1:72 B-52", "@demo_x", "2.5L"); normalize() is idempotent
-on the corpus, so phonetic()/contact_cues() accept raw or normalised text alike.
+  5. between two CJK chars: runs of spaces/punctuation/emoji are deleted, as is one letter glued on
+     both sides (not q/v: 加v is a contact cue).  A run holding a sentence break keeps ONE break as
+     punctuation (newline -> 。, else the first of 。、,!?;:), not a space: a space would be glued on
+     re-normalisation, and normalize() is idempotent so phonetic()/contact_cues() take either text.
+  6. other emoji: repeats collapse; "edge" rebus 💣/💥->炸 📞/☎->电话 📱/📲->手机 ✉/📩/📨->短信 (only
+     here: between CJK chars they are separators, 短💣信); the rest, and CJK brackets 【】「」, -> space.
+  7. whitespace runs -> one space, strip.  Punctuation outside CJK context is kept ("1:72 B-52").
 """
 from __future__ import annotations
 
@@ -63,7 +60,7 @@ _JUNK = "a-pr-uw-z"  # a lone Latin letter between CJK chars is noise; q and v a
 _GAP_RE = re.compile(f"[{_SEPS}{_JUNK}](?<=[{_CJK}].)(?!(?<=[{_HARD[1:]}])[{_CJK}])"
                      f"(?:(?<=[{_JUNK}])|(?<![{_JUNK}])[{_SEPS}]*)(?=[{_CJK}])", re.S)
 _REPEAT_RE = re.compile(f"([{_EMOJI}])\\1+")
-_EMOJI_RE = re.compile(f"[{_EMOJI}]")
+_EDGE_RE = re.compile(f"[{_EMOJI}【】「」『』《》〈〉〔〕〖〗]")  # leftovers not between CJK chars
 _WS_RE = re.compile(r"\s{2,}|[^\S ]")  # only runs / non-space whitespace need work
 _HARD_SET = frozenset(_HARD)
 _CJK_RE = re.compile(f"[{_CJK}]")
@@ -110,13 +107,12 @@ def _build_charmap():
     ts_file = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
     keys = ({ln.split("\t", 1)[0] for ln in ts_file.read_text(encoding="utf-8").splitlines()}
             if ts_file.exists() else map(chr, range(0x3400, 0xFB00)))  # other packaging: slower import
-    t2s = {k: _CC.convert(k) for k in keys}.get
+    ts = {k: _CC.convert(k) for k in keys}
+    t2s = lambda x: ts.get(x, x)  # noqa: E731
     table = {}
     for lo, hi in ((0, 0x10000), (0x1D400, 0x1D800), (0x1F000, 0x1FB00), (0x2F800, 0x2FA20), (0xE0000, 0xE0080)):
         for cp in range(lo, hi):  # other planes: identity (CJK ext. B+ has no t2s/NFKC change)
-            c = chr(cp)
-            r = _map_char(c, lambda x: t2s(x, x))
-            if r != c:
+            if (r := _map_char(chr(cp), t2s)) != chr(cp):
                 table[cp] = r
     non1 = [k for k, v in table.items() if len(v) != 1]
     return table, _char_class(non1), _char_class(k for k in non1 if not table[k])
@@ -187,16 +183,19 @@ def _load_aliases():
         if kind == "latin":
             key = re.sub(r"[\s\-]", "", key.lower())
             latin[key] = canon
-            if rest and rest[0]:
+            if rest and rest[0]:  # context: regex that must follow (collision-prone initials)
                 ctx[key] = rest[0]
         else:
             phrase[key.translate(_TT)] = canon
     plain = [k for k in latin if k not in ctx]
-    # whole tokens only: not after a letter/digit, nor after "60 " (60 hz is a frequency)
-    lb = r"(?<![a-z0-9].)(?<!\d[ -].)"
-    alts = [k[0] + lb + _LATIN_SEP + _LATIN_SEP.join(map(re.escape, k[1:])) + f"(?![a-z])(?={c})"
-            for k, c in ctx.items()]
-    latin_re = re.compile(_trie_regex(plain, _LATIN_SEP, lb) + "(?![a-z])|" + "|".join(alts))
+    # whole tokens only: not after a letter/digit; two-letter keys also not after "60 " (60 hz is
+    # a frequency) — longer ones are safe there ("QQ 123456789 hsn" is still 呼死你).
+    lb = r"(?<![a-z0-9].)"
+    lb_short = lb + r"(?<!\d[ -].)"
+    alts = [_trie_regex([k for k in plain if len(k) > 2], _LATIN_SEP, lb) + "(?![a-z])",
+            _trie_regex([k for k in plain if len(k) <= 2], _LATIN_SEP, lb_short) + "(?![a-z])"]
+    alts += [_trie_regex([k], _LATIN_SEP, lb) + f"(?![a-z])(?={c})" for k, c in ctx.items()]
+    latin_re = re.compile("|".join(alts))
     return latin, latin_re, phrase, re.compile(_trie_regex(phrase, _PHRASE_SEP))
 
 
@@ -206,7 +205,8 @@ _LATIN, _LATIN_RE, _PHRASE, _PHRASE_RE = _load_aliases()
 # ---------------------------------------------------------------- substitution with offsets
 def _sub(rx: re.Pattern, fn, s: str, offs: list[int]) -> tuple[str, list[int]]:
     """Like rx.sub(fn, s) but carries offsets.  fn returns None (no change), a str (every new
-    char maps to the match's first index) or (str, relative source positions per char)."""
+    char maps into the match's span, first to first and last to last) or (str, relative source
+    positions per char)."""
     out: list[str] = []
     o: list[int] = []
     pos = 0
@@ -220,8 +220,9 @@ def _sub(rx: re.Pattern, fn, s: str, offs: list[int]) -> tuple[str, list[int]]:
         if isinstance(r, tuple):
             r, rel = r
             o += [offs[a + k] for k in rel]
-        else:
-            o += [offs[a]] * len(r)
+        else:  # spread the new chars over the source span, so a highlight of them covers all of it
+            n, width = len(r), b - a
+            o += [offs[a + (width - 1 if k == n - 1 else k * width // n)] for k in range(n)]
         out.append(r)
         pos = b
     if not out:
@@ -292,7 +293,7 @@ def _normalize(text) -> tuple[str, list[int]]:
     s, offs = _sub(_GAP_RE, _gap, s, offs)
     s, offs = _sub(_REPEAT_RE, lambda m: (m.group(1), [0]), s, offs)
     before = s
-    s, offs = _sub(_EMOJI_RE, lambda m: _EDGE_REBUS.get(m.group(), " "), s, offs)
+    s, offs = _sub(_EDGE_RE, lambda m: _EDGE_REBUS.get(m.group(), " "), s, offs)
     if s is not before:  # a rebus word may now sit next to a gap: "📞 轰炸" -> "电话轰炸"
         s, offs = _sub(_GAP_RE, _gap, s, offs)
     s, offs = _sub(_WS_RE, lambda m: " ", s, offs)

@@ -53,7 +53,7 @@ class Classifier:
                       "scores": {c: round(float(p), 4) for c, p in zip(self.classes, probas[i])},
                       "model_version": self.version}
             if explain_top:
-                result["explanation"] = explain(self, record, X[i], label, explain_top)
+                result["explanation"] = explain(self, record, docs[i], X[i], label, explain_top)
             out.append(result)
         return out
 

@@ -29,11 +29,38 @@ def tokenizer() -> jieba.Tokenizer:
             if _tokenizer is None:
                 tk = jieba.Tokenizer()
                 tk.initialize()
-                for path in (USER_DICT, APPROVED_TERMS):
-                    if path.exists():
-                        tk.load_userdict(str(path))
+                tk.load_userdict(str(USER_DICT))
+                for word, freq in approved_terms():
+                    tk.add_word(word, freq)
                 _tokenizer = tk
     return _tokenizer
+
+
+def approved_terms(path: Path = APPROVED_TERMS) -> list[tuple[str, int]]:
+    """Reviewer-approved jargon (`sweep terms approve`): "word freq tag" lines, '#' comments."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if parts and not parts[0].startswith("#"):
+            out.append((parts[0], int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 20))
+    return out
+
+
+def dictionary_version() -> dict:
+    """Which domain dictionary a model was trained with (recorded in the model card)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    version = 0
+    for path in (USER_DICT, APPROVED_TERMS):
+        if path.exists():
+            data = path.read_bytes()
+            digest.update(data)
+            if path == APPROVED_TERMS and data.startswith(b"# version "):
+                version = int(data.split(b"\n", 1)[0].split()[2])
+    return {"approved_terms_version": version, "sha256": digest.hexdigest()}
 
 
 def words(text: str) -> list[str]:

@@ -39,6 +39,13 @@ SCHEMA = {
             "properties": {"download_delay": {"type": "number", "minimum": 0},
                            "concurrency": {"type": "integer", "minimum": 1, "maximum": 64}},
         },
+        "monitors": {     # per-platform thresholds of crawler/monitors.py (defaults: SWEEP_MONITOR_*)
+            "type": "object", "additionalProperties": False,
+            "properties": {"min_listings": {"type": "integer", "minimum": 0},
+                           "max_validation_errors": {"type": "integer", "minimum": 0},
+                           "max_error_ratio": {"type": "number", "minimum": 0, "maximum": 1},
+                           "max_retry_ratio": {"type": "number", "minimum": 0}},
+        },
         "seeds": {
             "type": "object", "additionalProperties": False,
             "properties": {
@@ -101,6 +108,7 @@ class Profile:
     allow_loopback: bool = False
     encoding: str | None = None
     politeness: dict = field(default_factory=dict)
+    monitors: dict = field(default_factory=dict)
     listing_url_re: re.Pattern = None
 
     def url(self, path: str) -> str:
@@ -152,9 +160,19 @@ def _walk_selectors(node, path):
             yield from _walk_selectors(child, f"{path}.{key}" if path else key)
 
 
+def _refuse_robots_override(data: dict, source: str) -> None:
+    """robots.txt is always obeyed: say so plainly to a profile that tries to switch it off."""
+    politeness = data.get("politeness") if isinstance(data.get("politeness"), dict) else {}
+    for where, key in [*((k, k) for k in data), *((f"politeness.{k}", k) for k in politeness)]:
+        if "robots" in str(key).lower():
+            raise ProfileError(f"{source}: field '{where}': robots.txt is always obeyed; a profile cannot "
+                               f"change that (ROBOTSTXT_OBEY is fixed in crawler/settings.py)")
+
+
 def parse_profile(data, source: str) -> Profile:
     if not isinstance(data, dict):
         raise ProfileError(f"{source}: a profile must be a mapping of fields, got {type(data).__name__}")
+    _refuse_robots_override(data, source)
     try:
         jsonschema.validate(data, SCHEMA)
     except jsonschema.ValidationError as exc:

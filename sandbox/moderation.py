@@ -43,6 +43,8 @@ class Moderation:
         self.relisted: dict[str, str] = {}        # removed key -> new key
         self._due: list[tuple[float, str]] = []
         self._ids = itertools.count(1)
+        self.closed_shops: set[tuple[str, str]] = set()    # (platform, seller id): every listing reads 该店铺已关闭
+        self.glitches: dict[str, list[int]] = {}           # listing key -> [requests left, status]: transient errors
 
     def file(self, platform: str, keys: list[str], url: str, category: str, reason: str,
              reporter: str, idempotency_key: str | None) -> tuple[Report, bool]:
@@ -91,4 +93,19 @@ class Moderation:
         return self.removed.get(row.key)
 
     def is_live(self, row: Row) -> bool:
-        return row.key not in self.removed
+        return row.key not in self.removed and (row.platform, row.seller_id) not in self.closed_shops
+
+    def close_shop(self, platform: str, seller_id: str) -> None:
+        """The platform closes a seller's shop: its listings vanish from lists and read "shop closed"."""
+        self.closed_shops.add((platform, seller_id))
+
+    def glitch(self, key: str, count: int, status: int = 404) -> None:
+        """The next ``count`` requests for a listing fail with ``status`` (a deploy, a flaky CDN node)."""
+        self.glitches[key] = [count, status]
+
+    def take_glitch(self, key: str) -> int | None:
+        left = self.glitches.get(key)
+        if not left or left[0] <= 0:
+            return None
+        left[0] -= 1
+        return left[1]

@@ -12,9 +12,11 @@ class SandboxProcess:
     """``with SandboxProcess() as sb: sb.urls["marketplace"]`` — the sandbox on free loopback ports."""
 
     def __init__(self, seed: int = 2018, port_base: int = 0, rate_limit: float = 1000.0,
-                 takedown_delay: float = 5.0, startup_timeout: float = 60.0):
+                 takedown_delay: float = 5.0, startup_timeout: float = 60.0, faults: bool = False):
         self.args = [sys.executable, "-m", "sandbox", "--port-base", str(port_base), "--seed", str(seed),
                      "--rate-limit", str(rate_limit), "--takedown-delay", str(takedown_delay)]
+        if faults:            # the /faults/ pages (sandbox/faults.py); off for the normal catalogue
+            self.args.append("--faults")
         self.seed = seed
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None

@@ -17,8 +17,9 @@ DEFAULT_PORTS = {"marketplace": 8701, "appstore": 8702, "forum": 8703}
 
 
 async def serve(host: str = "127.0.0.1", ports: dict[str, int] | None = None, seed: int = 2018,
-                rate_limit: float = 1000.0, takedown_delay: float = 5.0, ready=None) -> None:
-    """Run until cancelled. ``ports`` of 0 pick free ports; ``ready(urls)`` is called once listening."""
+                rate_limit: float = 1000.0, takedown_delay: float = 5.0, ready=None, faults: bool = False) -> None:
+    """Run until cancelled. ``ports`` of 0 pick free ports; ``ready(urls)`` is called once listening;
+    ``faults`` adds the /faults/ pages (sandbox/faults.py)."""
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the sandbox only listens on loopback")
     ports = {**DEFAULT_PORTS, **(ports or {})}
@@ -28,6 +29,10 @@ async def serve(host: str = "127.0.0.1", ports: dict[str, int] | None = None, se
     for name, module in PLATFORMS.items():
         app = module.build(catalogue, moderation)
         app.middlewares.insert(0, RateLimiter(rate_limit).middleware)
+        if faults:
+            from .faults import add_fault_routes
+
+            add_fault_routes(app, name, catalogue)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, ports[name])
@@ -54,6 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument("--rate-limit", type=float, default=1000.0, help="requests/s per platform before 429 (0: off)")
     parser.add_argument("--takedown-delay", type=float, default=5.0, help="seconds from report to removal")
+    parser.add_argument("--faults", action="store_true", help="also serve the /faults/ pages (off: the catalogue only)")
     args = parser.parse_args(argv)
     ports = {name: (args.port_base + i if args.port_base else 0) for i, name in enumerate(PLATFORMS)}
 
@@ -61,6 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps({"ready": True, "urls": urls, "seed": args.seed}), flush=True)
 
     try:
-        asyncio.run(serve(args.host, ports, args.seed, args.rate_limit, args.takedown_delay, ready))
+        asyncio.run(serve(args.host, ports, args.seed, args.rate_limit, args.takedown_delay, ready,
+                          faults=args.faults))
     except KeyboardInterrupt:
         sys.exit(0)

@@ -139,6 +139,49 @@ def add_common_routes(app: web.Application, platform: str, moderation: Moderatio
     app.router.add_get("/api/reports", api_reports)
     app.router.add_get("/report", report_form)
     app.router.add_post("/report", report_post)
+    add_admin(app, platform, moderation, resolve)
+
+
+# What a listing page says once the platform closed its seller's shop/account (a removal signal).
+ACCOUNT_CLOSED = {"marketplace": "该店铺已关闭", "appstore": "该开发者账号已注销", "forum": "该用户已被封禁"}
+
+
+def add_admin(app: web.Application, platform: str, moderation: Moderation, resolve) -> None:
+    """Platform-side levers tests pull: close a seller's shop, make a listing fail transiently.
+
+    ``POST /admin/shops/{seller_id}/close``; ``POST /admin/glitch`` {"listing", "count", "status"}.
+    Nothing changes for listing pages until one is used.
+    """
+    charset = "gbk" if platform == "forum" else "utf-8"
+
+    @web.middleware
+    async def account_state(request, handler):
+        if request.method == "GET" and (moderation.closed_shops or moderation.glitches):
+            row = resolve(request.path)
+            if row is not None:
+                status = moderation.take_glitch(row.key)
+                if status:
+                    return html(shell("页面不存在", "<p>您访问的页面不存在</p>", charset), status=status, charset=charset)
+                if (platform, row.seller_id) in moderation.closed_shops:
+                    text = ACCOUNT_CLOSED[platform]
+                    return html(shell(text, f'<div class="account-closed">{text}</div>', charset), charset=charset)
+        return await handler(request)
+
+    async def close_shop(request):
+        moderation.close_shop(platform, request.match_info["sid"])
+        return web.json_response({"closed": request.match_info["sid"]})
+
+    async def glitch(request):
+        payload = await request.json()
+        row = resolve(str(payload.get("listing", "")))
+        if row is None:
+            return web.json_response({"error": "unknown listing"}, status=404)
+        moderation.glitch(row.key, int(payload.get("count", 1)), int(payload.get("status", 404)))
+        return web.json_response({"listing": row.key})
+
+    app.middlewares.append(account_state)
+    app.router.add_post("/admin/shops/{sid}/close", close_shop)
+    app.router.add_post("/admin/glitch", glitch)
 
 
 def html(text: str, status: int = 200, charset: str = "utf-8") -> web.Response:

@@ -62,15 +62,17 @@ def _crawl_options(fn):
                       help="Point a profile at another address (repeatable).")(fn)
     fn = click.option("--keywords", help="Comma-separated search keywords replacing the keyword list.")(fn)
     fn = click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log as well as progress.")(fn)
+    fn = click.option("--resume", is_flag=True,
+                      help="Continue an interrupted crawl (killed, stopped, disk full) from its frontier.")(fn)
     return db_option(fn)
 
 
-def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, verbose=False):
+def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, verbose=False, resume=False):
     from .cycle import run_cycle
 
     try:
         return run_cycle(db_path, list(platforms), profiles_dir, base_urls, keywords=keywords,
-                         log_level="INFO" if verbose else "WARNING")
+                         log_level="INFO" if verbose else "WARNING", resume=resume)
     except Exception as exc:   # profile and model errors carry their own clear messages
         from crawler.profile import ProfileError
         from classifier.artifact import ArtifactError
@@ -82,14 +84,18 @@ def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, verbo
 
 @cli.command()
 @_crawl_options
-def crawl(db_path, platforms, profiles_dir, base_urls, keywords, verbose):
+def crawl(db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume):
     """Crawl platforms into the database (listings are classified as they arrive).
+
+    A crawl stopped at any point (Ctrl-C, SIGKILL, a full disk) continues where it stopped when
+    rerun with --resume; every listing is still stored exactly once.
 
     Example:
 
         sweep crawl --platform marketplace --base-url marketplace=http://127.0.0.1:8701
+        sweep crawl --platform marketplace --resume
     """
-    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords, verbose)
+    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords, verbose, resume)
     click.echo(f"run {result.run_id}: {result.outcome}; {result.total} listings seen")
     if result.failures:
         raise click.ClickException("; ".join(result.failures))
@@ -97,7 +103,7 @@ def crawl(db_path, platforms, profiles_dir, base_urls, keywords, verbose):
 
 @cli.command()
 @_crawl_options
-def run(db_path, platforms, profiles_dir, base_urls, keywords, verbose):
+def run(db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume):
     """One scheduled cycle: crawl every enabled platform, classify, store, print a summary.
 
     Exits non-zero only on real failure (a platform that could not be crawled at all).
@@ -108,7 +114,7 @@ def run(db_path, platforms, profiles_dir, base_urls, keywords, verbose):
     """
     from .summary import print_summary
 
-    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords, verbose)
+    result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords, verbose, resume)
     print_summary(db_path, result)
     if result.failures:
         raise click.ClickException("; ".join(result.failures))
@@ -186,8 +192,11 @@ def search(text, db_path, limit, as_json):
 @cli.command()
 @db_option
 @click.option("--seed", default=2018, show_default=True, help="Sandbox catalogue seed.")
-def demo(db_path, seed):
-    """Start the sandbox in the background, run one cycle against it, print the summary.
+@click.option("--review-port", default=8800, show_default=True, help="Port of the review UI served at the end.")
+@click.option("--no-serve", is_flag=True, help="Do not serve the review UI at the end.")
+def demo(db_path, seed, review_port, no_serve):
+    """Start the sandbox in the background, run one cycle against it, print the summary,
+    then serve the review UI with a demo reviewer account (printed once) until Ctrl-C.
 
     Example:
 
@@ -197,33 +206,62 @@ def demo(db_path, seed):
 
     from .summary import print_summary
 
+    from .cli_review import DEMO_USER, demo_account, serve
+
     click.echo("starting the sandbox platforms on 127.0.0.1 ...", err=True)
-    with SandboxProcess(seed=seed) as sb:
+    try:     # the ports the bundled profiles name, so links in the database stay valid after the demo
+        sb = SandboxProcess(seed=seed, port_base=8701).start()
+    except RuntimeError:
+        click.echo("  ports 8701-8703 are busy; using free ports", err=True)
+        sb = SandboxProcess(seed=seed).start()
+    try:
         for name, url in sb.urls.items():
             click.echo(f"  {name:<12} {url}", err=True)
         result = _run_cycle(db_path, [], None, sb.urls)
-    print_summary(db_path, result)
-    click.echo(f"\ndatabase: {Path(db_path).resolve()}  (try: sweep search 猫池 --db {db_path})")
-    if result.failures:
-        raise click.ClickException("; ".join(result.failures))
+        print_summary(db_path, result)
+        click.echo(f"\ndatabase: {Path(db_path).resolve()}  (try: sweep search 猫池 --db {db_path})")
+        if result.failures:
+            raise click.ClickException("; ".join(result.failures))
+        password = demo_account(db_path)
+        click.echo(f"\nreview UI: http://127.0.0.1:{review_port}/  user: {DEMO_USER}  password: {password}")
+        if not no_serve:   # the sandbox keeps serving too, so "open the live page" works while reviewing
+            click.echo("serving the review UI and the sandbox until Ctrl-C", err=True)
+            serve(db_path, "127.0.0.1", review_port)
+    finally:
+        sb.stop()
 
 
 @cli.command()
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False, exists=True),
               help="Directory of labelled JSONL (default: classifier/corpus).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Artifact path (default: bundled).")
-def train(corpus_dir, out_path):
-    """Train the classifier from the labelled corpus and write the model artifact.
+@click.option("--with-reviews", is_flag=True, help="Also learn from reviewers' decisions in --db.")
+@db_option
+def train(corpus_dir, out_path, with_reviews, db_path):
+    """Train the classifier from the labelled corpus (and reviewer decisions) and write the artifact.
+
+    Cross-validates on the training split to choose the operating threshold, then scores the
+    frozen test split (never tuned on). Reviewer decisions only ever join the training split.
 
     Example:
 
-        sweep train --corpus classifier/corpus
+        sweep train --corpus classifier/corpus --with-reviews --db sweep.db
     """
     from classifier.artifact import DEFAULT_MODEL
     from classifier.corpus import CORPUS_DIR
+    from classifier.reviews import review_rows
     from classifier.train import train as do_train
 
-    card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, log=lambda m: click.echo(m, err=True))
+    extra = []
+    if with_reviews:
+        from .db import open_db
+
+        if not Path(db_path).exists():
+            raise click.ClickException(f"--with-reviews: no database at {db_path}")
+        extra = review_rows(open_db(db_path))
+        click.echo(f"{len(extra)} reviewer decisions added to the training split", err=True)
+    card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, extra_rows=extra,
+                    log=lambda m: click.echo(m, err=True))
     test = card["metrics"].get("frozen_test", {})
     click.echo(f"model {card['model_version']} written to {out_path or DEFAULT_MODEL}; flag threshold "
                f"{card['thresholds']['flag']}")
@@ -233,9 +271,9 @@ def train(corpus_dir, out_path):
 
 
 # Each area adds its commands from its own module.
-from . import cli_ops, cli_review, cli_takedown  # noqa: E402
+from . import cli_classifier, cli_crawl, cli_ops, cli_review, cli_takedown  # noqa: E402
 
-for _area in (cli_review, cli_takedown, cli_ops):
+for _area in (cli_classifier, cli_review, cli_takedown, cli_ops, cli_crawl):
     _area.register(cli)
 
 

@@ -1,6 +1,7 @@
 """One cycle: crawl the enabled platforms (classifying and storing as listings arrive), record the run."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 
 from classifier import artifact
@@ -17,6 +18,7 @@ class CycleResult:
     outcome: str
     platforms: dict[str, dict] = field(default_factory=dict)    # name -> selected crawl stats
     failures: list[str] = field(default_factory=list)
+    monitors: dict[str, list[dict]] = field(default_factory=dict)   # name -> crawler/monitors.py checks
 
     @property
     def total(self) -> int:
@@ -34,16 +36,22 @@ def _summarise(stats: dict) -> dict:
 
 
 def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=None, base_urls: dict | None = None,
-              keywords: str | None = None, progress: bool = True, log_level: str = "WARNING") -> CycleResult:
+              keywords: str | None = None, progress: bool = True, log_level: str = "WARNING",
+              config=None, resume: bool = False) -> CycleResult:
+    """``resume``: continue what an interrupted crawl of these platforms left in the frontier."""
+    from .schedule import crawl_overrides, monitor_failures, record_monitors
+
+    overrides = crawl_overrides(config)      # [crawl] contact → User-Agent, [monitors] thresholds (sweep.toml)
     profiles = load_profiles(profiles_dir or PROFILE_DIR, platforms or None)
     if not profiles:
         raise ValueError("no enabled platform profiles to crawl")
     artifact.load()           # refuse to start with a missing or untrusted model, before any crawling
     store = Store(open_db(db_path))
-    store.register_platforms(profiles)
+    store.register_platforms([p.rebase(base_urls[p.name]) if p.name in (base_urls or {}) else p for p in profiles])
     run_id = store.start_run([p.name for p in profiles])
     settings = crawl_settings(db_path, run_id, base_urls, profiles_dir,
-                              {"SWEEP_PROGRESS_INTERVAL": 5 if progress else 0, "LOG_LEVEL": log_level})
+                              {"SWEEP_PROGRESS_INTERVAL": 5 if progress else 0, "LOG_LEVEL": log_level, **overrides,
+                               "SWEEP_RESUME": resume})
     try:
         stats = crawl(profiles, settings, keywords)
     except BaseException:
@@ -52,11 +60,22 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     result = CycleResult(run_id, "ok", {name: _summarise(s) for name, s in stats.items()})
     for name, summary in result.platforms.items():
         if summary["finish_reason"] != "finished":
-            result.failures.append(f"{name}: crawl ended with {summary['finish_reason']!r}")
+            result.failures.append(f"{name}: crawl ended with {summary['finish_reason']!r} — what it did not "
+                                   f"finish is kept: rerun with --resume to continue")
+        elif summary.get("sweep/store/unsaved"):
+            result.failures.append(f"{name}: {summary['sweep/store/unsaved']} listings could not be stored — "
+                                   f"rerun with --resume to fetch them again")
         elif summary["listings"] == 0:
             result.failures.append(f"{name}: no listings crawled ({summary['pages']} pages fetched) — "
                                    f"is the platform reachable and its profile current?")
+    result.monitors = {name: s.get("sweep/monitors", []) for name, s in stats.items()}
+    result.failures += monitor_failures(result.monitors)       # "<platform>: monitor <check> failed: …"
     result.outcome = "failed" if result.failures else "ok"
-    store.finish_run(run_id, result.outcome, {"platforms": result.platforms, "failures": result.failures})
+    try:
+        record_monitors(store.db, run_id, result.monitors)
+        store.finish_run(run_id, result.outcome, {"platforms": result.platforms, "failures": result.failures})
+    except sqlite3.Error as exc:            # e.g. the disk is full: the crawl itself already stopped cleanly
+        result.outcome = "failed"
+        result.failures.append(f"run {run_id} could not be recorded in {db_path}: {exc}")
     store.db.close()
     return result

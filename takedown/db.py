@@ -83,4 +83,4 @@ def m003_states_and_audit(db: sqlite_utils.Database) -> None:
 
 
 # Each area keeps its schema changes in its own module (registered after the ones above).
-from . import schema_review, schema_takedown, schema_ops  # noqa: E402,F401
+from . import schema_classifier, schema_review, schema_takedown, schema_ops  # noqa: E402,F401

@@ -113,9 +113,11 @@ class Store:
             conn.execute("INSERT OR IGNORE INTO listing_contacts (listing_id, contact_id) "
                          "SELECT ?, id FROM contacts WHERE type = ? AND value = ?",
                          [item.id, contact["type"], contact["value"]])
-        conn.execute("DELETE FROM listing_fts WHERE listing_id = ?", [item.id])
-        conn.execute("INSERT INTO listing_fts (listing_id, tokens) VALUES (?, ?)",
-                     [item.id, index_text(item.title, item.description)])
+        # The index row shares the listing's rowid: FTS5 finds rows by rowid, not by an UNINDEXED column.
+        rowid = conn.execute("SELECT rowid FROM listings WHERE id = ?", [item.id]).fetchone()[0]
+        conn.execute("DELETE FROM listing_fts WHERE rowid = ?", [rowid])
+        conn.execute("INSERT INTO listing_fts (rowid, listing_id, tokens) VALUES (?, ?, ?)",
+                     [rowid, item.id, index_text(item.title, item.description)])
 
     @staticmethod
     def _follow_classification(conn, item, state: str, c: dict) -> None:

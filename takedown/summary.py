@@ -35,3 +35,52 @@ def print_stats(db_path: str) -> None:
     for r in rows:
         table.add_row(r["platform"], r["label"], str(r["listings"]), str(r["flagged"] or 0))
     Console().print(table)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]✓[/green]" if ok else "[red]✗[/red]"
+
+
+def print_evaluation(report: dict, targets: dict) -> None:
+    """The `sweep evaluate` tables, with each quality target marked met or not."""
+    console = Console(width=max(Console().width, 110))
+    b = report["binary"]
+    console.print(f"[bold]{report['n']} listings[/bold] ({report.get('source', '')}), model {report.get('model_version')}")
+    head = Table(title="Targets")
+    for col in ("measure", "value", "target", ""):
+        head.add_column(col)
+    cat = report["category_accuracy_on_harmful"] or 0.0
+    worst = min((v["recall"] for v in report["recall_by_tactic"].values()), default=1.0)
+    for name, value, target, ok in [
+        ("binary F1 (harmful vs benign)", b["f1"], f"≥ {targets['binary_f1']}", b["f1"] >= targets["binary_f1"]),
+        ("category accuracy on harmful", cat, f"≥ {targets['category_accuracy']}", cat >= targets["category_accuracy"]),
+        ("false-positive rate, hard negatives", report["hard_negative_fp_rate"], f"≤ {targets['hard_negative_fp']}",
+         report["hard_negative_fp_rate"] <= targets["hard_negative_fp"]),
+        ("lowest recall over tactics", worst, f"≥ {targets['tactic_recall']}", worst >= targets["tactic_recall"]),
+    ]:
+        head.add_row(name, f"{value:.4f}", target, _mark(ok))
+    console.print(head)
+    labels = Table(title=f"Per label (binary P {b['precision']:.4f} R {b['recall']:.4f} F1 {b['f1']:.4f})")
+    for col in ("label", "precision", "recall", "F1", "n"):
+        labels.add_column(col, justify="left" if col == "label" else "right")
+    for label, m in report["per_label"].items():
+        labels.add_row(label, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}", str(m["support"]))
+    console.print(labels)
+    grid = Table(title="Hard negatives (false-positive rate) and tactics (recall)")
+    for col in ("hard-negative type", "n", "FP rate", "tactic", "n ", "recall"):
+        grid.add_column(col, justify="right" if col.strip() in ("n", "FP rate", "recall") else "left")
+    fps, tactics = list(report["fp_rate_by_hard_negative"].items()), list(report["recall_by_tactic"].items())
+    for i in range(max(len(fps), len(tactics))):
+        f = fps[i] if i < len(fps) else ("", {"n": "", "rate": None})
+        t = tactics[i] if i < len(tactics) else ("", {"n": "", "recall": None})
+        grid.add_row(f[0], str(f[1]["n"]), "" if f[1]["rate"] is None else f"{f[1]['rate']:.4f}",
+                     t[0], str(t[1]["n"]), "" if t[1]["recall"] is None else f"{t[1]['recall']:.4f}")
+    console.print(grid)
+    cm = Table(title="Confusion matrix (rows: true, columns: predicted)")
+    cm.add_column("")
+    short = [label[:8] for label in report["labels"]]
+    for s in short:
+        cm.add_column(s, justify="right")
+    for label, row in zip(report["labels"], report["confusion_matrix"]):
+        cm.add_row(label, *[str(v) for v in row])
+    console.print(cm)

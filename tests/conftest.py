@@ -18,7 +18,8 @@ from classifier.artifact import DEFAULT_MODEL
 from sandbox.catalogue import Catalogue
 from sandbox.process import SandboxProcess
 
-pytest_plugins = ["tests.fixtures_review", "tests.fixtures_takedown", "tests.fixtures_ops"]
+pytest_plugins = ["tests.fixtures_review", "tests.fixtures_takedown", "tests.fixtures_ops", "tests.fixtures_faults",
+                  "tests.fixtures_crawl"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 2018

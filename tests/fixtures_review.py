@@ -1,1 +1,220 @@
-"""Session fixtures of the review area (loaded by tests/conftest.py through pytest_plugins)."""
+"""Session fixtures of the review area (loaded by tests/conftest.py through pytest_plugins).
+
+- ``browser``: ONE headless Debian Chromium (Playwright) for the whole test session; other
+  areas reuse it. Open a context per test (``browser.new_context()``) and close it.
+- ``review_db``: a SQLite file of hand-written listings stored through ``Store.write_batch``
+  and labelled by the real bundled classifier (so explanations carry real spans), with
+  hostile seller text, accounts for two reviewers and an admin, and one listing taken all
+  the way to ``removed``.
+- ``review_server``: the review UI (uvicorn, in a thread) serving ``review_db`` on a free
+  127.0.0.1 port.
+
+Tests that decide listings each use their own listings (see LISTINGS), so they can run in
+any order against the shared database.
+"""
+from __future__ import annotations
+
+import secrets
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+XSS_TITLE = '<script>window.__xss = "title"</script>呼死你 包月 "><img src=x onerror="window.__xss=1">'
+XSS_DESCRIPTION = ('正版呼死你 电话轰炸 "><img src=x onerror="window.__xss=2"> <svg onload="window.__xss=3"> '
+                   "</div><script>window.__xss=4</script> 联系 QQ 123456789")
+XSS_SELLER = '<b onmouseover="window.__xss=5">黑店</b>"><img src=x onerror="window.__xss=6">'
+XSS_URL = "javascript:window.__xss=7"
+
+# (platform, kind, platform id, seller id, seller name, title, description); contacts are obviously fake.
+# Each browser test decides only its own listings, so the tests run in any order:
+#   appstore:*          keyboard confirm/reject (alice, filtered to the app store)
+#   forum:*             j/k navigation (alice, filtered to forums)
+#   marketplace:103/105 claims (alice holds 103; bob gets 105)
+#   marketplace:104     CSRF (bob)        marketplace:666  hostile text    marketplace:106  highlights
+#   marketplace:201-203 bulk by seller (root)   marketplace:150  reported and removed
+LISTINGS = [
+    ("appstore", "appstore", "9001", "dev-1", "某开发者", "呼死你软件 包月不限次数 电话轰炸",
+     "正版呼死你，电话轰炸任意号码，包月不限次数。联系 QQ 123456789"),
+    ("appstore", "appstore", "9002", "dev-1", "某开发者", "短信轰炸机 在线版 全网接口",
+     "短信轰炸机，全网短信接口，一键轰炸，测压平台，包月。"),
+    ("appstore", "appstore", "9003", "dev-2", "另一开发者", "短信轰炸助手 测压工具",
+     "短信轰炸 测压 一键轰炸 全网接口。"),
+    ("forum", "forum", "55", "u-9", "老哥", "出 GoIP 语音网关 八口",
+     "GoIP 语音网关 八口 出售，SIM 语音网关 批量。"),
+    ("forum", "forum", "56", "u-9", "老哥", "出 十六口猫池 收码",
+     "十六口猫池 批量收码 猫池设备 出售。"),
+    ("forum", "forum", "57", "u-10", "小弟", "求 呼死你 软件 包月",
+     "有没有 呼死你 电话轰炸 软件，包月也行。"),
+    ("marketplace", "ecommerce", "103", "s-claim", "小李通讯", "网络改号软件 任意显号 改号电话",
+     "网络改号电话，来电显示任意号码，改号软件包教包会。"),
+    ("marketplace", "ecommerce", "105", "s-claim", "小李通讯", "改号电话 显号软件 任意改号",
+     "改号软件 来电显示任意号码 网络电话改号。"),
+    ("marketplace", "ecommerce", "104", "s-csrf", "小赵", "呼死你 电话轰炸软件 永久版",
+     "呼死你永久版，电话轰炸，无限呼叫。"),
+    ("marketplace", "ecommerce", "106", "s-hl", "小钱", "呼死你 电话轰炸软件 永久版",
+     "呼死你永久版，电话轰炸，无限呼叫。"),
+    ("marketplace", "ecommerce", "666", "s-xss", XSS_SELLER, XSS_TITLE, XSS_DESCRIPTION),
+    ("marketplace", "ecommerce", "201", "s-bulk", "批发猫池", "八口猫池 批量收码 猫池设备",
+     "八口猫池，批量收码，多卡猫池设备。"),
+    ("marketplace", "ecommerce", "202", "s-bulk", "批发猫池", "十六口猫池 短信猫池",
+     "十六口猫池 批量收发短信 猫池群发。"),
+    ("marketplace", "ecommerce", "203", "s-bulk", "批发猫池", "三十二口猫池 收码平台专用",
+     "三十二口猫池，收码平台专用，猫池设备批发。"),
+    ("marketplace", "ecommerce", "150", "s-gone", "已处理店", "呼死你 轰炸软件 包月",
+     "呼死你 电话轰炸 包月 QQ 123456789"),
+    ("marketplace", "ecommerce", "301", "s-ok", "正规数码", "小米原装充电器 快充",
+     "全新原装快充充电器，支持多种手机，七天无理由退货。"),
+]
+
+# dave is disabled by a test and erin signs out (which ends all her sessions): nobody else uses them.
+ROLES = {"alice": "reviewer", "bob": "reviewer", "carol": "reviewer", "dave": "reviewer", "erin": "reviewer",
+         "root": "admin"}
+PASSWORDS = {name: secrets.token_urlsafe(16) for name in ROLES}
+
+
+def listing_id(pid: str, platform: str = "marketplace") -> str:
+    return f"{platform}:{pid}"
+
+
+def flagged_listing(pid, score=0.9, label="modem_pool", seller="s1", description="八口猫池 设备",
+                    platform="marketplace", kind="ecommerce", crawled_at="2026-11-27T00:00:00+00:00"):
+    """A small pipeline-finished listing the (stand-in) classifier flagged, for fast unit tests."""
+    from crawler.items import Listing
+    from crawler.pipelines.normalise import NormalisePipeline
+
+    listing = Listing(id=f"{platform}:{pid}", platform=platform, platform_id=pid, kind=kind,
+                      url=f"http://127.0.0.1:9/item/{pid}", title=f"猫池 {pid}", description=description,
+                      price="¥88.00", seller_id=seller, seller_name=f"店{seller}", crawled_at=crawled_at)
+    listing = NormalisePipeline().process_item(listing)
+    listing.classification = {"label": label, "score": score, "flagged": True, "scores": {}, "model_version": "test",
+                              "explanation": [{"feature": "猫池", "group": "words", "weight": 0.3,
+                                               "spans": [{"field": "title", "start": 0, "end": 2, "text": "猫池"}]}]}
+    return listing
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def build_listings(rows, classifier, crawled_at: str = "2026-11-27T00:00:00+00:00") -> list:
+    """Pipeline-finished Listing items (normalised, contacts found, classified)."""
+    from crawler.items import Listing
+    from crawler.pipelines.normalise import NormalisePipeline
+
+    items = []
+    for platform, kind, pid, seller_id, seller_name, title, description in rows:
+        url = XSS_URL if pid == "666" else f"http://127.0.0.1:9/{platform}/item/{pid}"
+        item = Listing(id=f"{platform}:{pid}", platform=platform, platform_id=pid, kind=kind, url=url, title=title,
+                       description=description, price="¥88.00", seller_id=seller_id, seller_name=seller_name,
+                       seller_url=f"http://127.0.0.1:9/{platform}/shop/{seller_id}", crawled_at=crawled_at)
+        items.append(NormalisePipeline().process_item(item))
+    for item, result in zip(items, classifier.predict([{"title": i.title, "description": i.description}
+                                                       for i in items])):
+        item.classification = result
+    return items
+
+
+@pytest.fixture(scope="session")
+def review_db(model_path, tmp_path_factory) -> Path:
+    from classifier.predict import shared
+    from takedown.db import open_db
+    from takedown.review import Review
+    from takedown.states import transition
+    from takedown.store import Store
+    from takedown.users import Users
+
+    path = tmp_path_factory.mktemp("review") / "sweep.db"
+    db = open_db(path)
+    items = build_listings(LISTINGS, shared(str(model_path)))
+    Store(db).write_batch(items, run_id=None)
+    not_flagged = [i.id for i in items if not i.classification["flagged"] and i.platform_id != "301"]
+    assert not not_flagged, f"test listings the model does not flag: {not_flagged}"
+    users = Users(db)
+    for name, role in ROLES.items():
+        users.add(name, role, PASSWORDS[name], actor="tests")
+    # One listing all the way through the takedown, for the dashboard.
+    gone = listing_id("150")
+    Review(db).confirm(gone, "root", "call_bomber")
+    reported = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+    with db.conn:
+        transition(db.conn, gone, "reported", "tests", "filed", at=reported)
+        transition(db.conn, gone, "removed", "tests", "404", at=reported + timedelta(hours=3))
+    db.close()
+    return path
+
+
+@dataclass
+class ReviewServer:
+    url: str
+    db_path: Path
+    passwords: dict = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def review_server(review_db):
+    """The review UI on a free loopback port, for the whole session."""
+    import uvicorn
+
+    from takedown.web import create_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = create_app(review_db, claim_timeout=600)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("review server did not start")
+        time.sleep(0.05)
+    yield ReviewServer(f"http://127.0.0.1:{port}", review_db, PASSWORDS)
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+_sessions: dict[tuple[str, str], dict] = {}
+
+
+@contextmanager
+def signed_in(browser, server: ReviewServer, name: str, fresh: bool = False):
+    """A browser context signed in as ``name``; yields its page on the queue.
+
+    The first time for each account it signs in through the login form; after that the
+    context starts with that session's cookie (saves a password hash per test).
+    """
+    key = (server.url, name)
+    context = browser.new_context(base_url=server.url, storage_state=None if fresh else _sessions.get(key))
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto("/queue")
+        if "/login" in page.url:
+            page.fill("input[name=name]", name)
+            page.fill("input[name=password]", server.passwords[name])
+            page.click("button[type=submit]")
+            page.wait_for_url("**/queue")
+            if not fresh:
+                _sessions[key] = context.storage_state()
+        yield page
+    finally:
+        context.close()

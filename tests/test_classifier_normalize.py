@@ -82,6 +82,7 @@ def test_sentence_breaks_kept_once(raw, expected):
     ("🐶IP 16口", "goip 16口"),
     ("🔥急收🔥 落地📞设备", "急收落地设备"),
     ("😀😀😀", ""),
+    ("【交流群】落 地 设 备", "交流群落地设备"),  # CJK brackets are separators too
     ("1️⃣ 号线路", "1 号线路"),
 ])
 def test_emoji(raw, expected):
@@ -117,13 +118,15 @@ def test_junk_latin(raw, expected):
     ("maochi", "猫池"), ("mao chi 全套", "猫池全套"), ("MC 32口", "猫池 32口"),
     ("luodi wangguan", "落地网关"), ("l-d-w-g 4路", "落地网关 4路"), ("yywg", "语音网关"),
     ("G-o-I-P 1口", "goip 1口"), ("go i p 十六口", "goip 十六口"),
-    ("si liao", "私聊"),
+    ("si liao", "私聊"), ("yzm hz", "验证码轰炸"), ("dkb 八卡", "多卡宝八卡"), ("mc卡槽扩展板", "猫池卡槽扩展板"),
+    ("jm项目哪里接", "接码项目哪里接"), ("ren yi xian hao", "任意显号"), ("xian hao ruan jian", "显号软件"),
 ])
 def test_pinyin_and_initials(raw, expected):
     assert normalize(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["MC 主持", "dx12 显卡", "60 Hz 电源", "hsnx", "hongkong", "mao sha 猫砂"])
+@pytest.mark.parametrize("raw", ["MC 主持", "dx12 显卡", "60 Hz 电源", "hsnx", "hongkong", "mao sha 猫砂", "jm是谁",
+                                 "bomber jacket", "sms 验证", "call me"])
 def test_aliases_avoid_collisions(raw):
     assert not any(t in normalize(raw) for t in ("猫池", "短信", "轰炸", "呼死你", "显号"))
 
@@ -135,7 +138,7 @@ def test_aliases_avoid_collisions(raw):
     ("CallBomb", "呼叫轰炸"), ("c a l l bomber", "呼叫轰炸"),
     ("Caller ID spoof app", "改号 app"), ("caller-id spoofing工具", "改号工具"),
     ("spoof caller id", "改号"), ("callerid spoofing", "改号"),
-    ("sim bank", "卡池"), ("SIMBank 32", "卡池 32"), ("modem pool", "猫池"),
+    ("sim bank", "卡池"), ("SIMBank 32", "卡池 32"), ("modem pool", "猫池"), ("text bomb service", "短信轰炸 service"),
     ("voice gateway", "语音网关"), ("GSM Gateway 8口", "语音网关 8口"),
 ])
 def test_english_terms(raw, expected):
@@ -242,12 +245,15 @@ def test_offsets_highlight_original_span(raw, term, span):
     assert _highlight(raw, term) == span
 
 
-def test_alias_expansion_maps_to_first_source_index():
-    raw = "新版 hsn软件"
+def test_alias_expansion_spans_the_whole_source_token():
+    raw = "新版 hsn软件 call bomber"
     norm, offs = normalize_with_offsets(raw)
     i = norm.index("呼死你")
-    assert offs[i:i + 3] == [raw.index("hsn")] * 3
+    assert raw[offs[i]:offs[i + 2] + 1] == "hsn"          # a highlight covers the seller's spelling
+    assert offs[i:i + 3] == sorted(offs[i:i + 3])
     assert raw[offs[norm.index("软件")]] == "软"
+    j = norm.index("呼叫轰炸")
+    assert raw[offs[j]:offs[j + 3] + 1] == "call bomber"
 
 
 # ---------------------------------------------------------------- bad input

@@ -56,6 +56,15 @@ class ProfileSpider(scrapy.Spider):
         slots[profile.name] = {"concurrency": politeness.get("concurrency", 8),
                                "delay": politeness.get("download_delay", 0.0)}
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+        # AutoThrottle (on in crawler/settings.py) adapts the delay to the platform's latency, aiming
+        # at the profile's concurrency and never going below the profile's delay.
+        settings.set("DOWNLOAD_DELAY", politeness.get("download_delay", 0.0), priority="spider")
+        settings.set("AUTOTHROTTLE_TARGET_CONCURRENCY", float(politeness.get("concurrency", 8)), priority="spider")
+        if profile.listing.get("browser"):       # what a rendered page may fetch: the profile's hosts only
+            from ..middlewares.offsite import BrowserRequestFilter
+
+            policy = BrowserRequestFilter(profile, settings.get("PLAYWRIGHT_ABORT_REQUEST"))
+            settings.set("PLAYWRIGHT_ABORT_REQUEST", policy, priority="spider")
         if not (profile.listing.get("browser") and settings.getbool("SWEEP_RENDER")):
             # Without this every spider would start its own Playwright driver process.
             base = settings.getdict("DOWNLOAD_HANDLERS_BASE")
@@ -74,8 +83,11 @@ class ProfileSpider(scrapy.Spider):
         return urls
 
     async def start(self):
-        for url in self.seed_urls():
-            yield self.request(url, self.parse_list, list_page=1, seed=url)
+        n_search = len(self.seed_urls()) - len(self.profile.seeds.get("pages", []))
+        for n, url in enumerate(self.seed_urls()):
+            seed_kind = "search" if n < n_search else "pages"     # the zero-listings monitor counts per kind
+            self.crawler.stats.inc_value(f"sweep/{self.profile.name}/seeds/{seed_kind}")
+            yield self.request(url, self.parse_list, list_page=1, seed=url, seed_kind=seed_kind)
 
     def parse_list(self, response: Response):
         page = ListPage.from_response(response, self.profile)
@@ -85,6 +97,8 @@ class ProfileSpider(scrapy.Spider):
             # A search that finds nothing is normal for one keyword; a profile whose selectors
             # match nothing anywhere is a broken profile — monitors compare these counters.
             self.crawler.stats.inc_value(f"sweep/{self.profile.name}/empty_list_pages")
+        elif response.meta.get("list_page") == 1 and response.meta.get("seed_kind"):
+            self.crawler.stats.inc_value(f"sweep/{self.profile.name}/seeds_with_links/{response.meta['seed_kind']}")
         for url in links:
             yield self.request(url, self.parse_listing)
         max_pages = self.profile.list.get("max_pages", 1000)
@@ -96,7 +110,7 @@ class ProfileSpider(scrapy.Spider):
     def parse_listing(self, response: Response):
         page = ListingPage.from_response(response, self.profile)
         if page.needs_browser() and not response.meta.get("playwright") and self.settings.getbool("SWEEP_RENDER"):
-            yield self.browser_request(response.url)
+            yield self.browser_request(response.url, fallback=response)
             return
         listing = page.to_listing(rendered=bool(response.meta.get("playwright")))
         if listing is None:
@@ -108,7 +122,8 @@ class ProfileSpider(scrapy.Spider):
         """Kinds whose listings span several pages override this."""
         yield listing
 
-    def browser_request(self, url: str) -> scrapy.Request:
+    def browser_request(self, url: str, fallback: Response | None = None) -> scrapy.Request:
+        """Render ``url`` in Chromium; ``fallback`` (the plain-HTTP response) is kept if the browser fails."""
         from scrapy_playwright.page import PageMethod
 
         browser = self.profile.listing["browser"]
@@ -119,15 +134,50 @@ class ProfileSpider(scrapy.Spider):
             selector = expr if how == "css" else f"xpath={expr}"
             methods.append(PageMethod("wait_for_selector", selector, timeout=timeout))
         self.crawler.stats.inc_value(f"sweep/{self.profile.name}/browser_pages")
+        # Bytes, not the Response, in meta: requests must stay serialisable for a disk/redis frontier.
+        saved = fallback and {"body": fallback.body, "encoding": fallback.encoding,
+                              "content_type": fallback.headers.get(b"Content-Type", b"").decode("latin-1")}
         req = self.request(url, self.parse_listing, playwright=True, playwright_page_methods=methods,
-                           playwright_page_goto_kwargs={"timeout": timeout, "wait_until": "load"})
-        return req.replace(dont_filter=True)
+                           playwright_page_goto_kwargs={"timeout": timeout, "wait_until": "load"},
+                           browser_fallback=saved)
+        return req.replace(dont_filter=True, errback=self.on_browser_error)
 
     def on_error(self, failure):
         request = failure.request
+        from scrapy.exceptions import IgnoreRequest
+        from scrapy.spidermiddlewares.httperror import HttpError
+
+        # Our own policy (allow-list, robots.txt) ignoring a request is not the platform failing.
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            self.crawler.stats.inc_value(f"sweep/{self.profile.name}/ignored_requests")
+            return
         self.crawler.stats.inc_value(f"sweep/{self.profile.name}/request_errors")
         self.logger.warning("%s: %s failed: %s", self.profile.name, request.url, failure.getErrorMessage()
                             or failure.type.__name__)
+
+    def on_browser_error(self, failure):
+        """The browser gave up on a page (crashed, hung, timed out; see browser_retry): keep what plain
+        HTTP gave — the listing without its script-filled parts — rather than lose it."""
+        from playwright.async_api import Error as PlaywrightError
+        from scrapy.http import HtmlResponse
+
+        if failure.check(PlaywrightError):     # browser_retry has said why, once
+            self.crawler.stats.inc_value(f"sweep/{self.profile.name}/request_errors")
+        else:
+            self.on_error(failure)
+        saved = failure.request.meta.get("browser_fallback")
+        if not saved:
+            return
+        response = HtmlResponse(failure.request.url, body=saved["body"], encoding=saved["encoding"],
+                                headers={"Content-Type": saved["content_type"]}, request=failure.request)
+        page = ListingPage.from_response(response, self.profile)
+        listing = page.to_listing(rendered=False)
+        if listing is None:
+            return
+        self.crawler.stats.inc_value("sweep/faults/browser_fallback")
+        self.logger.warning("%s: %s: keeping the plain-HTTP content, without what only the browser shows",
+                            self.profile.name, response.url)
+        yield from self.complete(listing, page, response)
 
     def host_allowed(self, url: str) -> bool:
         return urlsplit(url).hostname in self.profile.allowed_hosts

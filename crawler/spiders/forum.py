@@ -17,7 +17,7 @@ class ForumSpider(ProfileSpider):
             yield listing
             return
         yield self.request(nxt[0], self.parse_thread_page, listing=listing, thread_page=n + 1).replace(
-            errback=lambda failure: self._partial(failure, listing))
+            errback=self._partial)     # a method, not a closure: the frontier stores the request
 
     def parse_thread_page(self, response):
         from ..extract import ListingPage
@@ -28,8 +28,8 @@ class ForumSpider(ProfileSpider):
         listing.extra["replies"].extend(page.field("replies"))
         yield from self._follow(listing, page, response.meta["thread_page"])
 
-    def _partial(self, failure, listing):
+    def _partial(self, failure):
         """A later page failed: keep what the thread had so far rather than lose the listing."""
         self.on_error(failure)
         self.crawler.stats.inc_value(f"sweep/{self.profile.name}/partial_threads")
-        yield listing
+        yield failure.request.meta["listing"]

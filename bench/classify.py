@@ -1,0 +1,90 @@
+"""Classifier benchmark: the full path (normalise → features → predict) vs bare jieba.
+
+    python bench/classify.py          (or: make bench)
+
+Texts are 200-character listings cut from the corpus and the sandbox catalogue. Prints
+listings/s at batch 1 and batch 1,000 in one process, `jieba.lcut` alone on the same
+texts (the baseline) and the ratio, model load time, artifact size, and `sweep classify`
+on a large file with one and two worker processes.
+Targets: full path >= 0.5x bare jieba (one process); model load < 2 s.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def texts(n: int, length: int = 200) -> list[dict]:
+    from classifier.corpus import load_corpus
+    from sandbox.catalogue import load_rows
+
+    pool = [f"{r['title']} {r['description']}" for r in load_corpus() + load_rows()]
+    rng = random.Random(0)
+    out = []
+    while len(out) < n:
+        text = "".join(rng.sample(pool, 3))      # long enough to cut 200 characters from
+        start = rng.randrange(0, max(1, len(text) - length))
+        chunk = text[start:start + length]
+        out.append({"title": chunk[:20], "description": chunk[20:], "kind": rng.choice(["ecommerce", "forum"])})
+    return out
+
+
+def rate(fn, items, repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn(items)
+        best = min(best, time.perf_counter() - start)
+    return len(items) / best
+
+
+def main() -> None:
+    import jieba
+
+    from classifier import artifact
+    from classifier.predict import Classifier
+
+    jieba.setLogLevel(60)
+    start = time.perf_counter()
+    model = Classifier.load()
+    load_s = time.perf_counter() - start
+    size_mb = artifact.DEFAULT_MODEL.stat().st_size / 1e6
+    items = texts(3000)
+    raw = [f"{r['title']}\n{r['description']}" for r in items]
+    jieba.lcut(raw[0])
+    bare = rate(lambda xs: [jieba.lcut(t) for t in xs], raw, repeat=3)
+    batch1 = rate(lambda xs: [model.predict([x], explain_top=0) for x in xs], items[:600])
+    batch1k = rate(lambda xs: [model.predict(xs[i:i + 1000], explain_top=0) for i in range(0, len(xs), 1000)],
+                   items, repeat=2)
+    explained = rate(lambda xs: [model.predict(xs[i:i + 1000]) for i in range(0, len(xs), 1000)], items)
+    print(f"model load           : {load_s:.2f} s (target < 2 s); artifact {size_mb:.1f} MB")
+    print(f"jieba.lcut alone     : {bare:8.0f} listings/s (baseline, 200 characters each)")
+    print(f"full path, batch 1   : {batch1:8.0f} listings/s  ({batch1 / bare:.2f}x baseline)")
+    print(f"full path, batch 1000: {batch1k:8.0f} listings/s  ({batch1k / bare:.2f}x baseline; target >= 0.5x)")
+    print(f"  with explanations  : {explained:8.0f} listings/s  ({explained / bare:.2f}x baseline)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "big.jsonl"
+        big = texts(20000)
+        src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in big), encoding="utf-8")
+        for workers in (1, 2):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "takedown.cli", "classify", "--in", str(src), "--out",
+                            str(Path(tmp) / f"out{workers}.jsonl"), "--workers", str(workers)], check=True,
+                           cwd=ROOT, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            took = time.perf_counter() - start
+            print(f"sweep classify, {workers} worker(s): {len(big) / took:8.0f} listings/s on {len(big)} listings "
+                  f"({took:.1f} s incl. start-up)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""What a `sweep worker` changes in crawler/settings.py (applied over it by ``worker_settings``).
+
+A worker fetches and extracts; listings leave it validated and normalised, through Redis, for
+`sweep ingest` — the one process that dedupes, classifies and writes SQLite. So a worker has no
+database: no dedupe, classify or store stage, and no Spidermon platform monitors (they read the
+store's counters, which live in the ingest process).
+"""
+from __future__ import annotations
+
+WORKER_SETTINGS = {
+    "SCHEDULER": "crawler.distributed.scheduler.ReliableScheduler",
+    "SCHEDULER_SERIALIZER": "scrapy_redis.picklecompat",
+    "ITEM_PIPELINES": {
+        "crawler.pipelines.validate.ValidatePipeline": 100,
+        "crawler.pipelines.normalise.NormalisePipeline": 200,
+        "crawler.distributed.pipeline.RedisItemPipeline": 900,
+    },
+    "SPIDERMON_ENABLED": False,
+    "SWEEP_DB": None,
+}
+
+
+def worker_settings(redis_url: str | None = None, base_urls: dict | None = None, profiles_dir=None,
+                    overrides: dict | None = None):
+    """Project settings + the worker's: what `sweep worker` crawls with."""
+    from ..run import crawl_settings
+
+    settings = crawl_settings("", None, base_urls, profiles_dir, {**WORKER_SETTINGS, **(overrides or {})})
+    if redis_url:
+        settings.set("REDIS_URL", redis_url, priority="cmdline")
+    return settings

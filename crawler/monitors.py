@@ -1,0 +1,180 @@
+"""Crawl health as Spidermon monitors, run for each platform when its spider closes.
+
+Each platform is crawled by its own crawler, so every check here is per platform:
+
+- ``finish_reason`` — the crawl finished rather than being cut short (Spidermon's own monitor);
+- ``min_listings`` — at least the minimum number of listings was stored;
+- ``item_validation`` — listings breaking the JSON schema (crawler/schemas/listing.json, checked
+  by Spidermon's ItemValidationPipeline) or dropped as invalid stay within the allowance;
+- ``error_ratio`` — failed requests / requests;
+- ``retry_ratio`` — retries / requests (a platform throttling or blocking us);
+- ``empty_seeds`` — for each seed kind (``search``, ``pages``), at least one of its first list
+  pages had a listing link. One keyword that finds nothing is normal; *every* search coming
+  back empty means the platform changed its markup and the profile broke.
+
+Thresholds: the ``SWEEP_MONITOR_*`` settings (crawler/settings.py; ``[monitors]`` in sweep.toml
+sets them for every platform), overridden per platform by the profile's ``monitors:`` block.
+
+Results go into the crawl stats as ``sweep/monitors`` (a list of {monitor, status, message}),
+from where takedown/cycle.py stores them with the run and turns failures into the run's failures.
+
+Settings read: SWEEP_MONITOR_MIN_LISTINGS, SWEEP_MONITOR_MAX_VALIDATION_ERRORS,
+SWEEP_MONITOR_MAX_ERROR_RATIO, SWEEP_MONITOR_MAX_RETRY_RATIO, SPIDERMON_EXPECTED_FINISH_REASONS.
+"""
+from __future__ import annotations
+
+import warnings
+
+from scrapy.exceptions import ScrapyDeprecationWarning
+from spidermon import MonitorSuite, monitors
+from spidermon.contrib.scrapy.monitors.base import BaseScrapyMonitor
+from spidermon.contrib.scrapy.monitors.monitors import FinishReasonMonitor
+
+# Spidermon 1.27 logs its results through Spider.log(), deprecated in Scrapy 2.19: one warning per crawl.
+warnings.filterwarnings("ignore", message=r"Spider\.log\(\) is deprecated", category=ScrapyDeprecationWarning)
+VALIDATION_PREFIX = "spidermon/validation/fields/errors/"
+SEED_KINDS = ("search", "pages")
+# profile `monitors:` key -> (setting, type)
+THRESHOLDS = {
+    "min_listings": ("SWEEP_MONITOR_MIN_LISTINGS", int),
+    "max_validation_errors": ("SWEEP_MONITOR_MAX_VALIDATION_ERRORS", int),
+    "max_error_ratio": ("SWEEP_MONITOR_MAX_ERROR_RATIO", float),
+    "max_retry_ratio": ("SWEEP_MONITOR_MAX_RETRY_RATIO", float),
+}
+
+
+class PlatformMonitor(BaseScrapyMonitor):
+    """A check of one platform's crawl; ``summary`` says what was measured, pass or fail."""
+
+    summary = ""
+
+    @property
+    def profile(self):
+        return self.data.spider.profile
+
+    @property
+    def platform(self) -> str:
+        return self.profile.name
+
+    def stat(self, name: str, default=0):
+        return self.stats.get(name, default)
+
+    def threshold(self, key: str):
+        setting, kind = THRESHOLDS[key]
+        own = (getattr(self.profile, "monitors", None) or {}).get(key)
+        if own is not None:
+            return kind(own)
+        return kind(self.crawler.settings.get(setting))
+
+    def requests(self) -> int:
+        return self.stat("downloader/request_count")
+
+
+@monitors.name("finish_reason")
+class FinishReason(FinishReasonMonitor):
+    """The crawl finished instead of being cut short."""
+
+
+@monitors.name("min_listings")
+class MinListings(PlatformMonitor):
+    """The platform stored at least its minimum number of listings."""
+
+    def test_min_listings(self):
+        stored, minimum = self.stat("sweep/stored"), self.threshold("min_listings")
+        self.summary = f"{stored} listings stored (minimum {minimum}) from {self.stat('response_received_count')} pages"
+        self.assertGreaterEqual(stored, minimum, msg=f"only {self.summary} — is the platform reachable and its "
+                                                     f"profile current?")
+
+
+@monitors.name("item_validation")
+class ItemValidation(PlatformMonitor):
+    """Listings that break the schema, or are dropped as invalid, stay within the allowance."""
+
+    def fields_in_error(self) -> dict[str, int]:
+        fields: dict[str, int] = {}
+        for key, value in self.stats.items():
+            if key.startswith(VALIDATION_PREFIX) and key.count("/") == 5:
+                error, field = key[len(VALIDATION_PREFIX):].split("/", 1)
+                fields[f"{field} ({error.replace('_', ' ')})"] = value
+        return fields
+
+    def test_item_validation(self):
+        errors = self.stat("spidermon/validation/fields/errors") + self.stat("sweep/items_invalid")
+        allowed = self.threshold("max_validation_errors")
+        checked = self.stat("spidermon/validation/items")
+        worst = sorted(self.fields_in_error().items(), key=lambda kv: -kv[1])[:3]
+        detail = "; ".join(f"{field}: {n}" for field, n in worst)
+        self.summary = (f"{errors} validation errors in {checked} listings (allowed {allowed})"
+                        + (f" — {detail}" if detail else "")
+                        + (f"; {self.stat('sweep/items_invalid')} dropped as invalid"
+                           if self.stat("sweep/items_invalid") else ""))
+        self.assertLessEqual(errors, allowed, msg=f"{self.summary} — do the profile's field selectors still match?")
+
+
+@monitors.name("error_ratio")
+class ErrorRatio(PlatformMonitor):
+    """Failed requests stay a small share of all requests."""
+
+    def test_error_ratio(self):
+        errors, requests = self.stat(f"sweep/{self.platform}/request_errors"), self.requests()
+        ratio, allowed = (errors / requests if requests else 0.0), self.threshold("max_error_ratio")
+        self.summary = f"{errors} of {requests} requests failed ({ratio:.0%}, allowed {allowed:.0%})"
+        self.assertLessEqual(ratio, allowed, msg=self.summary)
+
+
+@monitors.name("retry_ratio")
+class RetryRatio(PlatformMonitor):
+    """Retries (429/503 backoff, 5xx, timeouts) stay a small share of all requests."""
+
+    def test_retry_ratio(self):
+        retries, requests = self.stat("retry/count"), self.requests()
+        ratio, allowed = (retries / requests if requests else 0.0), self.threshold("max_retry_ratio")
+        self.summary = f"{retries} retries for {requests} requests ({ratio:.0%}, allowed {allowed:.0%})"
+        self.assertLessEqual(ratio, allowed, msg=f"{self.summary} — is the platform throttling or blocking us?")
+
+
+@monitors.name("empty_seeds")
+class EmptySeeds(PlatformMonitor):
+    """Every seed kind (searches, category/board pages) found listings on at least one of its pages."""
+
+    def test_empty_seeds(self):
+        if self.stat("frontier/resumed"):       # `--resume`: the interrupted run fetched (and checked) the seeds
+            self.summary = "resumed crawl: seeds fetched before the interruption"
+            return
+        broken, seen = [], []
+        for kind in SEED_KINDS:
+            seeds = self.stat(f"sweep/{self.platform}/seeds/{kind}")
+            with_links = self.stat(f"sweep/{self.platform}/seeds_with_links/{kind}")
+            if seeds:
+                seen.append(f"{with_links} of {seeds} {kind} pages had listings")
+                if not with_links:
+                    broken.append(f"all {seeds} {kind} pages came back without a listing link")
+        self.summary = "; ".join(seen) or "no seeds"
+        self.assertFalse(broken, msg="; ".join(broken) + f" — has the platform changed its markup? (check list.links "
+                                                         f"in {self.profile.path or 'the profile'})")
+
+
+class PlatformMonitorSuite(MonitorSuite):
+    """SPIDERMON_SPIDER_CLOSE_MONITORS: every check above; results into the stats as ``sweep/monitors``."""
+
+    monitors = [FinishReason, MinListings, ItemValidation, ErrorRatio, RetryRatio, EmptySeeds]
+
+    def on_monitors_finished(self, result):
+        rows = []
+        for item in result.monitor_results:
+            monitor = item.item
+            if item.status == "FAIL":
+                message = item.reason
+            elif item.status == "ERROR":
+                lines = (item.error or "").strip().splitlines()
+                message = f"the check itself failed: {lines[-1] if lines else 'unknown error'}"
+            else:
+                message = getattr(monitor, "summary", "") or item.reason or ""
+            rows.append({"monitor": monitor.monitor_name, "status": item.status, "message": message})
+        if self._crawler is not None:
+            self._crawler.stats.set_value("sweep/monitors", rows)
+
+
+def failures(rows: list[dict]) -> list[dict]:
+    """The failed (or broken) checks among stored monitor rows."""
+    return [r for r in rows if r["status"] in ("FAIL", "ERROR")]

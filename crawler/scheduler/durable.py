@@ -1,0 +1,184 @@
+"""DurableScheduler: Scrapy's scheduler on the SQLite frontier, so a crawl survives any kill.
+
+Scrapy's JOBDIR does not: it writes the seen-set as it goes but the queue index only on a clean
+close, so a crawl killed with SIGKILL resumes "finished" with nothing fetched. Here
+
+- a request and its fingerprint are in the frontier file before ``enqueue_request`` returns;
+- a dequeued request stays in the file until :class:`~.tracking.AckTracker` acknowledges it:
+  every request it yielded stored, every listing it yielded committed by the store (its
+  batch transaction) or dropped;
+- ``SWEEP_RESUME`` loads what an interrupted crawl left (``sweep crawl --resume``); without it
+  the crawl starts afresh and says what it discarded. A crawl that finishes with nothing left
+  forgets its seen-set, so the next one fetches everything again.
+
+Order: highest priority first, newest first within a priority (Scrapy's default, depth-first),
+so listings — and their commits — come early. Only the ids are kept in memory; the pickled
+requests stay on disk until popped. A request that cannot be pickled (a lambda callback) is kept
+in memory and its parent is left unacknowledged, so a resume regenerates it.
+
+Settings read: SWEEP_FRONTIER (path; default: beside SWEEP_DB, see ``frontier_path``),
+SWEEP_RESUME, SWEEP_RUN_ID, SWEEP_DB.
+"""
+from __future__ import annotations
+
+import heapq
+import logging
+import pickle
+import sqlite3
+from collections import deque
+
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.request import request_from_dict
+
+from .frontier import Frontier, frontier_path
+from .tracking import AckTracker
+
+logger = logging.getLogger(__name__)
+
+
+class DurableScheduler:
+    def __init__(self, crawler, path: str, resume: bool, run_id: int | None):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.path = path
+        self.resume = resume
+        self.run_id = run_id
+        self.frontier: Frontier | None = None
+        self.tracker: AckTracker | None = None
+        self.heap: list[tuple[int, int, int]] = []      # (-priority, -id, id)
+        self.memory: deque = deque()                   # requests that could not be pickled
+        self.memory_seen: set[bytes] = set()
+        self.broken = False                            # the frontier file stopped taking writes
+        self.crawl = ""
+        self.spider = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        s = crawler.settings
+        path = s.get("SWEEP_FRONTIER") or (frontier_path(s.get("SWEEP_DB")) if s.get("SWEEP_DB") else None)
+        if not path:
+            raise NotConfigured("neither SWEEP_FRONTIER nor SWEEP_DB is set")
+        return cls(crawler, str(path), s.getbool("SWEEP_RESUME"), s.getint("SWEEP_RUN_ID") or None)
+
+    # -- Scrapy's scheduler interface ----------------------------------------------------------
+    def open(self, spider) -> None:
+        self.spider = spider
+        profile = getattr(spider, "profile", None)
+        self.crawl = profile.name if profile is not None else spider.name
+        self.frontier = Frontier.acquire(self.path)
+        self.tracker = AckTracker(self.crawler, self._acknowledge)
+        resumed, discarded = self.frontier.begin(self.crawl, self.run_id, self.resume)
+        if resumed:
+            for request_id, priority in self.frontier.pending(self.crawl):
+                heapq.heappush(self.heap, (-priority, -request_id, request_id))
+            self.stats.set_value("frontier/resumed", len(self.heap))
+            logger.info("%s: resuming with %d requests left and %d seen", self.crawl, len(self.heap),
+                        self.frontier.seen_count(self.crawl))
+        elif discarded:
+            logger.warning("%s: discarding %d requests an interrupted crawl left (resume it with --resume)",
+                           self.crawl, discarded)
+
+    def close(self, reason: str) -> None:
+        left = self.tracker.settle_all() if reason == "finished" else len(self.tracker)
+        try:
+            if reason == "finished" and not self.broken and self.frontier.complete(self.crawl):
+                logger.debug("%s: frontier complete", self.crawl)
+            else:
+                pending = self.frontier.pending_count(self.crawl)
+                self.stats.set_value("frontier/left", pending)
+                if pending:
+                    logger.warning("%s: %d requests left in %s (%s); rerun with --resume to finish them", self.crawl,
+                                   pending, self.path, reason if reason != "finished" else f"{left} unacknowledged")
+        except sqlite3.Error as exc:
+            logger.error("%s: frontier %s: %s", self.crawl, self.path, exc)
+        self.frontier.release()
+
+    def has_pending_requests(self) -> bool:
+        return bool(self.heap or self.memory)
+
+    def __len__(self) -> int:
+        return len(self.heap) + len(self.memory)
+
+    def enqueue_request(self, request) -> bool:
+        parent, replaced = self.tracker.adopt(request)
+        fingerprint = None if request.dont_filter else self.crawler.request_fingerprinter.fingerprint(request)
+        try:
+            blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=pickle.HIGHEST_PROTOCOL)
+        except (ValueError, TypeError, AttributeError, pickle.PicklingError) as exc:
+            return self._enqueue_in_memory(request, fingerprint, parent, replaced, exc)
+        if self.broken:
+            return self._enqueue_in_memory(request, fingerprint, parent, replaced, None)
+        try:
+            request_id = self.frontier.add(self.crawl, blob, request.priority, fingerprint)
+        except sqlite3.Error as exc:
+            self._broke(exc)
+            return self._enqueue_in_memory(request, fingerprint, parent, replaced, None)
+        self.tracker.enqueued(parent, replaced)
+        if request_id is None:
+            self.stats.inc_value("dupefilter/filtered")
+            return False
+        heapq.heappush(self.heap, (-request.priority, -request_id, request_id))
+        self.stats.inc_value("scheduler/enqueued/frontier")
+        return True
+
+    def next_request(self):
+        if self.memory:
+            self.stats.inc_value("scheduler/dequeued/memory")
+            return self.memory.popleft()
+        while self.heap:
+            request_id = heapq.heappop(self.heap)[2]
+            try:
+                blob = self.frontier.get(request_id)
+            except sqlite3.Error as exc:
+                self._broke(exc)
+                return None
+            if blob is None:
+                continue
+            request = request_from_dict(pickle.loads(blob), spider=self.spider)
+            self.stats.inc_value("scheduler/dequeued/frontier")
+            return self.tracker.track(request, request_id)
+        return None
+
+    # -- internals -----------------------------------------------------------------------------
+    def _acknowledge(self, request_ids: list[int]) -> None:
+        if self.broken:
+            return
+        try:
+            self.frontier.remove(request_ids)
+        except sqlite3.Error as exc:
+            self._broke(exc)
+            return
+        self.stats.inc_value("frontier/acknowledged", len(request_ids))
+
+    def _enqueue_in_memory(self, request, fingerprint, parent, replaced, why) -> bool:
+        # Seen only in memory: a fingerprint on disk without its request would hide the request
+        # from the resumed crawl that regenerates it.
+        if fingerprint is not None:
+            if fingerprint in self.memory_seen or self._seen_on_disk(fingerprint):
+                self.tracker.enqueued(parent, replaced)
+                self.stats.inc_value("dupefilter/filtered")
+                return False
+            self.memory_seen.add(fingerprint)
+        if why is not None:
+            self.stats.inc_value("frontier/unserializable")
+            logger.warning("%s: %s kept in memory only (cannot be stored: %s); its parent stays unacknowledged",
+                           self.crawl, request.url, why)
+        self.tracker.enqueued(parent, replaced, stored=False)
+        self.memory.append(request)
+        return True
+
+    def _seen_on_disk(self, fingerprint: bytes) -> bool:
+        try:
+            return self.frontier.is_seen(self.crawl, fingerprint)
+        except sqlite3.Error:
+            return False
+
+    def _broke(self, exc: Exception) -> None:
+        """The frontier file stopped taking writes (disk full, I/O error): carry on in memory, acknowledge
+        nothing more, so the file still holds everything not finished when it broke."""
+        if not self.broken:
+            logger.error("%s: frontier %s failed (%s): continuing in memory; requests from now on are not "
+                         "resumable, those before are", self.crawl, self.path, exc)
+            self.stats.inc_value("frontier/write_errors")
+        self.broken = True
+        self.tracker.degraded = True

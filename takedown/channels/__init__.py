@@ -1,0 +1,19 @@
+"""Reporting channels: one adapter per channel behind one interface (see base.py).
+
+``CHANNELS`` maps the names used in ``[platforms.<name>] channels`` / ``escalation`` to
+adapters. Adding a channel is adding a module with a ``Channel`` subclass and a line here.
+"""
+from __future__ import annotations
+
+from .base import (Channel, CheckResult, Citation, EvidenceRef, ListingRef, NotConfigured, PermanentError,
+                   PlatformSettings, Receipt, ReceiptLookup, Report, TransientError)
+from .csv_12321 import Csv12321Export
+from .email import EmailChannel
+from .sandbox_intake import SandboxIntake
+from .xarf_export import XarfExport
+
+CHANNELS: dict[str, type[Channel]] = {cls.name: cls for cls in (SandboxIntake, EmailChannel, XarfExport,
+                                                                 Csv12321Export)}
+
+__all__ = ["CHANNELS", "Channel", "CheckResult", "Citation", "EvidenceRef", "ListingRef", "NotConfigured",
+           "PermanentError", "PlatformSettings", "Receipt", "ReceiptLookup", "Report", "TransientError"]

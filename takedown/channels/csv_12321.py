@@ -1,0 +1,75 @@
+"""A CSV complaint batch in the shape 12321 (网络不良与垃圾信息举报受理中心) takes from partners.
+
+One file per report, one row per listing, UTF-8 with a BOM so Excel opens the Chinese
+headers: ``<exports>/12321/<YYYYMMDD>-<key>.csv``, written once (the file name is the
+idempotency key). The columns follow the fields of 12321's web complaint form (what was
+reported, where, by whom, why, under which rule, with what evidence); a centre that wants
+another layout gets the same data re-ordered from ``COLUMNS``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from .base import Channel, NotConfigured, Receipt, Report
+from .text import CATEGORY_ZH
+
+COLUMNS = ["序号", "举报类型", "违法类别", "被举报对象类型", "被举报平台", "被举报网址", "被举报账号", "账号名称",
+           "信息标题", "举报理由", "法律依据", "证据文件", "证据SHA256", "截图SHA256", "发现时间", "举报编号",
+           "举报单位", "举报单位联系方式"]
+KIND_ZH = {"ecommerce": "电商商品", "appstore": "移动应用", "forum": "论坛帖子"}
+
+
+def rows(report: Report) -> list[dict]:
+    law = "；".join(f"{c.law}{c.article}" for c in report.citations)
+    out = []
+    for n, item in enumerate(report.listings, 1):
+        e = item.evidence
+        out.append({
+            "序号": n, "举报类型": "违法违规信息（骚扰电话/电信网络诈骗工具）",
+            "违法类别": CATEGORY_ZH.get(item.label or report.category, report.category),
+            "被举报对象类型": KIND_ZH.get(item.kind, "网页"),
+            "被举报平台": report.platform, "被举报网址": item.url, "被举报账号": item.seller_id or "",
+            "账号名称": item.seller_name or "", "信息标题": item.title,
+            "举报理由": f"销售/提供{CATEGORY_ZH.get(item.label or report.category, '')}，经人工复核确认"
+                        + (f"；已举报{report.escalation_level}次仍在售" if report.escalation_level else ""),
+            "法律依据": law, "证据文件": e.wacz_path.name if e else "", "证据SHA256": e.wacz_sha256 if e else "",
+            "截图SHA256": e.screenshot_sha256 if e else "", "发现时间": e.captured_at if e else report.created_at,
+            "举报编号": report.idempotency_key, "举报单位": report.reporter.get("org", ""),
+            "举报单位联系方式": report.reporter.get("contact", ""),
+        })
+    return out
+
+
+def render(report: Report) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows(report))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+class Csv12321Export(Channel):
+    name = "csv_12321"
+    max_bundle = 200
+    idempotent = True
+    rate_limited = False
+
+    def __init__(self, platform, settings=None, secrets=None):
+        super().__init__(platform, settings, secrets)
+        if not self.settings.get("dir"):
+            raise NotConfigured("no export directory")
+        self.dir = Path(self.settings["dir"]) / "12321"
+
+    def file(self, report: Report) -> Receipt:
+        from ..evidence import write_once
+
+        path = self.dir / f"{report.created_at[:10].replace('-', '')}-{report.idempotency_key}.csv"
+        if path.exists():
+            return Receipt(str(path), True)
+        try:
+            write_once(path, render(report))
+        except FileExistsError:
+            return Receipt(str(path), True)
+        return Receipt(str(path), False, {"rows": len(report.listings)})

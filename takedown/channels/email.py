@@ -1,0 +1,89 @@
+"""E-mail to a platform's abuse address over SMTP, with the evidence attached.
+
+Settings come from ``[channels.smtp]`` (host, port, username, password/password_env,
+starttls, ssl, from_addr, max_attachment_mb) and the address from
+``[platforms.<name>] abuse_email``. The Message-ID is derived from the report's idempotency
+key, so a resend after a crash carries the same Message-ID and the abuse desk's mail system
+can fold the two; SMTP itself cannot be asked whether a message arrived (see reports.py).
+"""
+from __future__ import annotations
+
+import smtplib
+import socket
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from .base import Channel, NotConfigured, PermanentError, Receipt, Report, TransientError
+from .text import render_body
+
+
+class EmailChannel(Channel):
+    name = "email"
+    max_bundle = 20
+    idempotent = False
+
+    def __init__(self, platform, settings=None, secrets=None):
+        super().__init__(platform, settings, secrets)
+        if not self.settings.get("host"):
+            raise NotConfigured("no SMTP server: set [channels.smtp] host (and port) in sweep.toml")
+        if not platform.abuse_email:
+            raise NotConfigured(f"{platform.name}: no abuse address: set [platforms.{platform.name}] abuse_email")
+        self.from_addr = self.settings.get("from_addr", "sweep-reports@example.org")
+        self.max_attachment_bytes = int(float(self.settings.get("max_attachment_mb", 10)) * 1024 * 1024)
+
+    def message(self, report: Report) -> EmailMessage:
+        msg = EmailMessage()
+        msg["From"] = self.from_addr
+        msg["To"] = self.platform.abuse_email
+        msg["Subject"] = report.subject
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = f"<{report.idempotency_key}@{self.from_addr.rpartition('@')[2] or 'sweep.invalid'}>"
+        msg["X-Sweep-Report-Key"] = report.idempotency_key
+        attachments, skipped, budget = [], [], self.max_attachment_bytes
+        for item in report.listings:
+            if not item.evidence:
+                continue
+            stem = f"{item.platform}-{item.platform_id}"
+            for path, kind, sub, name in ((item.evidence.screenshot_path, "image", "png", f"{stem}.png"),
+                                          (item.evidence.wacz_path, "application", "zip", f"{stem}.wacz")):
+                size = path.stat().st_size if path.exists() else None
+                if size is None or size > budget:
+                    skipped.append(name)
+                    continue
+                budget -= size
+                attachments.append((path.read_bytes(), kind, sub, name))
+        note = ""
+        if skipped:
+            note = (f"附件过大或缺失未随信发送（可按 SHA-256 向我们索取）：{', '.join(skipped)}\n"
+                    f"Not attached (size limit or missing; available on request by SHA-256): {', '.join(skipped)}")
+        msg.set_content(render_body(report, note))
+        for data, kind, sub, name in attachments:
+            msg.add_attachment(data, maintype=kind, subtype=sub, filename=name)
+        return msg
+
+    def file(self, report: Report) -> Receipt:
+        msg = self.message(report)
+        host, port = self.settings["host"], int(self.settings.get("port", 25))
+        timeout = float(self.settings.get("timeout", 30))
+        try:
+            smtp_cls = smtplib.SMTP_SSL if self.settings.get("ssl") else smtplib.SMTP
+            with smtp_cls(host, port, timeout=timeout) as smtp:
+                if self.settings.get("starttls"):
+                    smtp.starttls()
+                if self.settings.get("username"):
+                    smtp.login(self.settings["username"], self._secrets.get("password") or "")
+                refused = smtp.send_message(msg)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise PermanentError(f"SMTP login refused ({exc.smtp_code})") from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = {code for code, _ in exc.recipients.values()}
+            err = TransientError if all(400 <= c < 500 for c in codes) else PermanentError
+            raise err(f"SMTP refused {self.platform.abuse_email}: {sorted(codes)}") from None
+        except smtplib.SMTPResponseException as exc:
+            err = TransientError if 400 <= exc.smtp_code < 500 else PermanentError
+            raise err(f"SMTP answered {exc.smtp_code}: {exc.smtp_error!r}"[:300]) from None
+        except (smtplib.SMTPException, socket.timeout, OSError) as exc:
+            raise TransientError(f"SMTP server {host}:{port} unreachable: {type(exc).__name__}") from None
+        if refused:
+            raise PermanentError(f"SMTP refused recipients: {sorted(refused)}")
+        return Receipt(msg["Message-ID"], False, {"to": self.platform.abuse_email})

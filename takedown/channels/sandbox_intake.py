@@ -1,0 +1,81 @@
+"""A platform's own report intake, as the bundled sandbox platforms offer it.
+
+    POST {base}/api/report   {"listings": [url, ...], "category", "reason", "reporter", "idempotency_key"}
+         201 → {"report_id", "duplicate": false}; 200 → the same report again ("duplicate": true)
+    GET  {base}/api/reports  every report received, with its idempotency key (receipt lookup)
+
+The intake dedupes on the idempotency key, so a resend after a crash is never a second
+report. A bearer token, if the platform needs one, comes from ``[platforms.<name>] token_env``.
+"""
+from __future__ import annotations
+
+import requests
+
+from .base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt, ReceiptLookup, Report,
+                   TransientError)
+from .text import render_body
+
+TIMEOUT = 20.0
+
+
+class SandboxIntake(Channel, ReceiptLookup):
+    name = "sandbox_intake"
+    max_bundle = 20
+    idempotent = True
+
+    def __init__(self, platform, settings=None, secrets=None):
+        super().__init__(platform, settings, secrets)
+        base = (self.platform.settings.get("report_url") or self.platform.base_url or "").rstrip("/")
+        if not base.startswith(("http://", "https://")):
+            raise NotConfigured(f"{platform.name}: no base URL for its report intake (crawl it once, or set "
+                                f"[platforms.{platform.name}] report_url)")
+        self.base = base
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = self.settings.get("user_agent", "Sweep/0.1 (report filing)")
+        if self._secrets.get("token"):
+            self.session.headers["Authorization"] = f"Bearer {self._secrets['token']}"
+
+    def file(self, report: Report) -> Receipt:
+        payload = {"listings": [item.url for item in report.listings], "category": report.category,
+                   "reason": render_body(report), "reporter": report.reporter.get("org", "Sweep"),
+                   "idempotency_key": report.idempotency_key,
+                   "evidence": [{"listing": item.url, "wacz_sha256": item.evidence.wacz_sha256,
+                                 "screenshot_sha256": item.evidence.screenshot_sha256,
+                                 "captured_at": item.evidence.captured_at}
+                                for item in report.listings if item.evidence]}
+        try:
+            resp = self.session.post(f"{self.base}/api/report", json=payload, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise TransientError(f"{self.platform.name} intake unreachable: {type(exc).__name__}") from None
+        if resp.status_code == 429 or resp.status_code >= 500:
+            retry = resp.headers.get("Retry-After")
+            raise TransientError(f"{self.platform.name} intake answered {resp.status_code}",
+                                 float(retry) if retry and retry.replace(".", "", 1).isdigit() else None)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        if resp.status_code not in (200, 201) or "report_id" not in body:
+            raise PermanentError(f"{self.platform.name} intake refused the report: HTTP {resp.status_code} "
+                                 f"{str(body.get('error', resp.text))[:200]}")
+        return Receipt(str(body["report_id"]), bool(body.get("duplicate")), {"listings": body.get("listings", [])})
+
+    def find_receipt(self, report: Report) -> Receipt | None:
+        try:
+            resp = self.session.get(f"{self.base}/api/reports", timeout=TIMEOUT)
+            resp.raise_for_status()
+            received = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise TransientError(f"{self.platform.name} report list unavailable: {type(exc).__name__}") from None
+        for item in received:
+            if item.get("idempotency_key") == report.idempotency_key:
+                return Receipt(str(item["report_id"]), True, {"listings": item.get("listings", [])})
+        return None
+
+    def check(self, listing: ListingRef) -> CheckResult:
+        from ..recheck import fetch_check
+
+        return fetch_check(self.session, listing.url, self.platform.removed)
+
+    def close(self) -> None:
+        self.session.close()

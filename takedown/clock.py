@@ -1,0 +1,82 @@
+"""Injectable time for the takedown lifecycle, so tests run days of deadlines in seconds.
+
+Everything in takedown/ that asks "what time is it" or waits takes a clock:
+
+- ``SystemClock()`` — real time, real sleeps (production).
+- ``OffsetClock(start)`` — starts at ``start`` and runs at real speed; sleeps are real. This is
+  what ``--now`` gives a CLI command: business time is moved, the network is not.
+- ``ManualClock(start)`` — stands still until ``advance()``; ``sleep()`` advances it instantly,
+  so rate limits and backoff are checked without waiting.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+
+def utc(dt: datetime) -> datetime:
+    """An aware UTC datetime (naive values are taken to be UTC)."""
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def iso(dt: datetime) -> str:
+    """The one timestamp format in the database: ISO 8601, UTC, seconds."""
+    return utc(dt).isoformat(timespec="seconds")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    """Read a stored timestamp (or a --now argument); None stays None."""
+    if not text:
+        return None
+    try:
+        return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time (e.g. 2026-11-28T09:00:00+00:00)") from None
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class OffsetClock(SystemClock):
+    """Real time shifted so that it reads ``start`` at construction."""
+
+    def __init__(self, start: datetime):
+        self._offset = utc(start) - datetime.now(timezone.utc)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self._offset
+
+
+class ManualClock:
+    """Time that only moves when told to (tests)."""
+
+    def __init__(self, start: datetime | str = "2026-11-28T09:00:00+00:00"):
+        self._now = parse_iso(start) if isinstance(start, str) else utc(start)
+        self.slept = 0.0
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, **delta) -> datetime:
+        """``clock.advance(hours=25)``; returns the new time."""
+        self._now += timedelta(**delta)
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.slept += seconds
+            self._now += timedelta(seconds=seconds)
+
+
+SYSTEM = SystemClock()
+
+
+def clock_for(now: str | None):
+    """The clock a CLI command runs on: real time, or real time moved to ``--now``."""
+    return OffsetClock(parse_iso(now)) if now else SYSTEM

@@ -1,0 +1,393 @@
+"""Evidence: capture a flagged listing once, as a standard web archive nobody can quietly change.
+
+One capture per listing version: the raw HTTP exchange (every redirect hop, bytes exactly
+as received) and a full-page screenshot from Debian's Chromium, written as WARC records
+(``request``/``response``, a ``resource`` record ``urn:fullPage:<url>`` as browsertrix-crawler
+writes screenshots, and a ``metadata`` record with Sweep's digests) and packaged as WACZ with
+py-wacz, so ReplayWeb.page and pywb open it. The screenshot is also kept as a PNG beside it.
+
+Files go to ``<db dir>/evidence/<platform>/<id>/v<version>-<UTC time>.{wacz,png}`` (or
+``[evidence] dir``), are linked into place only when complete, never overwritten and made
+read-only; their SHA-256 digests go into the ``evidence`` table, which refuses updates.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import io
+import json
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+from .clock import SYSTEM, iso
+from .config import Config
+from .db import open_db
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "Sweep/0.1 (harassment-tool takedown crawler; evidence capture; +https://example.org/sweep)"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+# Listings whose evidence is captured, most urgent first: relists jump the queue.
+CAPTURE_STATES = ("relisted", "confirmed", "flagged")
+MAX_REDIRECTS = 5
+
+
+class EvidenceError(RuntimeError):
+    pass
+
+
+def user_agent(config: Config | None) -> str:
+    contact = (config.section("crawl").get("contact") if config else None) or "abuse-team@example.org"
+    return f"{USER_AGENT[:-1]}; {contact})"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- where evidence lives ---------------------------------------------------------------------
+def evidence_dir(db_path: str | Path, config: Config | None = None) -> Path:
+    configured = config.section("evidence").get("dir") if config else None
+    return Path(configured) if configured else Path(db_path).resolve().parent / "evidence"
+
+
+def stored_path(path: Path, db_path: str | Path) -> str:
+    """Relative to the database's directory when inside it, so the two move together."""
+    base = Path(db_path).resolve().parent
+    try:
+        return str(path.resolve().relative_to(base))
+    except ValueError:
+        return str(path.resolve())
+
+
+def resolve_path(db_path: str | Path, stored: str) -> Path:
+    """The file an ``evidence.*_path`` value names."""
+    p = Path(stored)
+    return p if p.is_absolute() else Path(db_path).resolve().parent / p
+
+
+def write_once(path: Path, data: bytes) -> None:
+    """Create ``path`` with ``data`` atomically; an existing file is never replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o444)
+        os.link(tmp, path)          # fails with FileExistsError rather than overwrite
+    finally:
+        os.unlink(tmp)
+
+
+# -- the raw HTTP exchange -------------------------------------------------------------------
+class _Tee:
+    """Wraps a response's socket file and keeps every byte read from it."""
+
+    def __init__(self, fp, sink: bytearray):
+        self.fp, self.sink = fp, sink
+
+    def read(self, amt=None):
+        data = self.fp.read(amt) if amt is not None else self.fp.read()
+        self.sink += data
+        return data
+
+    def read1(self, amt=-1):
+        data = self.fp.read1(amt)
+        self.sink += data
+        return data
+
+    def readinto(self, buff):
+        n = self.fp.readinto(buff)
+        self.sink += bytes(memoryview(buff)[:n or 0])
+        return n
+
+    def readline(self, limit=-1):
+        line = self.fp.readline(limit)
+        self.sink += line
+        return line
+
+    def close(self):
+        self.fp.close()
+
+    def flush(self):
+        pass
+
+
+def _recording(base):
+    class Recording(base):
+        """http.client connection that keeps the request and response bytes as sent/received."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.sent, self.received = bytearray(), bytearray()
+            received = self.received
+
+            class Response(http.client.HTTPResponse):
+                def __init__(self, sock, *a, **kw):
+                    super().__init__(sock, *a, **kw)
+                    self.fp = _Tee(self.fp, received)
+
+            self.response_class = Response
+
+        def send(self, data):
+            self.sent += data if isinstance(data, (bytes, bytearray)) else bytes(data)
+            super().send(data)
+
+    return Recording
+
+
+_HTTP, _HTTPS = _recording(http.client.HTTPConnection), _recording(http.client.HTTPSConnection)
+
+
+@dataclass
+class Exchange:
+    url: str
+    request: bytes
+    response: bytes
+    status: int
+    location: str | None = None
+
+
+def fetch_raw(url: str, ua: str = USER_AGENT, timeout: float = 20.0) -> list[Exchange]:
+    """GET ``url`` following redirects; every hop's exact request and response bytes."""
+    hops: list[Exchange] = []
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EvidenceError(f"cannot capture {url!r}: not an http(s) URL")
+        conn = (_HTTPS if parts.scheme == "https" else _HTTP)(parts.hostname, parts.port, timeout=timeout)
+        try:
+            conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                         headers={"User-Agent": ua, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+                                  "Accept-Encoding": "identity", "Connection": "close"})
+            resp = conn.getresponse()
+            resp.read()
+            resp.close()
+        except (OSError, http.client.HTTPException) as exc:
+            raise EvidenceError(f"cannot fetch {url}: {exc}") from exc
+        finally:
+            conn.close()
+        location = resp.getheader("Location")
+        hops.append(Exchange(url, bytes(conn.sent), bytes(conn.received), resp.status, location))
+        if resp.status in (301, 302, 303, 307, 308) and location:
+            url = urljoin(url, location)
+            continue
+        return hops
+    raise EvidenceError(f"cannot capture {hops[0].url}: more than {MAX_REDIRECTS} redirects")
+
+
+# -- packaging -------------------------------------------------------------------------------
+def build_warc(hops: list[Exchange], screenshot: bytes, meta: dict) -> bytes:
+    from warcio.warcwriter import WARCWriter
+
+    out = io.BytesIO()
+    writer = WARCWriter(out, gzip=True, warc_version="1.1")
+    writer.write_record(writer.create_warcinfo_record("evidence.warc.gz", {
+        "software": "Sweep 0.1 (warcio)", "format": "WARC File Format 1.1",
+        "description": f"Evidence for {meta['listing_id']} version {meta['version']}"}))
+    for hop in hops:
+        request = writer.create_warc_record(hop.url, "request", payload=io.BytesIO(hop.request),
+                                            length=len(hop.request))
+        response = writer.create_warc_record(hop.url, "response", payload=io.BytesIO(hop.response),
+                                             length=len(hop.response))
+        writer.write_request_response_pair(request, response)
+    page_url = hops[0].url
+    writer.write_record(writer.create_warc_record(
+        f"urn:fullPage:{page_url}", "resource", payload=io.BytesIO(screenshot), length=len(screenshot),
+        warc_content_type="image/png"))
+    body = json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8")
+    # Its own URI: under the page's URL a replay tool could serve this JSON instead of the page.
+    writer.write_record(writer.create_warc_record(
+        f"urn:sweep:evidence:{page_url}", "metadata", payload=io.BytesIO(body), length=len(body), warc_content_type="application/json"))
+    return out.getvalue()
+
+
+def package_wacz(warc: bytes, url: str, when: str, title: str) -> bytes:
+    """WACZ bytes for one WARC, made by py-wacz (the reference packager), pages detected."""
+    from wacz.main import main as wacz_main
+
+    with tempfile.TemporaryDirectory(prefix="sweep-wacz-") as tmp:
+        warc_path, wacz_path = Path(tmp) / "evidence.warc.gz", Path(tmp) / "evidence.wacz"
+        warc_path.write_bytes(warc)
+        # --url makes the listing the package's main (and only) page: replay tools open it first.
+        args = ["create", "-o", str(wacz_path), str(warc_path), "--url", url,
+                "--title", title[:200], "--desc", f"Sweep evidence captured {when}"]
+        with contextlib.redirect_stdout(io.StringIO()) as chatter:       # py-wacz prints progress
+            code = wacz_main(args)
+        if code != 0 or not wacz_path.exists():
+            raise EvidenceError(f"py-wacz could not package {url}: {chatter.getvalue()[-500:]}")
+        return wacz_path.read_bytes()
+
+
+# -- capture ---------------------------------------------------------------------------------
+@dataclass
+class CaptureResult:
+    captured: list[int] = field(default_factory=list)      # evidence ids
+    errors: dict[str, str] = field(default_factory=dict)   # listing id -> why
+
+    def __int__(self):
+        return len(self.captured)
+
+
+class Browser:
+    """One headless Debian Chromium for a batch of screenshots (started lazily)."""
+
+    def __init__(self, timeout_ms: int = 20000):
+        self.timeout_ms = timeout_ms
+        self._pw = self._browser = self._context = None
+
+    def screenshot(self, url: str, ua: str) -> tuple[bytes, str]:
+        """Full-page PNG of the rendered page and its visible text (what the screenshot shows, searchable)."""
+        if self._context is None:
+            from playwright.sync_api import sync_playwright
+
+            _warn_without_cjk_font()
+            self._pw = sync_playwright().start()
+            self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            self._context = self._browser.new_context(user_agent=ua, viewport={"width": 1280, "height": 900},
+                                                      locale="zh-CN")
+        page = self._context.new_page()
+        try:
+            page.goto(url, wait_until="networkidle", timeout=self.timeout_ms)
+            shot = page.screenshot(full_page=True, type="png", timeout=self.timeout_ms)
+            return shot, page.inner_text("body", timeout=self.timeout_ms)
+        finally:
+            page.close()
+
+    def close(self) -> None:
+        for closer in (self._context, self._browser):
+            with contextlib.suppress(Exception):
+                closer and closer.close()
+        if self._pw:
+            with contextlib.suppress(Exception):
+                self._pw.stop()
+        self._pw = self._browser = self._context = None
+
+
+def _warn_without_cjk_font() -> None:
+    """Without a CJK font Chromium draws Chinese as empty boxes: evidence nobody can read."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fc-list"):
+        found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip()
+        if not found:
+            log.warning("no Chinese font installed: screenshots will show boxes for Chinese text "
+                        "(install Debian's fonts-wqy-microhei or fonts-noto-cjk)")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", text)[:80] or "_"
+
+
+def capture_one(db_path: str | Path, listing: dict, out_dir: Path, browser: Browser, clock=SYSTEM,
+                ua: str = USER_AGENT) -> dict:
+    """Fetch, screenshot and package one listing; returns the evidence row (not yet stored)."""
+    hops = fetch_raw(listing["url"], ua)
+    shot, rendered_text = browser.screenshot(listing["url"], ua)
+    when = clock.now()
+    captured_at = iso(when)
+    final = hops[-1]
+    meta = {"listing_id": listing["id"], "version": listing["version"], "captured_at": captured_at,
+            "url": listing["url"], "final_url": final.url, "http_status": final.status,
+            "response_sha256": sha256_bytes(final.response), "screenshot_sha256": sha256_bytes(shot),
+            "hops": [{"url": h.url, "status": h.status, "response_sha256": sha256_bytes(h.response)} for h in hops],
+            "rendered_text": rendered_text[:20000], "tool": "Sweep 0.1"}
+    wacz = package_wacz(build_warc(hops, shot, meta), listing["url"], captured_at, listing.get("title") or listing["url"])
+    stem = out_dir / _slug(listing["platform"]) / _slug(listing["platform_id"] or listing["id"])
+    name = f"v{listing['version']}-{when.strftime('%Y%m%dT%H%M%S%fZ')}"
+    wacz_path, png_path = stem / f"{name}.wacz", stem / f"{name}.png"
+    write_once(wacz_path, wacz)
+    write_once(png_path, shot)
+    return {"listing_id": listing["id"], "version": listing["version"], "captured_at": captured_at,
+            "url": listing["url"], "wacz_path": stored_path(wacz_path, db_path), "wacz_sha256": sha256_bytes(wacz),
+            "response_sha256": meta["response_sha256"], "screenshot_path": stored_path(png_path, db_path),
+            "screenshot_sha256": meta["screenshot_sha256"], "http_status": final.status}
+
+
+def missing(db, listing_ids: list[str] | None = None, states=CAPTURE_STATES, limit: int | None = None) -> list[dict]:
+    """Listings in ``states`` (or exactly ``listing_ids``) with no evidence for their current version."""
+    sql = ("SELECT l.id, l.platform, l.platform_id, l.url, l.title, l.version, l.state FROM listings l "
+           "WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.listing_id = l.id AND e.version = l.version) ")
+    if listing_ids is not None:
+        sql += f"AND l.id IN ({', '.join('?' * len(listing_ids))}) "
+        params = list(listing_ids)
+    else:
+        sql += f"AND l.state IN ({', '.join('?' * len(states))}) "
+        params = list(states)
+    order = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(CAPTURE_STATES))
+    sql += f"ORDER BY CASE l.state {order} ELSE 9 END, l.score DESC, l.id"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [dict(r) for r in db.query(sql, params)]
+
+
+def capture_listings(db_path: str | Path, config: Config | None = None, clock=SYSTEM,
+                     listing_ids: list[str] | None = None, limit: int | None = None) -> CaptureResult:
+    """Capture evidence for listings that have none for their current version."""
+    config = config or Config()
+    db = open_db(db_path)
+    result = CaptureResult()
+    todo = missing(db, listing_ids, limit=limit)
+    if not todo:
+        db.close()
+        return result
+    out_dir, ua = evidence_dir(db_path, config), user_agent(config)
+    browser = Browser(int(config.section("evidence").get("timeout_ms", 20000)))
+    try:
+        for listing in todo:
+            try:
+                row = capture_one(db_path, listing, out_dir, browser, clock, ua)
+            except Exception as exc:     # a page or the browser failing must not stop the batch
+                log.warning("evidence for %s not captured: %s", listing["id"], exc)
+                result.errors[listing["id"]] = str(exc)[:300]
+                continue
+            with db.atomic():
+                # A concurrent capture of the same version already won: keep its row, ours stays on disk.
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO evidence (listing_id, version, captured_at, url, wacz_path, wacz_sha256, "
+                    "response_sha256, screenshot_path, screenshot_sha256, http_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [row[k] for k in ("listing_id", "version", "captured_at", "url", "wacz_path", "wacz_sha256",
+                                      "response_sha256", "screenshot_path", "screenshot_sha256", "http_status")])
+            if cur.rowcount:
+                result.captured.append(cur.lastrowid)
+    finally:
+        browser.close()
+        db.close()
+    return result
+
+
+def capture_flagged(db_path: str | Path, config: Config | None = None, clock=SYSTEM) -> int:
+    """Scheduler hook: capture every flagged/relisted/confirmed listing lacking evidence; returns how many."""
+    limit = (config or Config()).section("evidence").get("max_per_cycle", 200)
+    return len(capture_listings(db_path, config, clock, limit=limit).captured)
+
+
+def verify(db_path: str | Path, row: dict) -> list[str]:
+    """Problems with one evidence row's files (missing, or digest not what was recorded)."""
+    problems = []
+    for kind in ("wacz", "screenshot"):
+        path = resolve_path(db_path, row[f"{kind}_path"])
+        if not path.exists():
+            problems.append(f"{path}: missing")
+        elif sha256_file(path) != row[f"{kind}_sha256"]:
+            problems.append(f"{path}: SHA-256 differs from the recorded digest")
+    return problems

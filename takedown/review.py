@@ -1,0 +1,353 @@
+"""The review queue: what reviewers see, who holds which listing, and their decisions.
+
+All of the review UI's SQL lives here (the web routes only call these methods).
+
+- The queue is every listing in state ``flagged`` or ``relisted`` that no other reviewer
+  holds a live claim on: relisted listings first (a seller we already took down is back),
+  then by score, then the longest-waiting.
+- Opening a listing claims it for ``claim_timeout`` seconds and releases the reviewer's
+  other claims, so each reviewer holds at most one listing and two reviewers never get
+  the same one. A claim is taken in one ``BEGIN IMMEDIATE`` transaction, so two reviewers
+  racing for a listing cannot both win.
+- A decision moves the listing through ``takedown.states.transition`` (which writes the
+  audit log) and adds a ``reviews`` row, in one transaction.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+
+import sqlite_utils
+
+from classifier import HARMFUL
+
+from .states import transition
+
+QUEUE_STATES = ("flagged", "relisted")
+CATEGORIES = HARMFUL
+REJECT_REASONS = ("not a harassment tool", "legitimate telecom equipment", "news or discussion, not a sale",
+                  "duplicate of another listing", "not enough evidence")
+MAX_REASON = 500
+FILTERS = ("platform", "label", "kind")
+# The queue's order, shared by the page, "next" and the j/k neighbours.
+_ORDER = "(l.state = 'relisted') DESC, l.score DESC, coalesce(l.state_changed_at, l.first_seen) ASC, l.id ASC"
+
+
+class ReviewError(ValueError):
+    pass
+
+
+class NotFound(ReviewError):
+    pass
+
+
+class NotReviewable(ReviewError):
+    pass
+
+
+class ClaimedByOther(ReviewError):
+    def __init__(self, listing_id: str, reviewer: str, expires_at: str):
+        super().__init__(f"{listing_id} is being reviewed by {reviewer} (claim expires {expires_at})")
+        self.reviewer = reviewer
+        self.expires_at = expires_at
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _loads(text, default):
+    try:
+        return json.loads(text) if text else default
+    except (TypeError, ValueError):
+        return default
+
+
+class Review:
+    def __init__(self, db: sqlite_utils.Database, claim_timeout: float = 600, clock=None):
+        self.db = db
+        self.claim_timeout = claim_timeout
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+
+    def _now(self) -> str:
+        return _iso(self.clock())
+
+    @contextmanager
+    def _write(self):
+        """A write transaction that takes the lock up front, so check-then-write cannot race."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+    # -- queue ------------------------------------------------------------------------------
+    def _queue_sql(self, reviewer: str, filters: dict) -> tuple[str, list]:
+        where = [f"l.state IN ({', '.join('?' * len(QUEUE_STATES))})", "c.listing_id IS NULL"]
+        params: list = [self._now(), reviewer, *QUEUE_STATES]
+        for name in FILTERS:
+            if filters.get(name):
+                where.append(f"l.{name} = ?")
+                params.append(filters[name])
+        sql = ("FROM listings l LEFT JOIN sellers s ON s.id = l.seller_id "
+               "LEFT JOIN claims c ON c.listing_id = l.id AND c.expires_at > ? AND c.reviewer != ? "
+               "WHERE " + " AND ".join(where))
+        return sql, params
+
+    def queue(self, reviewer: str, filters: dict | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+        """Listings waiting for a decision that ``reviewer`` may take, in queue order."""
+        sql, params = self._queue_sql(reviewer, filters or {})
+        return list(self.db.query(
+            "SELECT l.id, l.platform, l.kind, l.title, l.label, l.score, l.state, l.price, l.seller_id, "
+            "s.name AS seller_name, coalesce(l.state_changed_at, l.first_seen) AS waiting_since, "
+            "(SELECT reviewer FROM claims mc WHERE mc.listing_id = l.id AND mc.expires_at > ?) AS claimed_by "
+            f"{sql} ORDER BY {_ORDER} LIMIT ? OFFSET ?", [self._now(), *params, limit, offset]))
+
+    def queue_size(self, reviewer: str, filters: dict | None = None) -> int:
+        sql, params = self._queue_sql(reviewer, filters or {})
+        return self.db.execute(f"SELECT count(*) {sql}", params).fetchone()[0]
+
+    def facets(self) -> dict[str, list[str]]:
+        """The values each queue filter can take (platforms, labels, kinds present in the queue)."""
+        marks = ", ".join("?" * len(QUEUE_STATES))
+        return {name: [r[0] for r in self.db.execute(
+            f"SELECT DISTINCT {name} FROM listings WHERE state IN ({marks}) AND {name} IS NOT NULL ORDER BY 1",
+            QUEUE_STATES)] for name in FILTERS}
+
+    def neighbours(self, listing_id: str, reviewer: str, filters: dict | None = None) -> tuple[str | None, str | None]:
+        """(previous, next) listing around ``listing_id`` in this reviewer's queue; (None, first) if it is not in it."""
+        sql, params = self._queue_sql(reviewer, filters or {})
+        row = self.db.execute(
+            f"WITH q AS (SELECT l.id, row_number() OVER (ORDER BY {_ORDER}) AS n {sql}) "
+            "SELECT (SELECT id FROM q WHERE n = cur.n - 1), (SELECT id FROM q WHERE n = cur.n + 1) "
+            "FROM q cur WHERE cur.id = ?", [*params, listing_id]).fetchone()
+        if row:
+            return row[0], row[1]
+        first = self.queue(reviewer, filters, limit=1)
+        return None, (first[0]["id"] if first else None)
+
+    # -- claims -----------------------------------------------------------------------------
+    def claim_of(self, listing_id: str) -> dict | None:
+        """The live claim on a listing, if any."""
+        row = self.db.execute("SELECT reviewer, claimed_at, expires_at FROM claims WHERE listing_id = ? "
+                              "AND expires_at > ?", [listing_id, self._now()]).fetchone()
+        return dict(zip(("reviewer", "claimed_at", "expires_at"), row)) if row else None
+
+    def claim(self, listing_id: str, reviewer: str) -> dict:
+        """Claim a listing in the queue for ``reviewer`` (renewing their own claim).
+
+        Raises ClaimedByOther, NotReviewable or NotFound.
+        """
+        with self._write() as conn:
+            return self._claim(conn, listing_id, reviewer)
+
+    def _claim(self, conn, listing_id: str, reviewer: str) -> dict:
+        now = self.clock()
+        row = conn.execute("SELECT state FROM listings WHERE id = ?", [listing_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no listing {listing_id!r}")
+        if row[0] not in QUEUE_STATES:
+            raise NotReviewable(f"{listing_id} is {row[0]}, not waiting for review")
+        held = conn.execute("SELECT reviewer, expires_at FROM claims WHERE listing_id = ? AND expires_at > ?",
+                            [listing_id, _iso(now)]).fetchone()
+        if held and held[0] != reviewer:
+            raise ClaimedByOther(listing_id, held[0], held[1])
+        conn.execute("DELETE FROM claims WHERE reviewer = ? AND listing_id != ?", [reviewer, listing_id])
+        expires = _iso(now + timedelta(seconds=self.claim_timeout))
+        conn.execute("INSERT INTO claims (listing_id, reviewer, claimed_at, expires_at) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT(listing_id) DO UPDATE SET reviewer = excluded.reviewer, "
+                     "claimed_at = excluded.claimed_at, expires_at = excluded.expires_at",
+                     [listing_id, reviewer, _iso(now), expires])
+        return {"reviewer": reviewer, "claimed_at": _iso(now), "expires_at": expires}
+
+    def claim_next(self, reviewer: str, filters: dict | None = None) -> str | None:
+        """Claim the first listing of the queue; None when it is empty."""
+        for _ in range(5):     # lost races move on to the next candidate; bounded
+            head = self.queue(reviewer, filters, limit=1)
+            if not head:
+                return None
+            try:
+                self.claim(head[0]["id"], reviewer)
+                return head[0]["id"]
+            except (ClaimedByOther, NotReviewable):
+                continue
+        return None
+
+    def release(self, listing_id: str, reviewer: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM claims WHERE listing_id = ? AND reviewer = ?", [listing_id, reviewer])
+
+    # -- decisions --------------------------------------------------------------------------
+    def confirm(self, listing_id: str, reviewer: str, category: str, note: str = "") -> None:
+        """The listing sells a harassment tool of ``category``."""
+        if category not in CATEGORIES:
+            raise ReviewError(f"unknown category {category!r} (choose from {', '.join(CATEGORIES)})")
+        with self._write() as conn:
+            self._decide(conn, listing_id, reviewer, "confirmed", category, _clean(note, required=False))
+
+    def reject(self, listing_id: str, reviewer: str, reason: str) -> None:
+        """The listing is not what the classifier thought; ``reason`` says why."""
+        reason = _clean(reason, required=True)
+        with self._write() as conn:
+            self._decide(conn, listing_id, reviewer, "rejected", None, reason)
+
+    def _decide(self, conn, listing_id, reviewer, target, category, reason, bulk: str | None = None) -> None:
+        row = conn.execute("SELECT state, version FROM listings WHERE id = ?", [listing_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no listing {listing_id!r}")
+        if row[0] not in QUEUE_STATES:
+            raise NotReviewable(f"{listing_id} is already {row[0]}")
+        held = conn.execute("SELECT reviewer, expires_at FROM claims WHERE listing_id = ? AND expires_at > ?",
+                            [listing_id, self._now()]).fetchone()
+        if held and held[0] != reviewer:
+            raise ClaimedByOther(listing_id, held[0], held[1])
+        why = (f"confirmed as {category}" + (f": {reason}" if reason else "")) if category else reason
+        detail = {"category": category} if category else {}
+        if bulk:
+            detail["bulk_seller"] = bulk
+        transition(conn, listing_id, target, reviewer, why, at=self.clock(), detail=detail)
+        conn.execute("INSERT INTO reviews (listing_id, version, reviewer, decision, category, reason, decided_at, "
+                     "bulk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                     [listing_id, row[1], reviewer, target, category, reason or None, self._now(), int(bool(bulk))])
+        conn.execute("DELETE FROM claims WHERE listing_id = ?", [listing_id])
+
+    def decide_seller(self, seller_id: str, actor: str, decision: str, listing_ids: list[str],
+                      category: str | None = None, reason: str = "") -> dict:
+        """One decision for several of a seller's listings (admins). Listings another reviewer
+        holds, or that are no longer waiting, are skipped and returned with why."""
+        if decision == "confirm":
+            if category not in CATEGORIES:
+                raise ReviewError(f"unknown category {category!r}")
+            target, reason = "confirmed", _clean(reason, required=False)
+        elif decision == "reject":
+            target, category, reason = "rejected", None, _clean(reason, required=True)
+        else:
+            raise ReviewError(f"unknown decision {decision!r}")
+        decided, skipped = [], []
+        with self._write() as conn:
+            own = {r[0] for r in conn.execute("SELECT id FROM listings WHERE seller_id = ?", [seller_id])}
+            for listing_id in dict.fromkeys(listing_ids):
+                if listing_id not in own:
+                    skipped.append((listing_id, "not this seller's listing"))
+                    continue
+                try:
+                    self._decide(conn, listing_id, actor, target, category, reason, bulk=seller_id)
+                except ReviewError as exc:
+                    skipped.append((listing_id, str(exc)))
+                else:
+                    decided.append(listing_id)
+        return {"decided": decided, "skipped": skipped}
+
+    # -- what a reviewer reads --------------------------------------------------------------
+    def listing(self, listing_id: str) -> dict | None:
+        """Everything the listing page shows, or None."""
+        item = next(self.db.query(
+            "SELECT l.*, s.name AS seller_name, s.url AS seller_url, s.seller_id AS seller_platform_id "
+            "FROM listings l LEFT JOIN sellers s ON s.id = l.seller_id WHERE l.id = ?", [listing_id]), None)
+        if item is None:
+            return None
+        item["images"] = _loads(item.get("images"), [])
+        item["extra"] = _loads(item.get("extra"), {})
+        c = self.db.execute("SELECT label, score, scores, explanation, model_version, classified_at "
+                            "FROM classifications WHERE listing_id = ? AND version = ? ORDER BY id DESC LIMIT 1",
+                            [listing_id, item["version"]]).fetchone()
+        item["classification"] = None if c is None else {
+            "label": c[0], "score": c[1], "scores": _loads(c[2], {}), "explanation": _loads(c[3], []),
+            "model_version": c[4], "classified_at": c[5]}
+        item["contacts"] = list(self.db.query(
+            "SELECT c.type, c.value FROM listing_contacts lc JOIN contacts c ON c.id = lc.contact_id "
+            "WHERE lc.listing_id = ? ORDER BY c.type, c.value", [listing_id]))
+        item["seller_listings"] = list(self.db.query(
+            "SELECT id, title, state, label, score FROM listings WHERE seller_id = ? AND id != ? "
+            "ORDER BY score DESC, id LIMIT 50", [item["seller_id"], listing_id])) if item["seller_id"] else []
+        item["contact_listings"] = list(self.db.query(
+            "SELECT l.id, l.title, l.state, l.label, l.score, l.platform, group_concat(c.type || ' ' || c.value, ', ') "
+            "AS shared FROM listing_contacts mine JOIN listing_contacts other ON other.contact_id = mine.contact_id "
+            "AND other.listing_id != mine.listing_id JOIN listings l ON l.id = other.listing_id "
+            "JOIN contacts c ON c.id = mine.contact_id WHERE mine.listing_id = ? "
+            "GROUP BY l.id ORDER BY l.score DESC, l.id LIMIT 50", [listing_id]))
+        item["reviews"] = list(self.db.query(
+            "SELECT reviewer, decision, category, reason, decided_at, bulk FROM reviews WHERE listing_id = ? "
+            "ORDER BY id", [listing_id]))
+        item["history"] = [{**h, "detail": _loads(h["detail"], {})} for h in self.db.query(
+            "SELECT at, actor, action, detail FROM audit_log WHERE listing_id = ? ORDER BY id", [listing_id])]
+        item["versions"] = self.db.execute("SELECT count(*) FROM listing_versions WHERE listing_id = ?",
+                                           [listing_id]).fetchone()[0]
+        item.update(self._takedown_records(listing_id))
+        return item
+
+    def _has(self, table: str, *columns: str) -> bool:
+        """Tables of the takedown area may not exist yet on an older database."""
+        t = self.db[table]
+        return t.exists() and all(c in t.columns_dict for c in columns)
+
+    def _takedown_records(self, listing_id: str) -> dict:
+        out = {"evidence": [], "reports": [], "rechecks": [], "relisted_from": [], "relisted_as": []}
+        if self._has("evidence", "listing_id", "screenshot_path"):
+            out["evidence"] = list(self.db.query(
+                "SELECT * FROM evidence WHERE listing_id = ? ORDER BY captured_at DESC, id DESC", [listing_id]))
+        if self._has("reports") and self._has("report_listings", "report_id", "listing_id"):
+            out["reports"] = list(self.db.query(
+                "SELECT r.* FROM reports r JOIN report_listings rl ON rl.report_id = r.id "
+                "WHERE rl.listing_id = ? ORDER BY r.id", [listing_id]))
+        if self._has("rechecks", "listing_id", "checked_at"):
+            out["rechecks"] = list(self.db.query(
+                "SELECT * FROM rechecks WHERE listing_id = ? ORDER BY checked_at DESC LIMIT 20", [listing_id]))
+        if self._has("relists", "listing_id", "relisted_from"):
+            out["relisted_from"] = list(self.db.query(
+                "SELECT relisted_from AS id, reason, linked_at FROM relists WHERE listing_id = ?", [listing_id]))
+            out["relisted_as"] = list(self.db.query(
+                "SELECT listing_id AS id, reason, linked_at FROM relists WHERE relisted_from = ?", [listing_id]))
+        return out
+
+    def screenshot(self, evidence_id: int) -> dict | None:
+        """The screenshot path and recorded hash of one evidence capture."""
+        if not self._has("evidence", "screenshot_path"):
+            return None
+        row = self.db.execute("SELECT screenshot_path, screenshot_sha256 FROM evidence WHERE id = ?",
+                              [evidence_id]).fetchone()
+        return {"path": row[0], "sha256": row[1]} if row and row[0] else None
+
+    def seller(self, seller_id: str) -> dict | None:
+        """A seller and all of their listings, those waiting for review first."""
+        row = self.db.execute("SELECT id, platform, seller_id, name, url, first_seen, last_seen FROM sellers "
+                              "WHERE id = ?", [seller_id]).fetchone()
+        if row is None:
+            return None
+        seller = dict(zip(("id", "platform", "seller_id", "name", "url", "first_seen", "last_seen"), row))
+        marks = ", ".join("?" * len(QUEUE_STATES))
+        seller["listings"] = list(self.db.query(
+            "SELECT l.id, l.title, l.state, l.label, l.score, l.price, "
+            "(SELECT reviewer FROM claims c WHERE c.listing_id = l.id AND c.expires_at > ?) AS claimed_by, "
+            f"l.state IN ({marks}) AS waiting FROM listings l WHERE l.seller_id = ? "
+            "ORDER BY waiting DESC, l.score DESC, l.id", [self._now(), *QUEUE_STATES, seller_id]))
+        return seller
+
+    def audit_entries(self, listing_id: str | None = None, actor: str | None = None, before: int | None = None,
+                      limit: int = 100) -> list[dict]:
+        """The audit log, newest first, optionally for one listing or actor."""
+        where, params = [], []
+        for column, value in (("listing_id", listing_id), ("actor", actor)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if before:
+            where.append("id < ?")
+            params.append(before)
+        sql = "SELECT id, at, actor, action, listing_id, detail FROM audit_log"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return list(self.db.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]))
+
+
+def _clean(text: str | None, required: bool) -> str:
+    text = " ".join((text or "").split())
+    if required and not text:
+        raise ReviewError("a reason is required")
+    if len(text) > MAX_REASON:
+        raise ReviewError(f"reason too long (at most {MAX_REASON} characters)")
+    return text

@@ -1,0 +1,163 @@
+"""The app factory and the one wrapper every page goes through.
+
+A request reaches a handler only after: its form (POST) carried this session's CSRF token,
+the session's user still exists, is enabled and has the page's role. Handlers run in a
+worker thread with their own SQLite connection, closed when the response is built.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from ..db import open_db
+from ..review import FILTERS, Review
+from ..users import Users
+from . import security
+
+HERE = Path(__file__).parent
+SESSION_HOURS = 12
+
+
+def http_url(value) -> str | None:
+    """Only http(s) links are rendered as links: a seller's ``javascript:`` URL stays text."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return None
+    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def when(value) -> str:
+    """ISO timestamp → ``2026-11-27 22:15``; anything else shown as it is."""
+    if not isinstance(value, str) or len(value) < 16 or value[10] != "T":
+        return value or ""
+    return value[:10] + " " + value[11:16]
+
+
+def qs(**params) -> str:
+    """A query string of the non-empty ``params``."""
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(http_url=http_url, when=when)
+    env.globals.update(qs=qs)
+    return env
+
+
+class Ctx:
+    """What a handler gets: the request, its form, a database connection and the user."""
+
+    def __init__(self, request: Request, form, db, user: dict | None):
+        self.request, self.form, self.db, self.user = request, form, db, user
+        self.settings = request.app.state.settings
+
+    @property
+    def session(self):
+        return self.request.session
+
+    @property
+    def args(self):
+        return self.request.query_params
+
+    def value(self, name: str, default: str = "") -> str:
+        """A form field (POST) or query parameter (GET)."""
+        source = self.form if self.form is not None else self.args
+        value = source.get(name, default)
+        return value if isinstance(value, str) else default
+
+    def filters(self) -> dict:
+        return {name: self.value(name) for name in FILTERS if self.value(name)}
+
+    def review(self) -> Review:
+        return Review(self.db, claim_timeout=self.settings["claim_timeout"])
+
+    def users(self) -> Users:
+        return Users(self.db)
+
+    def flash(self, message: str, kind: str = "info") -> None:
+        self.session.setdefault("flash", []).append([kind, message])
+        self.session["flash"] = self.session["flash"][-5:]
+
+    def render(self, template: str, status_code: int = 200, **context) -> HTMLResponse:
+        env: jinja2.Environment = self.request.app.state.templates
+        context.update(user=self.user, csrf_token=security.csrf_token(self.session),
+                       flashes=self.session.pop("flash", []), path=self.request.url.path)
+        return HTMLResponse(env.get_template(template).render(**context), status_code=status_code)
+
+    def error(self, status_code: int, message: str) -> HTMLResponse:
+        return self.render("error.html", status_code=status_code, message=message)
+
+    @staticmethod
+    def redirect(url: str) -> RedirectResponse:
+        return RedirectResponse(url, status_code=303)
+
+
+def page(role: str | None = "reviewer"):
+    """Wrap a synchronous handler ``fn(ctx) -> Response``.
+
+    ``role``: None (anyone, e.g. the login page), "reviewer" (any signed-in user) or "admin".
+    """
+    def wrap(fn):
+        @functools.wraps(fn)
+        async def endpoint(request: Request) -> Response:
+            form = None
+            if request.method == "POST":
+                form = await request.form(max_files=0, max_fields=2000)
+                if not security.csrf_ok(request.session, form.get("csrf_token")):
+                    return PlainTextResponse("Refused: this form's CSRF token is missing or wrong. Reload the page "
+                                             "and try again.", status_code=403)
+            return await run_in_threadpool(_run, fn, request, form, role)
+        return endpoint
+    return wrap
+
+
+def _run(fn, request: Request, form, role: str | None) -> Response:
+    db = open_db(request.app.state.settings["db_path"], migrate=False)
+    try:
+        user = None
+        name = request.session.get("user")
+        if name:
+            user = Users(db).session_valid(name, request.session.get("since", ""))
+            if user is None:            # disabled, deleted or password changed since sign-in
+                request.session.clear()
+        ctx = Ctx(request, form, db, user)
+        if role and user is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return ctx.redirect("/login?" + qs(next=target))
+        if role == "admin" and user["role"] != "admin":
+            return ctx.error(403, "Only admins can do this.")
+        return fn(ctx)
+    finally:
+        db.close()
+
+
+def create_app(db_path: str | Path, session_key: str | None = None, claim_timeout: float = 600,
+               https_only: bool = False) -> Starlette:
+    """The review UI for the database at ``db_path`` (migrated here, once)."""
+    from .routes import routes
+
+    open_db(db_path).close()
+    key = session_key or security.session_key(db_path)
+    app = Starlette(routes=routes(), middleware=[
+        Middleware(security.SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=key, session_cookie="sweep_session",
+                   max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only),
+    ])
+    app.state.settings = {"db_path": str(db_path), "claim_timeout": claim_timeout}
+    app.state.templates = _environment()
+    app.state.throttle = security.LoginThrottle()
+    return app

@@ -1,0 +1,268 @@
+"""The review UI's pages. Handlers stay thin: SQL lives in takedown/review.py, dashboard.py, users.py."""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from pathlib import Path
+
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from .. import dashboard
+from ..review import CATEGORIES, QUEUE_STATES, REJECT_REASONS, ClaimedByOther, ReviewError
+from ..states import audit
+from ..users import session_start
+from . import charts
+from .app import HERE, Ctx, page, qs
+from .highlight import highlight
+
+PAGE_SIZE = 50
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+
+
+def _local(target: str) -> str:
+    """Only redirect to paths of this site (never ``//evil.example`` or ``https://…``)."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return "/queue"
+
+
+def _listing_url(listing_id: str | None, filters: dict) -> str:
+    return "/listing?" + qs(id=listing_id, **filters) if listing_id else "/queue?" + qs(**filters)
+
+
+# -- session ---------------------------------------------------------------------------------
+@page(role=None)
+def login(ctx: Ctx) -> Response:
+    target = _local(ctx.value("next", "/queue"))
+    if ctx.request.method == "GET":
+        if ctx.user:
+            return ctx.redirect(target)
+        return ctx.render("login.html", next=target)
+    name, password = ctx.value("name").strip()[:64], ctx.value("password")
+    throttle = ctx.request.app.state.throttle
+    if throttle.blocked(name):
+        return ctx.render("login.html", status_code=429, next=target, name=name,
+                          error="Too many failed attempts for this account; wait a few minutes.")
+    user = ctx.users().authenticate(name, password) if name and password else None
+    if user is None:
+        throttle.failed(name)
+        with ctx.db.atomic():
+            audit(ctx.db.conn, name or "-", "login_failed", None, {"ip": _client(ctx)})
+        return ctx.render("login.html", status_code=401, next=target, name=name,
+                          error="Wrong name or password.")
+    throttle.succeeded(name)
+    ctx.session.clear()                    # a fresh session (and CSRF token) for the signed-in user
+    ctx.session.update(user=user["name"], since=session_start())
+    with ctx.db.atomic():
+        audit(ctx.db.conn, user["name"], "login", None, {"ip": _client(ctx)})
+    return ctx.redirect(target)
+
+
+def _client(ctx: Ctx) -> str | None:
+    return ctx.request.client.host if ctx.request.client else None
+
+
+@page()
+def logout(ctx: Ctx) -> Response:
+    ctx.users().end_sessions(ctx.user["name"])      # a copied cookie stops working too
+    with ctx.db.atomic():
+        audit(ctx.db.conn, ctx.user["name"], "logout", None, {})
+    ctx.session.clear()
+    return ctx.redirect("/login")
+
+
+# -- the queue -------------------------------------------------------------------------------
+@page()
+def home(ctx: Ctx) -> Response:
+    return ctx.redirect("/queue")
+
+
+@page()
+def queue(ctx: Ctx) -> Response:
+    review, filters = ctx.review(), ctx.filters()
+    try:
+        number = max(1, int(ctx.value("page", "1")))
+    except ValueError:
+        number = 1
+    rows = review.queue(ctx.user["name"], filters, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    total = review.queue_size(ctx.user["name"], filters)
+    return ctx.render("queue.html", rows=rows, total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)),
+                      filters=filters, facets=review.facets())
+
+
+@page()
+def next_listing(ctx: Ctx) -> Response:
+    filters = ctx.filters()
+    listing_id = ctx.review().claim_next(ctx.user["name"], filters)
+    if listing_id is None:
+        ctx.flash("Nothing left in the queue for these filters.")
+    return ctx.redirect(_listing_url(listing_id, filters))
+
+
+@page()
+def listing(ctx: Ctx) -> Response:
+    review, filters, me = ctx.review(), ctx.filters(), ctx.user["name"]
+    listing_id = ctx.value("id")
+    item = review.listing(listing_id) if listing_id else None
+    if item is None:
+        return ctx.error(404, "No such listing.")
+    claim, claimed_by = None, None
+    if item["state"] in QUEUE_STATES:
+        try:
+            claim = review.claim(listing_id, me)
+        except ClaimedByOther as exc:
+            claimed_by = {"reviewer": exc.reviewer, "expires_at": exc.expires_at}
+        except ReviewError:         # decided by someone else since we read it
+            item = review.listing(listing_id)
+    prev_id, next_id = review.neighbours(listing_id, me, filters)
+    explanation = (item["classification"] or {}).get("explanation") or []
+    label = (item["classification"] or {}).get("label")
+    return ctx.render(
+        "listing.html", item=item, filters=filters, claim=claim, claimed_by=claimed_by,
+        decidable=item["state"] in QUEUE_STATES and claimed_by is None,
+        title_segments=highlight(item["title"] or "", explanation, "title"),
+        description_segments=highlight(item["description"] or "", explanation, "description"),
+        explanation=explanation, categories=CATEGORIES, reasons=REJECT_REASONS,
+        default_category=label if label in CATEGORIES else CATEGORIES[0],
+        prev_url=_listing_url(prev_id, filters) if prev_id else None,
+        next_url=_listing_url(next_id, filters) if next_id and next_id != listing_id else None)
+
+
+@page()
+def decide(ctx: Ctx) -> Response:
+    review, filters, me = ctx.review(), ctx.filters(), ctx.user["name"]
+    listing_id, decision = ctx.value("listing_id"), ctx.value("decision")
+    _, next_id = review.neighbours(listing_id, me, filters)
+    try:
+        if decision == "confirm":
+            review.confirm(listing_id, me, ctx.value("category"), ctx.value("note"))
+            ctx.flash(f"Confirmed {listing_id} as {ctx.value('category')}.", "ok")
+        elif decision == "reject":
+            review.reject(listing_id, me, ctx.value("reason"))
+            ctx.flash(f"Rejected {listing_id}.", "ok")
+        else:
+            return ctx.error(400, "Unknown decision.")
+    except ReviewError as exc:
+        ctx.flash(str(exc), "error")
+        return ctx.redirect(_listing_url(listing_id, filters))
+    return ctx.redirect(_listing_url(next_id if next_id != listing_id else None, filters))
+
+
+@page()
+def release(ctx: Ctx) -> Response:
+    ctx.review().release(ctx.value("listing_id"), ctx.user["name"])
+    return ctx.redirect("/queue?" + qs(**ctx.filters()))
+
+
+# -- sellers ---------------------------------------------------------------------------------
+@page()
+def seller(ctx: Ctx) -> Response:
+    found = ctx.review().seller(ctx.value("id"))
+    if found is None:
+        return ctx.error(404, "No such seller.")
+    labels = Counter(r["label"] for r in found["listings"] if r["waiting"] and r["label"] in CATEGORIES)
+    return ctx.render("seller.html", seller=found, categories=CATEGORIES, reasons=REJECT_REASONS,
+                      default_category=labels.most_common(1)[0][0] if labels else CATEGORIES[0])
+
+
+@page(role="admin")
+def seller_bulk(ctx: Ctx) -> Response:
+    seller_id = ctx.value("seller_id")
+    listing_ids = [v for v in ctx.form.getlist("listing_id") if isinstance(v, str)]
+    if not listing_ids:
+        ctx.flash("Select at least one listing.", "error")
+        return ctx.redirect("/seller?" + qs(id=seller_id))
+    try:
+        result = ctx.review().decide_seller(seller_id, ctx.user["name"], ctx.value("decision"), listing_ids,
+                                            category=ctx.value("category") or None, reason=ctx.value("reason"))
+    except ReviewError as exc:
+        ctx.flash(str(exc), "error")
+    else:
+        ctx.flash(f"{len(result['decided'])} listing(s) decided.", "ok")
+        for listing_id, why in result["skipped"]:
+            ctx.flash(f"Skipped {listing_id}: {why}", "error")
+    return ctx.redirect("/seller?" + qs(id=seller_id))
+
+
+# -- evidence --------------------------------------------------------------------------------
+@page()
+def screenshot(ctx: Ctx) -> Response:
+    try:
+        shot = ctx.review().screenshot(int(ctx.request.path_params["evidence_id"]))
+    except ValueError:
+        shot = None
+    if shot is None:
+        return ctx.error(404, "No screenshot for this evidence.")
+    path = Path(shot["path"])
+    if not path.is_absolute():        # relative paths are relative to the database's folder
+        path = Path(ctx.settings["db_path"]).resolve().parent / path
+    media = IMAGE_TYPES.get(path.suffix.lower())
+    if media is None or not path.is_file():
+        return ctx.error(404, "The screenshot file is missing.")
+    data = path.read_bytes()
+    if shot["sha256"] and hashlib.sha256(data).hexdigest() != shot["sha256"]:
+        return ctx.error(409, "The screenshot file does not match the hash recorded when it was captured.")
+    return Response(data, media_type=media)
+
+
+# -- managers --------------------------------------------------------------------------------
+def _pct(x) -> str:
+    return "–" if x is None else f"{x:.0%}"
+
+
+def _hours(x) -> str:
+    if x is None:
+        return "–"
+    return f"{x * 60:.0f} min" if x < 1 else f"{x:.1f} h" if x < 48 else f"{x / 24:.1f} d"
+
+
+@page()
+def dashboard_page(ctx: Ctx) -> Response:
+    rows = dashboard.platform_rows(ctx.db)
+    total = next(r for r in rows if r["platform"] == "")
+    platforms = [r for r in rows if r["platform"]]
+    funnel = [(stage, total[stage], f"{total[stage]:,}" + (f"  ({total[stage] / total[prev]:.0%})" if prev and
+                                                         total[prev] else ""))
+              for prev, stage in zip((None, *dashboard.STAGES), dashboard.STAGES)]
+    return ctx.render(
+        "dashboard.html", total=total, platforms=platforms, stages=dashboard.STAGES, pct=_pct, hours=_hours,
+        activity=dashboard.review_activity(ctx.db),
+        funnel_chart=charts.bars(funnel),
+        removal_chart=charts.bars([(r["platform"], r["removal_rate"], _pct(r["removal_rate"])) for r in platforms],
+                                  maximum=1.0),
+        time_chart=charts.bars([(r["platform"], r["median_hours"], _hours(r["median_hours"])) for r in platforms]),
+        relist_chart=charts.bars([(r["platform"], r["relist_rate"], _pct(r["relist_rate"])) for r in platforms],
+                                 maximum=1.0))
+
+
+@page(role="admin")
+def audit_page(ctx: Ctx) -> Response:
+    try:
+        before = int(ctx.value("before")) if ctx.value("before") else None
+    except ValueError:
+        before = None
+    listing_id, actor = ctx.value("listing"), ctx.value("actor")
+    rows = ctx.review().audit_entries(listing_id or None, actor or None, before, limit=PAGE_SIZE * 2)
+    older = rows[-1]["id"] if len(rows) == PAGE_SIZE * 2 else None
+    return ctx.render("audit.html", rows=rows, listing=listing_id, actor=actor, older=older)
+
+
+def routes() -> list:
+    return [
+        Route("/", home),
+        Route("/login", login, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/queue", queue),
+        Route("/next", next_listing),
+        Route("/listing", listing),
+        Route("/decide", decide, methods=["POST"]),
+        Route("/release", release, methods=["POST"]),
+        Route("/seller", seller),
+        Route("/seller/bulk", seller_bulk, methods=["POST"]),
+        Route("/evidence/{evidence_id}/screenshot", screenshot),
+        Route("/dashboard", dashboard_page),
+        Route("/audit", audit_page),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
