@@ -10,11 +10,13 @@ CORPUS  := $(wildcard classifier/corpus/*.jsonl) classifier/data/userdict.txt
 
 install: $(STAMP) system-deps
 
-# Debian's Chromium is the only browser Sweep uses; `playwright install` is never run.
+# Debian's Chromium is the only browser Sweep uses (`playwright install` is never run); redis-server
+# serves distributed crawls and their tests.
 system-deps:
-	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy || { \
-	  echo "installing Debian chromium and a Chinese font for screenshots (needs root)"; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei; }
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy -a -x /usr/bin/redis-server || { \
+	  echo "installing Debian chromium, a Chinese font for screenshots and redis-server (needs root)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei \
+	    redis-server; }
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }

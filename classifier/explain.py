@@ -8,15 +8,11 @@ behind a column are recovered by hashing the listing's own tokens the same way.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
 
 from .features import STRUCTURAL_NAMES, listing_text
 from .model import ANALYZERS
 from .normalize import normalize_with_offsets, phonetic
-
-
-def _tokens_as_docs(tokens):
-    return tokens
 
 
 def _model_parts(classifier):
@@ -35,20 +31,22 @@ def _model_parts(classifier):
     return cached
 
 
-def _columns(doc: dict, groups) -> dict[int, tuple[str, str]]:
-    """Global column -> (group, token) for every token of this listing."""
+def _columns(doc: dict, groups, wanted: set[int]) -> dict[int, tuple[str, str]]:
+    """Global column -> (group, token) for the ``wanted`` columns, from this listing's own tokens.
+
+    Same hash as HashingVectorizer(alternate_sign=False): |murmurhash3_32(token, seed=0)| mod width.
+    """
     out = {}
     for name, offset, width in groups:
-        if name in ANALYZERS:
-            tokens = sorted(set(ANALYZERS[name](doc)))
-            if not tokens:
-                continue
-            hv = HashingVectorizer(analyzer=_tokens_as_docs, n_features=width, alternate_sign=False, norm=None)
-            cols = hv.transform([[t] for t in tokens]).indices
-            for token, col in zip(tokens, cols):
-                out.setdefault(offset + int(col), (name, token))
-        else:
-            out.update({offset + i: (name, feature) for i, feature in enumerate(STRUCTURAL_NAMES)})
+        if not any(offset <= c < offset + width for c in wanted):
+            continue
+        if name not in ANALYZERS:
+            out.update({offset + i: (name, f) for i, f in enumerate(STRUCTURAL_NAMES) if offset + i in wanted})
+            continue
+        for token in ANALYZERS[name](doc):
+            col = offset + abs(murmurhash3_32(token, seed=0)) % width
+            if col in wanted and col not in out:
+                out[col] = (name, token)
     return out
 
 
@@ -88,7 +86,7 @@ def explain(classifier, record: dict, doc: dict, x_row, label: str, top: int = 6
     order = [j for j in np.argsort(-contrib)[:top] if contrib[j] > 0]
     if not order:
         return []
-    names = _columns(doc, groups)
+    names = _columns(doc, groups, {int(idx[j]) for j in order})
     raw = listing_text(record)
     title_len = len(record.get("title") or "")
     norm, offsets = normalize_with_offsets(raw)

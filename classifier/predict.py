@@ -38,8 +38,11 @@ class Classifier:
         tokenizer()      # pay jieba's start-up once, at load
         return cls(pipeline, card)
 
-    def predict(self, records: list[dict], explain_top: int = 6) -> list[dict]:
-        """One result per record: label, score, flagged, scores, explanation, model_version."""
+    def predict(self, records: list[dict], explain_top: int = 6, explain_benign: bool = True) -> list[dict]:
+        """One result per record: label, score, flagged, scores, explanation, model_version.
+
+        ``explain_benign=False`` explains only flagged listings (what reviewers see); the crawl uses it.
+        """
         if not records:
             return []
         prepare, union, clf = (step for _, step in self.pipeline.steps)
@@ -52,8 +55,10 @@ class Classifier:
             result = {"label": label, "score": round(score, 4), "flagged": flagged,
                       "scores": {c: round(float(p), 4) for c, p in zip(self.classes, probas[i])},
                       "model_version": self.version}
-            if explain_top:
+            if explain_top and (flagged or explain_benign):
                 result["explanation"] = explain(self, record, docs[i], X[i], label, explain_top)
+            else:
+                result["explanation"] = []
             out.append(result)
         return out
 

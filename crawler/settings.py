@@ -93,7 +93,7 @@ PLAYWRIGHT_ABORT_REQUEST = "crawler.browser.abort_request"
 ITEM_PIPELINES = {
     "crawler.pipelines.validate.ValidatePipeline": 100,
     "crawler.pipelines.normalise.NormalisePipeline": 200,
-    "spidermon.contrib.scrapy.pipelines.ItemValidationPipeline": 250,     # crawler/schemas/listing.json
+    "crawler.pipelines.schema.ListingValidationPipeline": 250,     # crawler/schemas/listing.json
     "crawler.pipelines.dedupe.DedupePipeline": 300,
     "crawler.pipelines.classify.ClassifyPipeline": 400,
     "crawler.pipelines.store.StorePipeline": 500,
@@ -114,7 +114,7 @@ SWEEP_STORE_RETRIES = 5           # failed (locked) writes retried, with growing
 
 # Durable frontier (crawler/scheduler/): a crawl killed at any point resumes with `--resume`.
 SCHEDULER = "crawler.scheduler.durable.DurableScheduler"
-SWEEP_FRONTIER = None             # default: beside SWEEP_DB (sweep.db → sweep.frontier.db)
+SWEEP_FRONTIER = None             # default: beside SWEEP_DB (sweep.db → sweep.db-frontier)
 SWEEP_RESUME = False              # True: continue what an interrupted crawl left in the frontier
 
 # Distributed crawling (crawler/distributed/, `sweep worker` / `sweep ingest`): scrapy-redis over

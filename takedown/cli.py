@@ -40,7 +40,8 @@ def cli():
 @click.option("--seed", default=2018, show_default=True, help="Picks the catalogue.")
 @click.option("--rate-limit", default=1000.0, show_default=True, help="Requests/s per platform before 429 (0: off).")
 @click.option("--takedown-delay", default=5.0, show_default=True, help="Seconds from a report to removal.")
-def sandbox(port_base, seed, rate_limit, takedown_delay):
+@click.option("--faults", is_flag=True, help="Also serve the /faults/... pages (bad encodings, huge, stalled...).")
+def sandbox(port_base, seed, rate_limit, takedown_delay, faults):
     """Serve the bundled marketplace, app store and forum on 127.0.0.1 until interrupted.
 
     Example:
@@ -51,7 +52,7 @@ def sandbox(port_base, seed, rate_limit, takedown_delay):
 
     click.echo("sandbox: marketplace, appstore, forum on 127.0.0.1 (Ctrl-C to stop)", err=True)
     main(["--port-base", str(port_base), "--seed", str(seed), "--rate-limit", str(rate_limit),
-          "--takedown-delay", str(takedown_delay)])
+          "--takedown-delay", str(takedown_delay), *(["--faults"] if faults else [])])
 
 
 def _crawl_options(fn):
@@ -77,7 +78,9 @@ def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, verbo
         from crawler.profile import ProfileError
         from classifier.artifact import ArtifactError
 
-        if isinstance(exc, (ProfileError, ArtifactError)):
+        from .config import ConfigError
+
+        if isinstance(exc, (ProfileError, ArtifactError, ConfigError)):
             raise click.ClickException(str(exc)) from None
         raise
 
@@ -93,7 +96,6 @@ def crawl(db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume
     Example:
 
         sweep crawl --platform marketplace --base-url marketplace=http://127.0.0.1:8701
-        sweep crawl --platform marketplace --resume
     """
     result = _run_cycle(db_path, platforms, profiles_dir, _parse_base_urls(base_urls), keywords, verbose, resume)
     click.echo(f"run {result.run_id}: {result.outcome}; {result.total} listings seen")

@@ -26,7 +26,8 @@ def _redis_options(fn):
     fn = click.option("--config", "config_path", type=click.Path(dir_okay=False),
                       help="Config file with [redis] url (default: $SWEEP_CONFIG, else ./sweep.toml if present).")(fn)
     fn = click.option("--redis", "redis_option", envvar="SWEEP_REDIS_URL", metavar="URL",
-                      help=f"Redis shared by the workers and ingest [env SWEEP_REDIS_URL; default {DEFAULT_REDIS}].")(fn)
+                      help=f"Redis shared by the workers and ingest [env SWEEP_REDIS_URL; default "
+                           f"{DEFAULT_REDIS}].")(fn)
     fn = click.option("--prefix", default="sweep", show_default=True, help="Prefix of every Redis key.")(fn)
     fn = click.option("--timeout", default=30.0, show_default=True,
                       help="Seconds without a heartbeat before a worker counts as dead (its requests are retaken).")(fn)
@@ -113,7 +114,7 @@ def register(cli) -> None:
 
         Example:
 
-            sweep ingest --redis redis://127.0.0.1:6379/0 --db sweep.db --exit-when-idle 30
+            sweep ingest --redis redis://127.0.0.1:6379/0 --db sweep.db
         """
         from classifier.artifact import DEFAULT_MODEL, ArtifactError
         from crawler.distributed.keys import Keys

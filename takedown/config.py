@@ -58,9 +58,12 @@ class Config:
 
 
 def _check_private(path: Path, data: dict) -> None:
+    def is_secret(key: str) -> bool:      # password, smtp_password, api_token... but not password_env
+        return not key.endswith("_env") and any(key == s or key.endswith("_" + s) for s in SECRET_KEYS)
+
     def has_secret(node) -> bool:
         if isinstance(node, dict):
-            return any((k in SECRET_KEYS and v) or has_secret(v) for k, v in node.items())
+            return any((is_secret(k) and v) or has_secret(v) for k, v in node.items())
         return False
 
     if has_secret(data):

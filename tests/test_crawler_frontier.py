@@ -13,14 +13,13 @@ from scrapy.http import HtmlResponse
 from scrapy.signalmanager import SignalManager
 
 from crawler.items import Listing
-from crawler.scheduler.frontier import Frontier, frontier_path
+from crawler.scheduler.frontier import Frontier, FrontierBusy, frontier_path
 from crawler.scheduler.tracking import PARENT, AckTracker, Tracked, commit_failed, items_committed
 
 
 # -- the frontier file ---------------------------------------------------------------------------
 def test_frontier_lives_beside_the_database(tmp_path):
-    assert frontier_path(tmp_path / "sweep.db") == tmp_path / "sweep.frontier.db"
-    assert frontier_path(tmp_path / "crawl") == tmp_path / "crawl.frontier.db"
+    assert frontier_path(tmp_path / "sweep.db") == tmp_path / "sweep.db-frontier"     # .gitignore, make clean
 
 
 def test_a_request_and_its_fingerprint_are_stored_together(tmp_path):
@@ -66,6 +65,21 @@ def test_resuming_a_finished_crawl_starts_afresh(tmp_path):
     f.remove([f.add("forum", b"a", 0, b"fa")])
     assert f.begin("forum", 2, resume=True) == (0, 0)       # nothing left: the seen-set must not hide the seeds
     assert not f.is_seen("forum", b"fa")
+
+
+def test_two_live_crawls_of_one_platform_cannot_share_a_frontier(tmp_path):
+    import os
+
+    f = Frontier(tmp_path / "f.db")
+    f.begin("forum", 1, resume=False)
+    f.conn.execute("UPDATE crawls SET pid = ? WHERE crawl = 'forum'", [os.getppid()])    # a live other process
+    with pytest.raises(FrontierBusy, match="being crawled by process"):
+        f.begin("forum", 2, resume=False)
+    f.conn.execute("UPDATE crawls SET pid = 2147483000 WHERE crawl = 'forum'")          # a process that is gone
+    assert f.begin("forum", 2, resume=True) == (0, 0)
+    f.end("forum")
+    assert f.conn.execute("SELECT pid FROM crawls").fetchone()[0] is None
+    assert f.begin("forum", 3, resume=True) == (0, 0)         # ended cleanly: free for the next crawl
 
 
 def test_complete_forgets_a_crawl_only_when_nothing_is_left(tmp_path):

@@ -53,10 +53,11 @@ def test_secrets_from_the_environment_need_no_private_file(write_config):
         config.secret("channels.smtp", "password", environ={})
 
 
-def test_nested_secrets_count_too(write_config):
-    path = write_config('[platforms.marketplace.api]\ntoken = "t0ken"\n', mode=0o644)
+@pytest.mark.parametrize("body", ['[platforms.marketplace.api]\ntoken = "t0ken"\n',
+                                  '[channels.smtp]\nsmtp_password = "p"\n', '[x]\nplatform_api_token = "t"\n'])
+def test_nested_and_prefixed_secrets_count_too(write_config, body):
     with pytest.raises(ConfigError, match="readable by others"):
-        load_config(path)
+        load_config(write_config(body, mode=0o644))
 
 
 def test_the_contact_goes_into_the_user_agent():

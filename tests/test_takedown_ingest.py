@@ -51,10 +51,14 @@ def make_ingest(redis, db, model_path, **kwargs) -> Ingest:
 
 def counts(db) -> tuple[int, int, int, int]:
     con = sqlite3.connect(db)
-    row = tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("listings", "listing_versions", "classifications"))
-    distinct = con.execute("SELECT count(DISTINCT id) FROM listings").fetchone()[0]
-    con.close()
+    try:
+        row = tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("listings", "listing_versions", "classifications"))
+        distinct = con.execute("SELECT count(DISTINCT id) FROM listings").fetchone()[0]
+    except sqlite3.OperationalError:          # the database is still being created
+        return (0, 0, 0, 0)
+    finally:
+        con.close()
     return (*row, distinct)
 
 

@@ -27,7 +27,7 @@ def _worker_init(model_path: str) -> None:
 
 
 def _worker_predict(records: list[dict]) -> list[dict]:
-    return _worker_model.predict(records)
+    return _worker_model.predict(records, explain_benign=False)
 
 
 def as_record(item: Listing) -> dict:
@@ -100,7 +100,7 @@ class ClassifyPipeline:
             return
         records = [as_record(item) for item, _ in batch]
         if self.pool is None:
-            self._deliver(batch, self.model.predict(records), None)
+            self._deliver(batch, self.model.predict(records, explain_benign=False), None)
             return
         done = asyncio.wrap_future(self.pool.submit(_worker_predict, records))
         done.add_done_callback(lambda f: self._deliver(batch, None if f.exception() else f.result(), f.exception()))

@@ -30,7 +30,7 @@ from collections import deque
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.request import request_from_dict
 
-from .frontier import Frontier, frontier_path
+from .frontier import Frontier, FrontierBusy, frontier_path
 from .tracking import AckTracker
 
 logger = logging.getLogger(__name__)
@@ -66,8 +66,12 @@ class DurableScheduler:
         profile = getattr(spider, "profile", None)
         self.crawl = profile.name if profile is not None else spider.name
         self.frontier = Frontier.acquire(self.path)
+        try:
+            resumed, discarded = self.frontier.begin(self.crawl, self.run_id, self.resume)
+        except FrontierBusy:
+            self.frontier.release()
+            raise
         self.tracker = AckTracker(self.crawler, self._acknowledge)
-        resumed, discarded = self.frontier.begin(self.crawl, self.run_id, self.resume)
         if resumed:
             for request_id, priority in self.frontier.pending(self.crawl):
                 heapq.heappush(self.heap, (-priority, -request_id, request_id))
@@ -79,6 +83,8 @@ class DurableScheduler:
                            self.crawl, discarded)
 
     def close(self, reason: str) -> None:
+        if self.tracker is None:             # open() failed
+            return
         left = self.tracker.settle_all() if reason == "finished" else len(self.tracker)
         try:
             if reason == "finished" and not self.broken and self.frontier.complete(self.crawl):
@@ -89,6 +95,7 @@ class DurableScheduler:
                 if pending:
                     logger.warning("%s: %d requests left in %s (%s); rerun with --resume to finish them", self.crawl,
                                    pending, self.path, reason if reason != "finished" else f"{left} unacknowledged")
+            self.frontier.end(self.crawl)
         except sqlite3.Error as exc:
             logger.error("%s: frontier %s: %s", self.crawl, self.path, exc)
         self.frontier.release()

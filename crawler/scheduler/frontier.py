@@ -1,6 +1,6 @@
 """The frontier file: requests still to do and requests already seen, per crawl, in SQLite.
 
-One file beside the database (``sweep.db`` → ``sweep.frontier.db``), not tables in it: the
+One file beside the database (``sweep.db`` → ``sweep.db-frontier``), not tables in it: the
 frontier changes with every request, is private to the crawl process, and must keep working
 while another process holds the database's write lock. A crawl is keyed by its platform
 (profile) name, so the spiders of one ``sweep crawl`` share the file.
@@ -15,10 +15,14 @@ own, written and read only by Sweep on this machine.
 """
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+
+import psutil
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -36,18 +40,24 @@ CREATE TABLE IF NOT EXISTS seen (
 CREATE TABLE IF NOT EXISTS crawls (
     crawl TEXT PRIMARY KEY,
     run_id INTEGER,
-    started_at TEXT NOT NULL
+    started_at TEXT NOT NULL,
+    host TEXT,
+    pid INTEGER
 );
 """
+
+
+class FrontierBusy(RuntimeError):
+    """Another live process is crawling the same platform with the same frontier file."""
 
 _open: dict[str, list] = {}          # path -> [Frontier, users]: the spiders of one process share a connection
 _lock = threading.Lock()
 
 
 def frontier_path(db_path: str | Path) -> Path:
-    """Where the frontier of a database lives: ``sweep.db`` → ``sweep.frontier.db``."""
+    """Where the frontier of a database lives: ``sweep.db`` → ``sweep.db-frontier`` (beside -wal and -shm)."""
     db = Path(db_path)
-    return db.with_name(f"{db.stem if db.suffix else db.name}.frontier.db")
+    return db.with_name(f"{db.name}-frontier")
 
 
 class Frontier:
@@ -85,15 +95,26 @@ class Frontier:
         Returns (requests resumed, requests discarded). Resuming a crawl with nothing left starts
         afresh: it had finished all its work, only not forgotten its seen-set.
         """
-        left = self.pending_count(crawl)
+        host, pid = socket.gethostname(), os.getpid()
         with self._transaction():
+            owner = self.conn.execute("SELECT host, pid FROM crawls WHERE crawl = ?", [crawl]).fetchone()
+            if owner and owner[1] and owner[1] != pid and owner[0] == host and psutil.pid_exists(owner[1]):
+                raise FrontierBusy(f"{self.path}: {crawl} is being crawled by process {owner[1]}; one crawl of a "
+                                   f"platform per frontier at a time")
+            left = self.pending_count(crawl)
             if not (resume and left):
                 self.conn.execute("DELETE FROM requests WHERE crawl = ?", [crawl])
                 self.conn.execute("DELETE FROM seen WHERE crawl = ?", [crawl])
-            self.conn.execute("INSERT INTO crawls (crawl, run_id, started_at) VALUES (?, ?, ?) ON CONFLICT(crawl) "
-                              "DO UPDATE SET run_id = excluded.run_id, started_at = excluded.started_at",
-                              [crawl, run_id, datetime.now(timezone.utc).isoformat(timespec="seconds")])
+            self.conn.execute("INSERT INTO crawls (crawl, run_id, started_at, host, pid) VALUES (?, ?, ?, ?, ?) "
+                              "ON CONFLICT(crawl) DO UPDATE SET run_id = excluded.run_id, started_at = "
+                              "excluded.started_at, host = excluded.host, pid = excluded.pid",
+                              [crawl, run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), host, pid])
         return (left, 0) if resume else (0, left)
+
+    def end(self, crawl: str) -> None:
+        """This process no longer crawls ``crawl`` (what it left stays for a resume)."""
+        with self._transaction():
+            self.conn.execute("UPDATE crawls SET pid = NULL WHERE crawl = ? AND pid = ?", [crawl, os.getpid()])
 
     def complete(self, crawl: str) -> bool:
         """Forget a crawl that has nothing left to do; False (and nothing forgotten) if it has."""

@@ -226,8 +226,8 @@ class AckTracker:
 
     # -- internals ----------------------------------------------------------------------------
     def _settle(self, item, keys: list) -> None:
-        found = self.origin.pop(id(item), None)
-        if found is not None and found[1] is item:
+        found = self.origin.pop(id(item), None)      # the map holds the listing, so its id is not reused
+        if found is not None:
             found[0].pending -= 1
             self._ready(found[0], keys)
 
