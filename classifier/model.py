@@ -38,8 +38,8 @@ def build_pipeline(C: float = 3.0, calibration_folds: int = 5) -> Pipeline:
     ])
     # ensemble=False: one SVM on all training data, calibrated on cross-validated scores — one weight
     # matrix to store, load and explain instead of one per fold.
-    clf = CalibratedClassifierCV(LinearSVC(C=C, class_weight="balanced"), method="sigmoid", cv=calibration_folds,
-                                 ensemble=False)
+    clf = CalibratedClassifierCV(LinearSVC(C=C, class_weight="balanced", random_state=0), method="sigmoid",
+                                 cv=calibration_folds, ensemble=False)
     return Pipeline([
         ("prepare", FunctionTransformer(features.prepare)),
         ("features", union),
