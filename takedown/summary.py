@@ -12,7 +12,7 @@ from .store import Store
 
 def print_summary(db_path: str, result) -> None:
     db = open_db(db_path)
-    console = Console(width=max(Console().width, 130))
+    console = Console(width=max(Console().width, 160))
     table = Table(title=f"Run {result.run_id}: {result.outcome}")
     for col in ("platform", "pages", "listings", "new", "changed", "flagged", *HARMFUL):
         table.add_column(col, justify="left" if col == "platform" else "right", no_wrap=True)

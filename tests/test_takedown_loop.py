@@ -16,7 +16,6 @@ import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
-import pytest
 import yaml
 from playwright.sync_api import expect
 

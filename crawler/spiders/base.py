@@ -1,7 +1,7 @@
 """ProfileSpider: seeds → list pages → listing pages, all selectors from one site profile."""
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import scrapy
 from scrapy.http import Response
@@ -178,6 +178,3 @@ class ProfileSpider(scrapy.Spider):
         self.logger.warning("%s: %s: keeping the plain-HTTP content, without what only the browser shows",
                             self.profile.name, response.url)
         yield from self.complete(listing, page, response)
-
-    def host_allowed(self, url: str) -> bool:
-        return urlsplit(url).hostname in self.profile.allowed_hosts
