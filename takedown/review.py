@@ -145,17 +145,23 @@ class Review:
         with self._write() as conn:
             return self._claim(conn, listing_id, reviewer)
 
-    def _claim(self, conn, listing_id: str, reviewer: str) -> dict:
-        now = self.clock()
-        row = conn.execute("SELECT state FROM listings WHERE id = ?", [listing_id]).fetchone()
+    def _reviewable(self, conn, listing_id: str, reviewer: str, now: datetime) -> tuple[str, int]:
+        """(state, version) of a listing waiting for review that no other reviewer holds, else raise."""
+        row = conn.execute("SELECT state, version FROM listings WHERE id = ?", [listing_id]).fetchone()
         if row is None:
             raise NotFound(f"no listing {listing_id!r}")
         if row[0] not in QUEUE_STATES:
-            raise NotReviewable(f"{listing_id} is {row[0]}, not waiting for review")
+            raise NotReviewable(f"{listing_id} is not flagged for review" if row[0] == "new"
+                                else f"{listing_id} is already {row[0]}")
         held = conn.execute("SELECT reviewer, expires_at FROM claims WHERE listing_id = ? AND expires_at > ?",
                             [listing_id, _iso(now)]).fetchone()
         if held and held[0] != reviewer:
             raise ClaimedByOther(listing_id, held[0], held[1])
+        return row[0], row[1]
+
+    def _claim(self, conn, listing_id: str, reviewer: str) -> dict:
+        now = self.clock()
+        self._reviewable(conn, listing_id, reviewer, now)
         conn.execute("DELETE FROM claims WHERE reviewer = ? AND listing_id != ?", [reviewer, listing_id])
         expires = _iso(now + timedelta(seconds=self.claim_timeout))
         conn.execute("INSERT INTO claims (listing_id, reviewer, claimed_at, expires_at) VALUES (?, ?, ?, ?) "
@@ -196,15 +202,7 @@ class Review:
             self._decide(conn, listing_id, reviewer, "rejected", None, reason)
 
     def _decide(self, conn, listing_id, reviewer, target, category, reason, bulk: str | None = None) -> None:
-        row = conn.execute("SELECT state, version FROM listings WHERE id = ?", [listing_id]).fetchone()
-        if row is None:
-            raise NotFound(f"no listing {listing_id!r}")
-        if row[0] not in QUEUE_STATES:
-            raise NotReviewable(f"{listing_id} is already {row[0]}")
-        held = conn.execute("SELECT reviewer, expires_at FROM claims WHERE listing_id = ? AND expires_at > ?",
-                            [listing_id, self._now()]).fetchone()
-        if held and held[0] != reviewer:
-            raise ClaimedByOther(listing_id, held[0], held[1])
+        _, version = self._reviewable(conn, listing_id, reviewer, self.clock())
         why = (f"confirmed as {category}" + (f": {reason}" if reason else "")) if category else reason
         detail = {"category": category} if category else {}
         if bulk:
@@ -212,7 +210,7 @@ class Review:
         transition(conn, listing_id, target, reviewer, why, at=self.clock(), detail=detail)
         conn.execute("INSERT INTO reviews (listing_id, version, reviewer, decision, category, reason, decided_at, "
                      "bulk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                     [listing_id, row[1], reviewer, target, category, reason or None, self._now(), int(bool(bulk))])
+                     [listing_id, version, reviewer, target, category, reason or None, self._now(), int(bool(bulk))])
         conn.execute("DELETE FROM claims WHERE listing_id = ?", [listing_id])
 
     def decide_seller(self, seller_id: str, actor: str, decision: str, listing_ids: list[str],
