@@ -76,9 +76,11 @@ def test_two_workers_one_killed_mid_crawl_store_every_listing_exactly_once(
         assert doomed.poll() is None, output(doomed)[-3000:]
         assert time.monotonic() < deadline, "the workers made no progress"
         time.sleep(0.02)
-    held = sum(held_by(redis, doomed.pid).values())
     os.killpg(doomed.pid, signal.SIGKILL)               # the worker, its Chromium and all: no goodbye
     doomed.wait()
+    # Counted only once it is dead: until then it keeps acknowledging. Its heartbeat outlives it
+    # by up to --timeout (3 s), so nobody has taken its requests back yet.
+    held = sum(held_by(redis, doomed.pid).values())
     assert survivor.wait(timeout=600) == 0, output(survivor)[-3000:]
     assert ingest.wait(timeout=120) == 0, output(ingest)[-3000:]
     taken_back = sum(int(n) for n in re.findall(r"(\d+) requests taken back", output(survivor)))
