@@ -31,7 +31,7 @@ CONCURRENT_REQUESTS = 48
 CONCURRENT_REQUESTS_PER_DOMAIN = 16
 # Scrapy starts this many asyncio tasks per response to process its output; our pages yield
 # one listing or a page of links, so 100 (the default) only costs CPU.
-CONCURRENT_ITEMS = 16
+CONCURRENT_ITEMS = 2
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
@@ -116,6 +116,9 @@ SWEEP_STORE_RETRIES = 5           # failed (locked) writes retried, with growing
 SCHEDULER = "crawler.scheduler.durable.DurableScheduler"
 SWEEP_FRONTIER = None             # default: beside SWEEP_DB (sweep.db → sweep.db-frontier)
 SWEEP_RESUME = False              # True: continue what an interrupted crawl left in the frontier
+SWEEP_FRONTIER_COMMIT_DELAY = 0.05   # seconds: frontier writes are committed in batches (scheduler/durable.py)
+SWEEP_FRONTIER_COMMIT_WRITES = 500   # ... or after this many writes, whichever comes first
+SWEEP_FRONTIER_MEMORY = 10000        # request objects also kept in memory (the rest are read back from disk)
 
 # Distributed crawling (crawler/distributed/, `sweep worker` / `sweep ingest`): scrapy-redis over
 # one Redis. The worker-only wiring (scheduler, pipelines) is crawler/distributed/settings.py.

@@ -54,8 +54,6 @@ class ClassifyPipeline:
                    crawler.stats)
 
     def open_spider(self):
-        from classifier.predict import shared
-
         if self.workers > 0:
             key = (self.model_path, self.workers)
             if key not in _pools:
@@ -65,6 +63,8 @@ class ClassifyPipeline:
             _pools[key][1] += 1
             self.pool = _pools[key][0]
         else:
+            from classifier.predict import shared     # only here: the model stays out of the crawl process
+
             self.model = shared(self.model_path)
 
     def close_spider(self):

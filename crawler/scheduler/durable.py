@@ -11,13 +11,22 @@ close, so a crawl killed with SIGKILL resumes "finished" with nothing fetched. H
   the crawl starts afresh and says what it discarded. A crawl that finishes with nothing left
   forgets its seen-set, so the next one fetches everything again.
 
+Writes are batched (``Frontier.write``/``forget``): committed every SWEEP_FRONTIER_COMMIT_DELAY
+seconds or SWEEP_FRONTIER_COMMIT_WRITES writes, whichever comes first, and before the crawl
+closes. Acknowledgements go through the same connection after the writes they depend on, so
+nothing is acknowledged on disk before the requests that made it safe are there. A batch that
+fails to commit (disk full) is rolled back whole; its requests carry on in memory and nothing
+more is acknowledged, as when any frontier write fails.
+
 Order: highest priority first, newest first within a priority (Scrapy's default, depth-first),
-so listings — and their commits — come early. Only the ids are kept in memory; the pickled
-requests stay on disk until popped. A request that cannot be pickled (a lambda callback) is kept
+so listings — and their commits — come early. The ids are kept in memory, and the request
+objects of up to SWEEP_FRONTIER_MEMORY of them (depth-first pops the newest first, so most
+requests never need reading back and unpickling); the others are read from disk when popped. A request that cannot be pickled (a lambda callback) is kept
 in memory and its parent is left unacknowledged, so a resume regenerates it.
 
 Settings read: SWEEP_FRONTIER (path; default: beside SWEEP_DB, see ``frontier_path``),
-SWEEP_RESUME, SWEEP_RUN_ID, SWEEP_DB.
+SWEEP_RESUME, SWEEP_RUN_ID, SWEEP_DB, SWEEP_FRONTIER_COMMIT_DELAY, SWEEP_FRONTIER_COMMIT_WRITES,
+SWEEP_FRONTIER_MEMORY.
 """
 from __future__ import annotations
 
@@ -37,8 +46,14 @@ logger = logging.getLogger(__name__)
 
 
 class DurableScheduler:
-    def __init__(self, crawler, path: str, resume: bool, run_id: int | None):
+    def __init__(self, crawler, path: str, resume: bool, run_id: int | None, commit_delay: float = 0.05,
+                 commit_writes: int = 500, memory_limit: int = 10000):
         self.crawler = crawler
+        self.memory_limit = memory_limit
+        self.cache: dict[int, object] = {}             # request id -> the request object itself
+        self.commit_delay = commit_delay
+        self.commit_writes = commit_writes
+        self._commit_call = None
         self.stats = crawler.stats
         self.path = path
         self.resume = resume
@@ -58,7 +73,9 @@ class DurableScheduler:
         path = s.get("SWEEP_FRONTIER") or (frontier_path(s.get("SWEEP_DB")) if s.get("SWEEP_DB") else None)
         if not path:
             raise NotConfigured("neither SWEEP_FRONTIER nor SWEEP_DB is set")
-        return cls(crawler, str(path), s.getbool("SWEEP_RESUME"), s.getint("SWEEP_RUN_ID") or None)
+        return cls(crawler, str(path), s.getbool("SWEEP_RESUME"), s.getint("SWEEP_RUN_ID") or None,
+                   s.getfloat("SWEEP_FRONTIER_COMMIT_DELAY", 0.05), s.getint("SWEEP_FRONTIER_COMMIT_WRITES", 500),
+                   s.getint("SWEEP_FRONTIER_MEMORY", 10000))
 
     # -- Scrapy's scheduler interface ----------------------------------------------------------
     def open(self, spider) -> None:
@@ -72,6 +89,7 @@ class DurableScheduler:
             self.frontier.release()
             raise
         self.tracker = AckTracker(self.crawler, self._acknowledge)
+        self.frontier.on_rollback.append(self._batch_lost)
         if resumed:
             for request_id, priority in self.frontier.pending(self.crawl):
                 heapq.heappush(self.heap, (-priority, -request_id, request_id))
@@ -86,7 +104,10 @@ class DurableScheduler:
         if self.tracker is None:             # open() failed
             return
         left = self.tracker.settle_all() if reason == "finished" else len(self.tracker)
+        if self._commit_call is not None and self._commit_call.active():
+            self._commit_call.cancel()
         try:
+            self.frontier.commit()
             if reason == "finished" and not self.broken and self.frontier.complete(self.crawl):
                 logger.debug("%s: frontier complete", self.crawl)
             else:
@@ -98,6 +119,7 @@ class DurableScheduler:
             self.frontier.end(self.crawl)
         except sqlite3.Error as exc:
             logger.error("%s: frontier %s: %s", self.crawl, self.path, exc)
+        self.frontier.on_rollback.remove(self._batch_lost)
         self.frontier.release()
 
     def has_pending_requests(self) -> bool:
@@ -116,15 +138,18 @@ class DurableScheduler:
         if self.broken:
             return self._enqueue_in_memory(request, fingerprint, parent, replaced, None)
         try:
-            request_id = self.frontier.add(self.crawl, blob, request.priority, fingerprint)
+            request_id = self.frontier.write(self.crawl, blob, request.priority, fingerprint)
         except sqlite3.Error as exc:
             self._broke(exc)
             return self._enqueue_in_memory(request, fingerprint, parent, replaced, None)
+        self._commit_soon()
         self.tracker.enqueued(parent, replaced)
         if request_id is None:
             self.stats.inc_value("dupefilter/filtered")
             return False
         heapq.heappush(self.heap, (-request.priority, -request_id, request_id))
+        if len(self.cache) < self.memory_limit:
+            self.cache[request_id] = request
         self.stats.inc_value("scheduler/enqueued/frontier")
         return True
 
@@ -134,6 +159,10 @@ class DurableScheduler:
             return self.memory.popleft()
         while self.heap:
             request_id = heapq.heappop(self.heap)[2]
+            request = self.cache.pop(request_id, None)
+            if request is not None:
+                self.stats.inc_value("scheduler/dequeued/frontier")
+                return self.tracker.track(request, request_id)
             try:
                 blob = self.frontier.get(request_id)
             except sqlite3.Error as exc:
@@ -151,11 +180,44 @@ class DurableScheduler:
         if self.broken:
             return
         try:
-            self.frontier.remove(request_ids)
+            self.frontier.forget(request_ids)
         except sqlite3.Error as exc:
             self._broke(exc)
             return
+        self._commit_soon()
         self.stats.inc_value("frontier/acknowledged", len(request_ids))
+
+    def _commit_soon(self) -> None:
+        if self.frontier.batch_size >= self.commit_writes:
+            self._commit()
+        elif self._commit_call is None or not self._commit_call.active():
+            from twisted.internet import reactor
+
+            self._commit_call = reactor.callLater(self.commit_delay, self._commit)
+
+    def _commit(self) -> None:
+        if self._commit_call is not None and self._commit_call.active():
+            self._commit_call.cancel()
+        try:
+            self.frontier.commit()
+        except sqlite3.Error as exc:
+            self._broke(exc)
+
+    def _batch_lost(self, lost: dict[int, tuple[str, bytes]]) -> None:
+        """A batch was rolled back: its requests of this crawl carry on in memory (none is lost)."""
+        self._broke(sqlite3.OperationalError("a batch of writes was rolled back"))
+        queued = {entry[2] for entry in self.heap}         # the others were dequeued already
+        mine = {request_id: blob for request_id, (crawl, blob) in lost.items()
+                if crawl == self.crawl and request_id in queued}
+        if not mine:
+            return
+        self.heap = [entry for entry in self.heap if entry[2] not in mine]
+        heapq.heapify(self.heap)
+        for request_id, blob in mine.items():
+            request = self.cache.pop(request_id, None)
+            self.memory.append(request if request is not None else request_from_dict(pickle.loads(blob),
+                                                                                    spider=self.spider))
+        self.stats.inc_value("frontier/rolled_back", len(mine))
 
     def _enqueue_in_memory(self, request, fingerprint, parent, replaced, why) -> bool:
         # Seen only in memory: a fingerprint on disk without its request would hide the request

@@ -5,10 +5,14 @@ frontier changes with every request, is private to the crawl process, and must k
 while another process holds the database's write lock. A crawl is keyed by its platform
 (profile) name, so the spiders of one ``sweep crawl`` share the file.
 
-Every change is its own transaction, committed before the call returns (WAL, so a killed
-process loses nothing it committed). A new request and its fingerprint are written in one
-transaction: a request is never "seen" without also being queued — the hole that makes a
-SIGKILLed JOBDIR crawl resume with nothing to do.
+A new request and its fingerprint are written in one transaction: a request is never "seen"
+without also being queued — the hole that makes a SIGKILLed JOBDIR crawl resume with nothing to
+do. ``add``/``remove`` commit before they return; the crawl itself uses the batched forms
+(``write``/``forget``, then ``commit``): one WAL commit per batch instead of per request was
+~0.3 ms per page. Batching keeps the guarantee because everything goes through one connection,
+in order: an acknowledgement (``forget``) can only be on disk if every request written before
+it is, so a kill loses at most a tail of writes whose parents are not yet acknowledged — the
+resumed crawl fetches those parents again and regenerates them.
 
 Requests are stored pickled (as Scrapy's JOBDIR queues store them): the file is the crawl's
 own, written and read only by Sweep on this machine.
@@ -69,6 +73,9 @@ class Frontier:
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
         self.conn.executescript(SCHEMA)
+        self.staged: dict[int, tuple[str, bytes]] = {}   # requests written in the open batch: id -> (crawl, request)
+        self.writes = 0                                  # other writes in the open batch
+        self.on_rollback: list = []                      # called with the staged requests of a batch that was lost
 
     # -- shared per process -------------------------------------------------------------------
     @classmethod
@@ -86,7 +93,11 @@ class Frontier:
             if key in _open:
                 _open[key][1] -= 1
                 if _open[key][1] == 0:
-                    _open.pop(key)[0].conn.close()
+                    frontier = _open.pop(key)[0]
+                    try:
+                        frontier.commit()
+                    finally:
+                        frontier.conn.close()
 
     # -- crawls --------------------------------------------------------------------------------
     def begin(self, crawl: str, run_id: int | None, resume: bool) -> tuple[int, int]:
@@ -143,6 +154,50 @@ class Frontier:
             return self.conn.execute("INSERT INTO requests (crawl, priority, request) VALUES (?, ?, ?)",
                                      [crawl, priority, request]).lastrowid
 
+    # -- batched writes (one open transaction, committed by ``commit``) ------------------------
+    def write(self, crawl: str, request: bytes, priority: int, fingerprint: bytes | None) -> int | None:
+        """``add`` inside the open batch. On an error the whole batch is rolled back (and reported
+        to ``on_rollback``) before the error is raised."""
+        with self._batch():
+            if fingerprint is not None:
+                cur = self.conn.execute("INSERT OR IGNORE INTO seen (crawl, fingerprint) VALUES (?, ?)",
+                                        [crawl, fingerprint])
+                if cur.rowcount == 0:
+                    return None
+            request_id = self.conn.execute("INSERT INTO requests (crawl, priority, request) VALUES (?, ?, ?)",
+                                           [crawl, priority, request]).lastrowid
+            self.staged[request_id] = (crawl, request)
+            return request_id
+
+    def forget(self, request_ids: list[int]) -> None:
+        """``remove`` inside the open batch."""
+        with self._batch():
+            self.conn.executemany("DELETE FROM requests WHERE id = ?", [(i,) for i in request_ids])
+            self.writes += len(request_ids)
+
+    def commit(self) -> None:
+        """Make the open batch durable; on failure it is rolled back whole, reported, and the error raised."""
+        if not self.conn.in_transaction:
+            return
+        with self._batch():
+            self.conn.execute("COMMIT")
+        self.staged.clear()
+        self.writes = 0
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.staged) + self.writes
+
+    def _batch(self):
+        return _Batch(self)
+
+    def _lose_batch(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        lost, self.staged, self.writes = self.staged, {}, 0
+        for listener in list(self.on_rollback):
+            listener(lost)
+
     def is_seen(self, crawl: str, fingerprint: bytes) -> bool:
         return self.conn.execute("SELECT 1 FROM seen WHERE crawl = ? AND fingerprint = ?",
                                  [crawl, fingerprint]).fetchone() is not None
@@ -167,7 +222,24 @@ class Frontier:
         return self.conn.execute("SELECT count(*) FROM seen WHERE crawl = ?", [crawl]).fetchone()[0]
 
     def _transaction(self):
+        self.commit()                       # a batch in progress first: it may not become part of this one
         return _Transaction(self.conn)
+
+
+class _Batch:
+    """Opens the batch transaction if none is open; any error rolls the whole batch back."""
+
+    def __init__(self, frontier: Frontier):
+        self.frontier = frontier
+
+    def __enter__(self):
+        if not self.frontier.conn.in_transaction:
+            self.frontier.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.frontier._lose_batch()
+        return False
 
 
 class _Transaction:
