@@ -11,7 +11,9 @@ from datetime import datetime, timezone
 from urllib.parse import urljoin
 
 import jmespath
+from lxml import etree, html
 from parsel import Selector, SelectorList
+from parsel.csstranslator import css2xpath
 
 from .items import Listing
 from .profile import Profile
@@ -30,6 +32,50 @@ def _node_text(sel: Selector) -> str:
     return "".join(sel.xpath(".//text()").getall())
 
 
+# libxml2's structural errors; unknown (HTML5) tags and encoding complaints are not malformation.
+_STRUCTURAL = {"ERR_TAG_NAME_MISMATCH", "ERR_TAG_NOT_FINISHED", "ERR_NAME_REQUIRED", "ERR_GT_REQUIRED",
+               "ERR_LTSLASH_REQUIRED", "ERR_ATTRIBUTE_NOT_STARTED", "ERR_ATTRIBUTE_WITHOUT_VALUE",
+               "ERR_LT_IN_ATTRIBUTE", "ERR_COMMENT_NOT_FINISHED", "ERR_DOCUMENT_END"}
+
+
+def parse_html(text: str, base_url: str | None = None) -> tuple[etree._Element, list[str]]:
+    """The tree parsel would build from ``text`` (same input, same lenient parser), and libxml2's
+    complaints about its tag structure (empty for sound markup) — from the one parse."""
+    parser = html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)     # parsel's: HtmlElement.drop_tree
+    body = text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    root = etree.fromstring(body, parser=parser, base_url=base_url)
+    errors = [f"line {e.line}: {e.message}" for e in parser.error_log if e.type_name in _STRUCTURAL]
+    if root is None:
+        root = etree.fromstring(b"<html/>", parser=parser, base_url=base_url)
+    return root, errors
+
+
+_TEXT = etree.XPath(".//text()", smart_strings=False)
+_compiled: dict[str, etree.XPath | None] = {}
+
+
+def compiled(how: str, expr: str) -> etree.XPath | None:
+    """A profile selector compiled once to lxml XPath (None: leave it to parsel).
+
+    Parsel translates and wraps every match in a Selector on every call — about a tenth of the
+    crawl process's time; the profile's selectors never change, so they are compiled once and
+    run on the parsed tree directly, with the same results.
+    """
+    key = f"{how}:{expr}"
+    if key not in _compiled:
+        try:
+            _compiled[key] = etree.XPath(css2xpath(expr) if how == "css" else expr, smart_strings=False)
+        except Exception:            # parsel's own extensions (has-class…) or a selector lxml refuses
+            _compiled[key] = None
+    return _compiled[key]
+
+
+def _texts(found) -> list[str]:
+    if not isinstance(found, list):                      # count(), boolean(): one value, as parsel gives it
+        found = [found]
+    return [("".join(_TEXT(v)) if isinstance(v, etree._Element) else str(v)) for v in found]
+
+
 class Page:
     """A response seen through a profile: HTML via css/xpath, JSON via jmespath."""
 
@@ -40,6 +86,7 @@ class Page:
         self.is_json = "json" in content_type or text.lstrip()[:1] in ("{", "[")
         self._json = None
         self._selector = None
+        self.on_malformed = None       # called with the structural errors, if any, when the page is parsed
 
     @classmethod
     def from_response(cls, response, profile: Profile) -> "Page":
@@ -49,7 +96,10 @@ class Page:
     @property
     def selector(self) -> Selector:
         if self._selector is None:
-            self._selector = Selector(text=self.text)
+            root, errors = parse_html(self.text, self.url)
+            self._selector = Selector(root=root, type="html")
+            if errors and self.on_malformed is not None:
+                self.on_malformed(errors)
         return self._selector
 
     @property
@@ -70,6 +120,13 @@ class Page:
                 items = found if isinstance(found, list) else [found]
                 out.extend(str(v) for v in items if v is not None)
             elif not self.is_json:
+                xpath = compiled(how, expr)
+                if xpath is not None:
+                    try:
+                        out.extend(_texts(xpath(self.selector.root)))
+                        continue
+                    except etree.XPathError:
+                        _compiled[f"{how}:{expr}"] = None
                 result: SelectorList = self.selector.css(expr) if how == "css" else self.selector.xpath(expr)
                 out.extend(_node_text(s) for s in result)
         return out

@@ -46,6 +46,37 @@ def test_a_write_that_fails_leaves_nothing_half_written(tmp_path):
     assert f.pending_count("forum") == 1
 
 
+def test_batched_writes_are_durable_only_once_committed_and_in_order(tmp_path):
+    f = Frontier(tmp_path / "f.db")
+    f.begin("forum", 1, resume=False)
+    parent = f.add("forum", b"parent", 0, b"fp")
+    child = f.write("forum", b"child", 0, b"fc")
+    f.forget([parent])                                        # acknowledged after the child was written
+    assert f.get(child) == b"child" and f.batch_size == 2     # the crawl itself sees the open batch
+    other = sqlite3.connect(tmp_path / "f.db")
+    assert other.execute("SELECT request FROM requests").fetchall() == [(b"parent",)]   # a kill now: parent kept
+    f.commit()
+    assert other.execute("SELECT request FROM requests").fetchall() == [(b"child",)]
+    assert f.batch_size == 0
+
+
+def test_a_batch_that_fails_is_rolled_back_whole_and_its_requests_handed_back(tmp_path):
+    f = Frontier(tmp_path / "f.db")
+    f.begin("forum", 1, resume=False)
+    lost = []
+    f.on_rollback.append(lost.append)
+    kept = f.add("forum", b"kept", 0, b"fk")
+    first = f.write("forum", b"a" * 100, 0, b"fa")
+    pages = f.conn.execute("PRAGMA page_count").fetchone()[0]
+    f.conn.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        f.write("forum", b"y" * 20000, 0, b"fy")
+    assert lost == [{first: ("forum", b"a" * 100)}]           # the scheduler keeps these in memory
+    assert not f.conn.in_transaction and f.batch_size == 0
+    assert [r for r, in f.conn.execute("SELECT request FROM requests")] == [b"kept"] and kept
+    assert not f.is_seen("forum", b"fa")
+
+
 def test_resume_keeps_what_was_left_and_a_fresh_start_forgets_it(tmp_path):
     f = Frontier(tmp_path / "f.db")
     f.begin("forum", 1, resume=False)
@@ -208,3 +239,28 @@ def test_without_an_errback_the_failure_still_reaches_scrapy(tracker):
     request = tracker.track(Request("http://127.0.0.1/t/1", callback=FakeSpider()._parse), key=8)
     assert request.errback("the failure") == "the failure"
     assert tracker.acked == [8]
+
+
+def test_requests_are_serialised_exactly_as_scrapy_does():
+    import scrapy
+
+    from crawler.scheduler.durable import request_to_dict
+
+    class Spider(scrapy.Spider):
+        name = "forum"
+
+        def parse_thread(self, response):
+            yield from ()
+
+        def on_error(self, failure):
+            yield from ()
+
+    spider = Spider()
+    for request in (Request("http://127.0.0.1/a", callback=spider.parse_thread, errback=spider.on_error,
+                            meta={"thread_page": 2}, priority=3),
+                    Request("http://127.0.0.1/b"), Request("http://127.0.0.1/c", callback=spider.parse_thread),
+                    scrapy.FormRequest("http://127.0.0.1/d", formdata={"q": "猫池"}, callback=spider.parse_thread)):
+        assert request_to_dict(request, spider) == request.to_dict(spider=spider)
+        assert request.callback is None or request.callback.__name__ == "parse_thread"    # left as it was
+    with pytest.raises(ValueError):                                  # not a spider method: as Scrapy refuses it
+        request_to_dict(Request("http://127.0.0.1/e", callback=lambda r: None), spider)

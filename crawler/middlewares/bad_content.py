@@ -11,8 +11,9 @@ nothing half-read reaches the spider as if it were whole:
   (``truncated``), then a list page keeps the links it has (``truncated_kept``) and any other
   page — a listing, a thread page — is dropped (``truncated_dropped``): a listing cut off
   mid-description is never stored as if it were whole;
-- **malformed HTML** — mismatched or unfinished tags: counted (``malformed_html``) and passed on;
-  a lenient parser still finds the fields, and a listing left with none is dropped by the
+- **malformed HTML** — mismatched or unfinished tags: passed on, and counted where the page is
+  parsed anyway (the page object's one parse, ``ProfileSpider.page``: ``malformed_html``); a
+  lenient parser still finds the fields, and a listing left with none is dropped by the
   validate pipeline (``sweep/items_invalid``). Logged at WARNING once per crawl, then DEBUG;
 - **too large** — Scrapy cancels a download past DOWNLOAD_MAXSIZE (``too_large``);
 - **timeout** — no complete response within DOWNLOAD_TIMEOUT, e.g. a server that stalls
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import logging
 
-from lxml import etree
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import DownloadCancelledError, DownloadTimeoutError, IgnoreRequest
 
@@ -45,12 +45,6 @@ _MAGIC = [
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 # Bytes no text page contains (tab, newlines, form feed and ESC — ISO-2022 — excluded).
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
-# libxml2's structural errors; unknown (HTML5) tags and encoding complaints are not malformation.
-_STRUCTURAL = {"ERR_TAG_NAME_MISMATCH", "ERR_TAG_NOT_FINISHED", "ERR_NAME_REQUIRED", "ERR_GT_REQUIRED",
-               "ERR_LTSLASH_REQUIRED", "ERR_ATTRIBUTE_NOT_STARTED", "ERR_ATTRIBUTE_WITHOUT_VALUE",
-               "ERR_LT_IN_ATTRIBUTE", "ERR_COMMENT_NOT_FINISHED", "ERR_DOCUMENT_END"}
-
-
 def binary_kind(body: bytes, content_type: str = "") -> str | None:
     """What binary content this body is (e.g. "a PNG image"), or None for text."""
     head = body[:4096]
@@ -69,16 +63,6 @@ def binary_kind(body: bytes, content_type: str = "") -> str | None:
     return None
 
 
-def structural_errors(body: bytes) -> list[str]:
-    """libxml2's complaints about the tag structure of an HTML page (empty for sound markup)."""
-    parser = etree.HTMLParser(recover=True, no_network=True)
-    try:
-        etree.fromstring(body, parser)
-    except (etree.ParserError, ValueError):
-        pass
-    return [f"line {e.line}: {e.message}" for e in parser.error_log if e.type_name in _STRUCTURAL]
-
-
 class BadContentMiddleware:
     def __init__(self, stats, truncated_retry_times: int, maxsize: int, timeout: float):
         self.stats = stats
@@ -86,7 +70,6 @@ class BadContentMiddleware:
         self.maxsize = maxsize
         self.timeout = timeout
         self.pages_close = False      # this platform's pages end with </body> or </html>
-        self.malformed_logged = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -120,14 +103,6 @@ class BadContentMiddleware:
             self.pages_close = True
         elif self.pages_close:
             return self._truncated(request, response, html, "no </body> or </html>")
-        errors = structural_errors(response.body)
-        if errors:
-            self.stats.inc_value("sweep/faults/malformed_html")
-            level = logging.DEBUG if self.malformed_logged else logging.WARNING
-            self.malformed_logged = True
-            logger.log(level, "%s: %s is malformed HTML (%d tag errors, first: %s); reading what a lenient "
-                       "parser finds (further malformed pages at DEBUG, counted in sweep/faults/malformed_html)",
-                       self._platform(), response.url, len(errors), errors[0])
         return response
 
     def _truncated(self, request, response, html: bool, why: str):

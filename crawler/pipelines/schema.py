@@ -9,11 +9,14 @@ errors, stats and monitors are exactly Spidermon's.
 from __future__ import annotations
 
 import fastjsonschema
+from itemadapter import ItemAdapter
 from jsonschema.validators import validator_for
 from spidermon.contrib.scrapy.pipelines import ItemValidationPipeline
 from spidermon.contrib.validation import JSONSchemaValidator
 from spidermon.contrib.validation.jsonschema.formats import format_checker
 from spidermon.contrib.validation.jsonschema.validator import REQUIRED_RE
+
+from ..items import Listing
 
 
 class CachedJSONSchemaValidator(JSONSchemaValidator):
@@ -38,6 +41,28 @@ class CachedJSONSchemaValidator(JSONSchemaValidator):
 
 class ListingValidationPipeline(ItemValidationPipeline):
     """Settings read: Spidermon's SPIDERMON_VALIDATION_* (unchanged)."""
+
+    def process_item(self, item, spider=None):
+        """Spidermon's, reading a Listing's fields directly: ItemAdapter.asdict() deep-copies every
+        listing (~4 % of the crawl process) to produce the same plain dict, since a Listing holds
+        only plain values. Anything else goes through Spidermon unchanged."""
+        if not isinstance(item, Listing):
+            return super().process_item(item, spider)
+        validators = self.find_validators(item)
+        if not validators:
+            return item
+        item_dict = vars(item)
+        self.stats.add_item()
+        self.stats.add_fields(len(item_dict))
+        for validator in validators:
+            ok, errors = validator.validate(item_dict)
+            if not ok:
+                self._add_error_stats(errors)
+                if self.add_errors_to_items:
+                    self._add_errors_to_item(ItemAdapter(item), errors)
+                if self.drop_items_with_errors:
+                    self._drop_item(item, errors)
+        return item
 
     @classmethod
     def _load_jsonschema_validator(cls, schema):

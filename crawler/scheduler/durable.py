@@ -45,6 +45,41 @@ from .tracking import AckTracker
 logger = logging.getLogger(__name__)
 
 
+def request_to_dict(request, spider) -> dict:
+    """``request.to_dict(spider=spider)``, without its search of every spider attribute per request.
+
+    Scrapy finds a callback's name with ``inspect.getmembers(spider)`` for every request it
+    serialises (~0.15 ms each, the frontier's biggest cost); a callback is nearly always the
+    spider's method of the same name, so that is checked first and Scrapy asked only otherwise.
+    The result is what ``to_dict`` returns.
+    """
+    names = {}
+    for attr in ("callback", "errback"):
+        func = getattr(request, attr)
+        if func is None:
+            continue
+        name = getattr(func, "__name__", "")
+        if getattr(getattr(spider, name, None), "__func__", None) is not getattr(func, "__func__", object()):
+            return request.to_dict(spider=spider)      # not the spider's method of that name: Scrapy searches
+        names[attr] = name
+    callback, errback = request.callback, request.errback
+    request.callback = request.errback = None
+    try:
+        d = request.to_dict()
+    finally:
+        request.callback, request.errback = callback, errback
+    d.update(callback=names.get("callback"), errback=names.get("errback"))
+    return d
+    callback, errback = request.callback, request.errback
+    try:
+        request.callback, request.errback = None, None
+        d = request.to_dict(spider=None)
+    finally:
+        request.callback, request.errback = callback, errback
+    d["callback"], d["errback"] = names.get("callback"), names.get("errback")
+    return d
+
+
 class DurableScheduler:
     def __init__(self, crawler, path: str, resume: bool, run_id: int | None, commit_delay: float = 0.05,
                  commit_writes: int = 500, memory_limit: int = 10000):
@@ -132,7 +167,7 @@ class DurableScheduler:
         parent, replaced = self.tracker.adopt(request)
         fingerprint = None if request.dont_filter else self.crawler.request_fingerprinter.fingerprint(request)
         try:
-            blob = pickle.dumps(request.to_dict(spider=self.spider), protocol=pickle.HIGHEST_PROTOCOL)
+            blob = pickle.dumps(request_to_dict(request, self.spider), protocol=pickle.HIGHEST_PROTOCOL)
         except (ValueError, TypeError, AttributeError, pickle.PicklingError) as exc:
             return self._enqueue_in_memory(request, fingerprint, parent, replaced, exc)
         if self.broken:

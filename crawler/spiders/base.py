@@ -1,6 +1,7 @@
 """ProfileSpider: seeds → list pages → listing pages, all selectors from one site profile."""
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 import scrapy
@@ -29,6 +30,7 @@ class ProfileSpider(scrapy.Spider):
         self.profiles_dir = profiles_dir
         self.base_url = base_url
         self.keyword_override = [k for k in (keywords or "").split(",") if k.strip()] or None
+        self._malformed_logged = False
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -90,7 +92,7 @@ class ProfileSpider(scrapy.Spider):
             yield self.request(url, self.parse_list, list_page=1, seed=url, seed_kind=seed_kind)
 
     def parse_list(self, response: Response):
-        page = ListPage.from_response(response, self.profile)
+        page = self.page(ListPage, response)
         links = page.listing_links()
         self.crawler.stats.inc_value(f"sweep/{self.profile.name}/list_pages")
         if not links:
@@ -108,7 +110,7 @@ class ProfileSpider(scrapy.Spider):
                                    seed=response.meta.get("seed"))
 
     def parse_listing(self, response: Response):
-        page = ListingPage.from_response(response, self.profile)
+        page = self.page(ListingPage, response)
         if page.needs_browser() and not response.meta.get("playwright") and self.settings.getbool("SWEEP_RENDER"):
             yield self.browser_request(response.url, fallback=response)
             return
@@ -121,6 +123,21 @@ class ProfileSpider(scrapy.Spider):
     def complete(self, listing, page, response):
         """Kinds whose listings span several pages override this."""
         yield listing
+
+    def page(self, cls, response: Response):
+        """The page object for ``response``; malformed markup is counted when it is parsed (once)."""
+        page = cls.from_response(response, self.profile)
+        if not response.meta.get("playwright"):          # the browser's DOM is its own business
+            page.on_malformed = lambda errors: self._malformed(response.url, errors)
+        return page
+
+    def _malformed(self, url: str, errors: list[str]) -> None:
+        self.crawler.stats.inc_value("sweep/faults/malformed_html")
+        level = logging.DEBUG if self._malformed_logged else logging.WARNING
+        self._malformed_logged = True
+        self.logger.log(level, "%s: %s is malformed HTML (%d tag errors, first: %s); reading what a lenient "
+                        "parser finds (further malformed pages at DEBUG, counted in sweep/faults/malformed_html)",
+                        self.profile.name, url, len(errors), errors[0])
 
     def browser_request(self, url: str, fallback: Response | None = None) -> scrapy.Request:
         """Render ``url`` in Chromium; ``fallback`` (the plain-HTTP response) is kept if the browser fails."""
@@ -170,7 +187,7 @@ class ProfileSpider(scrapy.Spider):
             return
         response = HtmlResponse(failure.request.url, body=saved["body"], encoding=saved["encoding"],
                                 headers={"Content-Type": saved["content_type"]}, request=failure.request)
-        page = ListingPage.from_response(response, self.profile)
+        page = self.page(ListingPage, response)
         listing = page.to_listing(rendered=False)
         if listing is None:
             return

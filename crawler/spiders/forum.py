@@ -22,7 +22,7 @@ class ForumSpider(ProfileSpider):
     def parse_thread_page(self, response):
         from ..extract import ListingPage
 
-        page = ListingPage.from_response(response, self.profile)
+        page = self.page(ListingPage, response)
         page.strip_quotes()
         listing = response.meta["listing"]
         listing.extra["replies"].extend(page.field("replies"))
