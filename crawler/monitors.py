@@ -8,6 +8,9 @@ Each platform is crawled by its own crawler, so every check here is per platform
   by Spidermon's ItemValidationPipeline) or dropped as invalid stay within the allowance;
 - ``error_ratio`` — failed requests / requests;
 - ``retry_ratio`` — retries / requests (a platform throttling or blocking us);
+- ``spider_errors`` — extraction code that raised on a page (Scrapy's ``spider_exceptions``):
+  every such page lost what it held, silently to every other check while a few listings still
+  come through;
 - ``empty_seeds`` — for each seed kind (``search``, ``pages``), at least one of its first list
   pages had a listing link. One keyword that finds nothing is normal; *every* search coming
   back empty means the platform changed its markup and the profile broke.
@@ -19,7 +22,8 @@ Results go into the crawl stats as ``sweep/monitors`` (a list of {monitor, statu
 from where takedown/cycle.py stores them with the run and turns failures into the run's failures.
 
 Settings read: SWEEP_MONITOR_MIN_LISTINGS, SWEEP_MONITOR_MAX_VALIDATION_ERRORS,
-SWEEP_MONITOR_MAX_ERROR_RATIO, SWEEP_MONITOR_MAX_RETRY_RATIO, SPIDERMON_EXPECTED_FINISH_REASONS.
+SWEEP_MONITOR_MAX_ERROR_RATIO, SWEEP_MONITOR_MAX_RETRY_RATIO, SWEEP_MONITOR_MAX_SPIDER_ERRORS,
+SPIDERMON_EXPECTED_FINISH_REASONS.
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ THRESHOLDS = {
     "max_validation_errors": ("SWEEP_MONITOR_MAX_VALIDATION_ERRORS", int),
     "max_error_ratio": ("SWEEP_MONITOR_MAX_ERROR_RATIO", float),
     "max_retry_ratio": ("SWEEP_MONITOR_MAX_RETRY_RATIO", float),
+    "max_spider_errors": ("SWEEP_MONITOR_MAX_SPIDER_ERRORS", int),
 }
 
 
@@ -133,6 +138,20 @@ class RetryRatio(PlatformMonitor):
         self.assertLessEqual(ratio, allowed, msg=f"{self.summary} — is the platform throttling or blocking us?")
 
 
+@monitors.name("spider_errors")
+class SpiderErrors(PlatformMonitor):
+    """Pages whose extraction raised stay within the allowance (default: none)."""
+
+    def test_spider_errors(self):
+        count, allowed = self.stat("spider_exceptions/count"), self.threshold("max_spider_errors")
+        kinds = sorted(((k.split("/", 1)[1], n) for k, n in self.stats.items()
+                        if k.startswith("spider_exceptions/") and k != "spider_exceptions/count"), key=lambda kv: -kv[1])
+        detail = ", ".join(f"{name} ×{n}" for name, n in kinds[:3])
+        self.summary = f"{count} pages raised in extraction (allowed {allowed})" + (f": {detail}" if detail else "")
+        self.assertLessEqual(count, allowed, msg=f"{self.summary} — a profile selector or the spider code broke "
+                                                 f"on these pages; the log has each traceback")
+
+
 @monitors.name("empty_seeds")
 class EmptySeeds(PlatformMonitor):
     """Every seed kind (searches, category/board pages) found listings on at least one of its pages."""
@@ -157,7 +176,7 @@ class EmptySeeds(PlatformMonitor):
 class PlatformMonitorSuite(MonitorSuite):
     """SPIDERMON_SPIDER_CLOSE_MONITORS: every check above; results into the stats as ``sweep/monitors``."""
 
-    monitors = [FinishReason, MinListings, ItemValidation, ErrorRatio, RetryRatio, EmptySeeds]
+    monitors = [FinishReason, MinListings, ItemValidation, ErrorRatio, RetryRatio, SpiderErrors, EmptySeeds]
 
     def on_monitors_finished(self, result):
         rows = []

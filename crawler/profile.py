@@ -44,7 +44,8 @@ SCHEMA = {
             "properties": {"min_listings": {"type": "integer", "minimum": 0},
                            "max_validation_errors": {"type": "integer", "minimum": 0},
                            "max_error_ratio": {"type": "number", "minimum": 0, "maximum": 1},
-                           "max_retry_ratio": {"type": "number", "minimum": 0}},
+                           "max_retry_ratio": {"type": "number", "minimum": 0},
+                           "max_spider_errors": {"type": "integer", "minimum": 0}},
         },
         "seeds": {
             "type": "object", "additionalProperties": False,

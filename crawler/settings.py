@@ -141,3 +141,4 @@ SWEEP_MONITOR_MIN_LISTINGS = 1            # per platform; a profile's `monitors:
 SWEEP_MONITOR_MAX_VALIDATION_ERRORS = 0
 SWEEP_MONITOR_MAX_ERROR_RATIO = 0.1
 SWEEP_MONITOR_MAX_RETRY_RATIO = 0.25
+SWEEP_MONITOR_MAX_SPIDER_ERRORS = 0         # pages whose extraction raised (spider_exceptions/count)

@@ -196,9 +196,15 @@ def search(text, db_path, limit, as_json):
 @click.option("--seed", default=2018, show_default=True, help="Sandbox catalogue seed.")
 @click.option("--review-port", default=8800, show_default=True, help="Port of the review UI served at the end.")
 @click.option("--no-serve", is_flag=True, help="Do not serve the review UI at the end.")
-def demo(db_path, seed, review_port, no_serve):
+@click.option("--evidence", "evidence_count", default=12, show_default=True,
+              help="Capture evidence (screenshot + WACZ) for this many of the highest-scoring flagged listings.")
+def demo(db_path, seed, review_port, no_serve, evidence_count):
     """Start the sandbox in the background, run one cycle against it, print the summary,
-    then serve the review UI with a demo reviewer account (printed once) until Ctrl-C.
+    capture evidence for the top flagged listings, then serve the review UI with a demo reviewer
+    account (printed once) until Ctrl-C.
+
+    Evidence for every flagged listing takes Chromium a few minutes, so the demo captures the
+    first --evidence of them; `sweep evidence` (or a `sweep schedule` cycle) captures the rest.
 
     Example:
 
@@ -224,6 +230,14 @@ def demo(db_path, seed, review_port, no_serve):
         click.echo(f"\ndatabase: {Path(db_path).resolve()}  (try: sweep search 猫池 --db {db_path})")
         if result.failures:
             raise click.ClickException("; ".join(result.failures))
+        if evidence_count > 0:
+            from .evidence import capture_listings
+
+            click.echo(f"capturing evidence for the {evidence_count} highest-scoring flagged listings "
+                       f"(Chromium) ...", err=True)
+            captured = capture_listings(db_path, limit=evidence_count)
+            click.echo(f"evidence: {len(captured.captured)} listings captured ({len(captured.errors)} failed); "
+                       f"`sweep evidence --db {db_path}` captures the rest")
         password = demo_account(db_path)
         click.echo(f"\nreview UI: http://127.0.0.1:{review_port}/  user: {DEMO_USER}  password: {password}")
         if not no_serve:   # the sandbox keeps serving too, so "open the live page" works while reviewing

@@ -17,6 +17,7 @@ from tests.fixtures_ops import bundled_profile, write_profile
 
 DEFAULTS = {"SWEEP_MONITOR_MIN_LISTINGS": 1, "SWEEP_MONITOR_MAX_VALIDATION_ERRORS": 0,
             "SWEEP_MONITOR_MAX_ERROR_RATIO": 0.1, "SWEEP_MONITOR_MAX_RETRY_RATIO": 0.25,
+            "SWEEP_MONITOR_MAX_SPIDER_ERRORS": 0,
             "SPIDERMON_EXPECTED_FINISH_REASONS": ["finished"]}
 HEALTHY = {"finish_reason": "finished", "sweep/stored": 40, "downloader/request_count": 100,
            "sweep/market/seeds/search": 5, "sweep/market/seeds_with_links/search": 1,
@@ -49,9 +50,18 @@ def failed(results: dict) -> set[str]:
 def test_a_healthy_crawl_passes_every_check():
     results = check(HEALTHY)
     assert set(results) == {"finish_reason", "min_listings", "item_validation", "error_ratio", "retry_ratio",
-                            "empty_seeds"}
+                            "spider_errors", "empty_seeds"}
     assert failed(results) == set()
     assert results["empty_seeds"]["message"] == "1 of 5 search pages had listings; 2 of 2 pages pages had listings"
+
+
+def test_extraction_that_raised_fails_the_platform_even_when_listings_still_arrive():
+    broken = {**HEALTHY, "spider_exceptions/count": 12, "spider_exceptions/CannotDropElementWithoutParent": 12}
+    results = check(broken)
+    assert failed(results) == {"spider_errors"}
+    assert "12 pages raised in extraction" in results["spider_errors"]["message"]
+    assert "CannotDropElementWithoutParent ×12" in results["spider_errors"]["message"]
+    assert "spider_errors" not in failed(check(broken, monitors={"max_spider_errors": 20}))
 
 
 def test_one_empty_search_is_normal_but_all_empty_is_a_broken_profile():
@@ -90,7 +100,7 @@ def test_session_crawl_stored_every_check_passing(crawled_db):
     rows = con.execute("SELECT platform, monitor, status FROM monitor_results").fetchall()
     platforms = {p for p, _, _ in rows}
     assert {"marketplace", "appstore", "forum"} <= platforms
-    assert {s for _, _, s in rows} == {"OK"} and len(rows) == 6 * len(platforms)
+    assert {s for _, _, s in rows} == {"OK"} and len(rows) == 7 * len(platforms)
 
 
 def test_broken_profiles_fail_the_run_naming_platform_and_check(sandbox, model_path, tmp_path):

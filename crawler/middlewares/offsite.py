@@ -25,6 +25,7 @@ Settings read: SWEEP_ALLOWLIST_ENABLED.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
@@ -49,6 +50,7 @@ def host_allowed(host: str, allowed_hosts) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=4096)         # pure, and asked for every request of a platform
 def ip_literal(host: str):
     """The address if ``host`` is an IP literal (as urlsplit gives it), else None."""
     try:
@@ -57,6 +59,7 @@ def ip_literal(host: str):
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def address_refusal(address, allow_loopback: bool = False) -> str | None:
     """Why this address may not be crawled, or None."""
     addr = ipaddress.ip_address(address) if isinstance(address, str) else address
