@@ -54,6 +54,46 @@ class UrlLog:
             self.fh.write(json.dumps({"url": response.url, "slot": request.meta.get("download_slot")}) + "\n")
 
 
+class CpuWindow:
+    """Bench-only extension: CPU seconds this process spent from the first spider opening to the
+    last one closing — a steadier measure than wall time on a machine whose speed drifts (both
+    crawls keep one core ~98 % busy, so CPU per page is what limits their pages/s)."""
+
+    open_spiders = 0
+    start = None
+    seconds = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy import signals
+
+        ext = cls()
+        crawler.signals.connect(ext.opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.closed, signal=signals.spider_closed)
+        return ext
+
+    @staticmethod
+    def _cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def opened(self, spider):
+        if CpuWindow.open_spiders == 0:
+            CpuWindow.start = self._cpu()
+        CpuWindow.open_spiders += 1
+
+    def closed(self, spider):
+        CpuWindow.open_spiders -= 1
+        if CpuWindow.open_spiders == 0:
+            CpuWindow.seconds = self._cpu() - CpuWindow.start
+
+
+def window_cpu() -> float:
+    from bench.crawl import CpuWindow as loaded     # Scrapy loaded the extension by name, not from __main__
+
+    return loaded.seconds
+
+
 def peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
@@ -64,10 +104,11 @@ def run_full(urls: dict, db: str, url_log: str | None, render: bool, only: list[
 
     # AutoThrottle is politeness, not pipeline cost: off here as in the bare spider, so the ratio
     # measures what extraction, classification and storage cost (it is on in real crawls).
-    overrides = {"LOG_LEVEL": "WARNING", "SWEEP_RENDER": render, "AUTOTHROTTLE_ENABLED": False}
+    overrides = {"LOG_LEVEL": "WARNING", "SWEEP_RENDER": render, "AUTOTHROTTLE_ENABLED": False,
+                 "EXTENSIONS": {"crawler.progress.Progress": None, "bench.crawl.CpuWindow": 1}}
     if url_log:
-        overrides.update({"EXTENSIONS": {"crawler.progress.Progress": None, "bench.crawl.UrlLog": 0},
-                          "BENCH_URL_LOG": url_log})
+        overrides["EXTENSIONS"]["bench.crawl.UrlLog"] = 0
+        overrides["BENCH_URL_LOG"] = url_log
     settings = crawl_settings(db, None, urls, None, overrides)
     start = time.perf_counter()
     stats = crawl(load_profiles(names=only), settings)
@@ -76,7 +117,8 @@ def run_full(urls: dict, db: str, url_log: str | None, render: bool, only: list[
     # Crawl time: from the first spider opening to the last closing (model loading and process
     # start-up happen before, and are reported separately as wall time).
     elapsed = (max(s["finish_time"] for s in stats.values()) - min(s["start_time"] for s in stats.values()))
-    return {"pages": pages, "seconds": elapsed.total_seconds(), "wall_seconds": wall, "listings": sum(s.get("sweep/stored", 0) for s in stats.values()),
+    return {"pages": pages, "seconds": elapsed.total_seconds(), "wall_seconds": wall, "cpu_seconds": window_cpu(),
+            "listings": sum(s.get("sweep/stored", 0) for s in stats.values()),
             "browser_pages": sum(s.get(f"sweep/{n}/browser_pages", 0) for n, s in stats.items()),
             "rss_mb": peak_rss_mb(), "children_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN)}
 
@@ -100,7 +142,7 @@ def run_bare(url_file: str, concurrent_items: int = 100) -> dict:
 
     process = CrawlerProcess({"LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS": 48, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
                               "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False,
-                              "CONCURRENT_ITEMS": concurrent_items})
+                              "CONCURRENT_ITEMS": concurrent_items, "EXTENSIONS": {"bench.crawl.CpuWindow": 1}})
     crawler = process.create_crawler(Bare)
     start = time.perf_counter()
     process.crawl(crawler)
@@ -108,7 +150,7 @@ def run_bare(url_file: str, concurrent_items: int = 100) -> dict:
     wall = time.perf_counter() - start
     elapsed = crawler.stats.get_value("finish_time") - crawler.stats.get_value("start_time")
     return {"pages": crawler.stats.get_value("response_received_count", 0), "seconds": elapsed.total_seconds(),
-            "wall_seconds": wall, "rss_mb": peak_rss_mb()}
+            "wall_seconds": wall, "cpu_seconds": window_cpu(), "rss_mb": peak_rss_mb()}
 
 
 def run_browser(urls: dict, db: str, url_file: str) -> dict:
@@ -146,6 +188,11 @@ def child(mode: str, *args: str) -> dict:
 
 def rate(run: dict) -> float:
     return run["pages"] / run["seconds"]
+
+
+def cpu_ms(run: dict) -> float:
+    """Crawl-process CPU milliseconds per page."""
+    return run["cpu_seconds"] * 1000 / run["pages"]
 
 
 def main() -> None:
@@ -186,7 +233,10 @@ def main() -> None:
     print(f"browser-rendered : {browser['pages']:5d} pages in {browser['seconds']:6.2f}s = "
           f"{browser['pages'] / max(browser['seconds'], 1e-9):7.1f} pages/s, crawl process peak RSS "
           f"{browser['rss_mb']:.0f} MB (Chromium excluded)")
-    print(f"ratio full/bare  : {ratio:.2f}  (target >= 0.80; AutoThrottle off in both runs)")
+    print(f"crawl-process CPU: bare {med(map(cpu_ms, bares)):.2f} ms/page, tuned {med(map(cpu_ms, tuned)):.2f}, "
+          f"full {med(map(cpu_ms, fulls)):.2f} (classification runs beside it, in its worker)")
+    print(f"ratio full/bare  : {ratio:.2f}  (target >= 0.80; AutoThrottle off in both runs); by CPU per page: "
+          f"{med(cpu_ms(b) / cpu_ms(f) for f, b in zip(fulls, bares)):.2f}")
     print(f"ratio full/tuned : {ratio_tuned:.2f}  (bare Scrapy given Sweep's CONCURRENT_ITEMS)")
     print(f"full crawl RSS   : {max(f['rss_mb'] for f in fulls):.0f} MB  (target < 400 MB)")
 
