@@ -21,8 +21,9 @@ more is acknowledged, as when any frontier write fails.
 Order: highest priority first, newest first within a priority (Scrapy's default, depth-first),
 so listings — and their commits — come early. The ids are kept in memory, and the request
 objects of up to SWEEP_FRONTIER_MEMORY of them (depth-first pops the newest first, so most
-requests never need reading back and unpickling); the others are read from disk when popped. A request that cannot be pickled (a lambda callback) is kept
-in memory and its parent is left unacknowledged, so a resume regenerates it.
+requests never need reading back and unpickling); the others are read from disk when popped.
+A request that cannot be pickled (a lambda callback) is kept in memory and its parent is left
+unacknowledged, so a resume regenerates it.
 
 Settings read: SWEEP_FRONTIER (path; default: beside SWEEP_DB, see ``frontier_path``),
 SWEEP_RESUME, SWEEP_RUN_ID, SWEEP_DB, SWEEP_FRONTIER_COMMIT_DELAY, SWEEP_FRONTIER_COMMIT_WRITES,
@@ -69,14 +70,6 @@ def request_to_dict(request, spider) -> dict:
     finally:
         request.callback, request.errback = callback, errback
     d.update(callback=names.get("callback"), errback=names.get("errback"))
-    return d
-    callback, errback = request.callback, request.errback
-    try:
-        request.callback, request.errback = None, None
-        d = request.to_dict(spider=None)
-    finally:
-        request.callback, request.errback = callback, errback
-    d["callback"], d["errback"] = names.get("callback"), names.get("errback")
     return d
 
 

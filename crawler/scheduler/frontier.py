@@ -144,15 +144,11 @@ class Frontier:
 
     # -- requests ------------------------------------------------------------------------------
     def add(self, crawl: str, request: bytes, priority: int, fingerprint: bytes | None) -> int | None:
-        """Queue a request; None if its fingerprint was seen before in this crawl."""
-        with self._transaction():
-            if fingerprint is not None:
-                cur = self.conn.execute("INSERT OR IGNORE INTO seen (crawl, fingerprint) VALUES (?, ?)",
-                                        [crawl, fingerprint])
-                if cur.rowcount == 0:
-                    return None
-            return self.conn.execute("INSERT INTO requests (crawl, priority, request) VALUES (?, ?, ?)",
-                                     [crawl, priority, request]).lastrowid
+        """Queue a request, committed; None if its fingerprint was seen before in this crawl."""
+        self.commit()                     # a batch in progress first: it may not become part of this one
+        request_id = self.write(crawl, request, priority, fingerprint)
+        self.commit()
+        return request_id
 
     # -- batched writes (one open transaction, committed by ``commit``) ------------------------
     def write(self, crawl: str, request: bytes, priority: int, fingerprint: bytes | None) -> int | None:
@@ -207,9 +203,10 @@ class Frontier:
         return row[0] if row else None
 
     def remove(self, request_ids: list[int]) -> None:
-        """Acknowledge: these requests are done."""
-        with self._transaction():
-            self.conn.executemany("DELETE FROM requests WHERE id = ?", [(i,) for i in request_ids])
+        """Acknowledge, committed: these requests are done."""
+        self.commit()
+        self.forget(request_ids)
+        self.commit()
 
     def pending(self, crawl: str) -> list[tuple[int, int]]:
         """(id, priority) of every request not yet acknowledged."""
