@@ -70,6 +70,7 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.redirect_loop.RedirectLoopMiddleware": 610,   # above 600: sees the 3xx first
 }
 COOKIES_ENABLED = False
+STATS_CLASS = "crawler.stats.StatsCollector"     # Scrapy's, without 2.19's per-access deprecation shim
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
