@@ -26,8 +26,8 @@ def test_the_demo_crawls_three_platforms_flags_every_category_and_captures_evide
     assert flagged == set(HARMFUL)
     rows = [dict(r) for r in con.execute("SELECT e.*, l.flagged, l.score FROM evidence e JOIN listings l "
                                          "ON l.id = e.listing_id")]
-    top = [r[0] for r in con.execute("SELECT max(score) FROM listings WHERE flagged = 1")]
-    assert len(rows) == 2 and all(r["flagged"] for r in rows) and max(r["score"] for r in rows) == top[0]
+    top = con.execute("SELECT max(score) FROM listings WHERE flagged = 1").fetchone()[0]
+    assert len(rows) == 2 and all(r["flagged"] for r in rows) and max(r["score"] for r in rows) == top
     for row in rows:                                      # the files are there and match their digests
         assert sha256_file(resolve_path(db, row["screenshot_path"])) == row["screenshot_sha256"]
         assert sha256_file(resolve_path(db, row["wacz_path"])) == row["wacz_sha256"]
