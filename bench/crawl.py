@@ -10,9 +10,10 @@ speed drifts by up to a third between runs, so full and bare runs alternate (ROU
 3) and the figures are medians; the ratio is the median of each round's full/bare.
 
 Two baselines: bare Scrapy with its defaults (the target's baseline), and the same spider
-given Sweep's CONCURRENT_ITEMS — Scrapy starts that many asyncio tasks per response, which
-Sweep lowers from 100 to 2; that line shows what Sweep's own work costs once Scrapy's
-overhead is tuned the same way in both.
+given Sweep's process tuning — CONCURRENT_ITEMS (Scrapy starts that many asyncio tasks per
+response; Sweep lowers it from 100 to 2) and the garbage-collector settings
+(crawler/gc_tuning.py); that line shows what Sweep's own work costs once Scrapy's overhead is
+tuned the same way in both.
 Targets: full >= 0.8x bare pages/s; crawl process < 400 MB peak RSS (Chromium excluded).
 """
 from __future__ import annotations
@@ -99,13 +100,15 @@ def peak_rss_mb(who=resource.RUSAGE_SELF) -> float:
 
 
 def run_full(urls: dict, db: str, url_log: str | None, render: bool, only: list[str] | None = None) -> dict:
+    from crawler import settings as project
     from crawler.profile import load_profiles
     from crawler.run import crawl, crawl_settings
 
     # AutoThrottle is politeness, not pipeline cost: off here as in the bare spider, so the ratio
     # measures what extraction, classification and storage cost (it is on in real crawls).
+    # Every other extension (Spidermon, GC tuning) stays as configured; only progress lines go.
     overrides = {"LOG_LEVEL": "WARNING", "SWEEP_RENDER": render, "AUTOTHROTTLE_ENABLED": False,
-                 "EXTENSIONS": {"crawler.progress.Progress": None, "bench.crawl.CpuWindow": 1}}
+                 "EXTENSIONS": {**project.EXTENSIONS, "crawler.progress.Progress": None, "bench.crawl.CpuWindow": 1}}
     if url_log:
         overrides["EXTENSIONS"]["bench.crawl.UrlLog"] = 0
         overrides["BENCH_URL_LOG"] = url_log
@@ -123,7 +126,8 @@ def run_full(urls: dict, db: str, url_log: str | None, render: bool, only: list[
             "rss_mb": peak_rss_mb(), "children_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN)}
 
 
-def run_bare(url_file: str, concurrent_items: int = 100) -> dict:
+def run_bare(url_file: str, tuned: bool = False) -> dict:
+    """Scrapy's defaults; tuned: given Sweep's CONCURRENT_ITEMS and garbage-collector settings."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
@@ -140,9 +144,16 @@ def run_bare(url_file: str, concurrent_items: int = 100) -> dict:
         def parse(self, response):
             return None
 
-    process = CrawlerProcess({"LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS": 48, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
-                              "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False,
-                              "CONCURRENT_ITEMS": concurrent_items, "EXTENSIONS": {"bench.crawl.CpuWindow": 1}})
+    settings = {"LOG_LEVEL": "WARNING", "CONCURRENT_REQUESTS": 48, "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+                "ROBOTSTXT_OBEY": False, "TELNETCONSOLE_ENABLED": False, "COOKIES_ENABLED": False,
+                "EXTENSIONS": {"bench.crawl.CpuWindow": 1}}
+    if tuned:       # only then: importing Sweep's settings would grow the plain baseline's heap
+        from crawler import settings as project
+
+        settings.update({"CONCURRENT_ITEMS": project.CONCURRENT_ITEMS, "SWEEP_GC_FREEZE": project.SWEEP_GC_FREEZE,
+                         "SWEEP_GC_THRESHOLD": project.SWEEP_GC_THRESHOLD})
+        settings["EXTENSIONS"]["crawler.gc_tuning.GcTuning"] = 0
+    process = CrawlerProcess(settings)
     crawler = process.create_crawler(Bare)
     start = time.perf_counter()
     process.crawl(crawler)
@@ -198,7 +209,6 @@ def cpu_ms(run: dict) -> float:
 def main() -> None:
     import sqlite3
 
-    from crawler.settings import CONCURRENT_ITEMS
     from sandbox.process import SandboxProcess
 
     rounds = int(os.environ.get("ROUNDS", 3))
@@ -209,8 +219,8 @@ def main() -> None:
         urls = json.dumps(sb.urls)
         for n in range(rounds):
             fulls.append(child("full", urls, str(work / f"full{n}.db"), str(url_log) if n == 0 else ""))
-            bares.append(child("bare", str(url_log), "100"))
-            tuned.append(child("bare", str(url_log), str(CONCURRENT_ITEMS)))
+            bares.append(child("bare", str(url_log), ""))
+            tuned.append(child("bare", str(url_log), "tuned"))
         # The JS pages: the marketplace items whose description only a browser sees.
         con = sqlite3.connect(work / "full0.db")
         js = [r[0] for r in con.execute("SELECT url FROM listings WHERE platform = 'marketplace' "
@@ -225,7 +235,7 @@ def main() -> None:
     print(f"bare scrapy      : {bare['pages']:5d} pages, {med(map(rate, bares)):7.1f} pages/s "
           f"[{' '.join(f'{rate(b):.0f}' for b in bares)}], peak RSS {bare['rss_mb']:.0f} MB")
     print(f"bare, tuned      : {bare_tuned['pages']:5d} pages, {med(map(rate, tuned)):7.1f} pages/s "
-          f"[{' '.join(f'{rate(b):.0f}' for b in tuned)}] (CONCURRENT_ITEMS={CONCURRENT_ITEMS} as in Sweep)")
+          f"[{' '.join(f'{rate(b):.0f}' for b in tuned)}] (CONCURRENT_ITEMS and GC settings as in Sweep)")
     print(f"sweep full       : {full['pages']:5d} pages, {med(map(rate, fulls)):7.1f} pages/s "
           f"[{' '.join(f'{rate(f):.0f}' for f in fulls)}], {full['listings']} listings stored, peak RSS "
           f"{max(f['rss_mb'] for f in fulls):.0f} MB (+ classifier worker {full['children_rss_mb']:.0f} MB); "
@@ -237,7 +247,7 @@ def main() -> None:
           f"full {med(map(cpu_ms, fulls)):.2f} (classification runs beside it, in its worker)")
     print(f"ratio full/bare  : {ratio:.2f}  (target >= 0.80; AutoThrottle off in both runs); by CPU per page: "
           f"{med(cpu_ms(b) / cpu_ms(f) for f, b in zip(fulls, bares)):.2f}")
-    print(f"ratio full/tuned : {ratio_tuned:.2f}  (bare Scrapy given Sweep's CONCURRENT_ITEMS)")
+    print(f"ratio full/tuned : {ratio_tuned:.2f}  (bare Scrapy given Sweep's CONCURRENT_ITEMS and GC settings)")
     print(f"full crawl RSS   : {max(f['rss_mb'] for f in fulls):.0f} MB  (target < 400 MB)")
 
 
@@ -247,7 +257,7 @@ if __name__ == "__main__":
         if mode == "full":
             result = run_full(json.loads(args[0]), args[1], args[2] or None, render=False)
         elif mode == "bare":
-            result = run_bare(args[0], int(args[1]))
+            result = run_bare(args[0], tuned=args[1] == "tuned")
         else:
             result = run_browser(json.loads(args[0]), args[1], args[2])
         print(json.dumps(result))
