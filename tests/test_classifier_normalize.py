@@ -125,6 +125,18 @@ def test_pinyin_and_initials(raw, expected):
     assert normalize(raw) == expected
 
 
+@pytest.mark.parametrize("raw, expected", [
+    ("hūsǐnǐ 专业版", "呼死你专业版"), ("Hū Sǐ Nǐ", "呼死你"), ("duǎnxìn hōngzhà", "短信轰炸"),
+    ("gǎi hào ruǎn jiàn", "改号软件"), ("māo chí", "猫池"),
+    ("hu\u0304 si\u030c ni\u030c", "呼死你"),        # tone marks typed as separate combining accents
+    ("lǜsè", "lvse"),                                   # ü is typed v
+])
+def test_tone_marked_pinyin_reads_as_plain_pinyin(raw, expected):
+    assert normalize(raw) == expected
+
+
+
+
 @pytest.mark.parametrize("raw", ["MC 主持", "dx12 显卡", "60 Hz 电源", "hsnx", "hongkong", "mao sha 猫砂", "jm是谁",
                                  "bomber jacket", "sms 验证", "call me"])
 def test_aliases_avoid_collisions(raw):
@@ -213,7 +225,7 @@ OFFSET_SAMPLES = [
     "", "a", "呼-死-你", "ＧｏＩＰ８　八路", "我要买呼 死 你软件，QQ 123456789", "hsn软件 dx轰炸 hz机",
     "📞📞📞 轰 炸 服 务\n按小时 💣", "<p>呼死你</p>&amp;&nbsp;", "呼死你軟體 簡訊 閘道",
     "1️⃣ 号 ☎️ 🐶IP", "呼\u200b死\x00你\ud800", "caller id spoofing 工具", "…… ㎏ ﬁ ①",
-    "مرحبا 呼死你 Привет", "   leading and trailing   ",
+    "مرحبا 呼死你 Привет", "   leading and trailing   ", "买hu\u0304si\u030cni\u030c 专业版", "\u0301\u0308",
 ]
 
 
@@ -240,6 +252,7 @@ def _highlight(raw: str, term: str) -> str:
     ("出 ＧｏＩＰ８ 八路", "goip", "ＧｏＩＰ"),
     ("出个 G-o-I-P 盒子", "goip", "G-o-I-P"),
     ("標題\n簡訊轟炸", "短信轰炸", "簡訊轟炸"),
+    ("出 hūsǐnǐ 专业版", "呼死你", "hūsǐnǐ"),
 ])
 def test_offsets_highlight_original_span(raw, term, span):
     assert _highlight(raw, term) == span
