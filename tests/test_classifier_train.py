@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from classifier import LABELS
 from classifier.corpus import load_corpus
 from classifier.terms import score_terms
 from classifier.tokenize import approved_terms
@@ -135,3 +136,24 @@ def test_explanations_point_at_the_sellers_own_spelling(model_path, tmp_path):
     assert row["label"] == "sms_bomber"
     texts = {s["text"] for f in row["explanation"] for s in f["spans"]}
     assert any(t in "簡訊轟炸" and len(t) >= 2 for t in texts), texts
+
+
+HOLDOUT = Path(__file__).resolve().parent.parent / "classifier" / "eval" / "h1_holdout.jsonl"
+
+
+def test_holdout_is_independent_of_the_training_corpus():
+    """Written apart from the corpus and never trained on: no shared ids or texts."""
+    holdout = read_jsonl(HOLDOUT)
+    corpus = load_corpus()
+    assert len(holdout) >= 300 and {r["label"] for r in holdout} == set(LABELS)
+    assert not {r["id"] for r in holdout} & {r["id"] for r in corpus}
+    assert not {r["title"] + r["description"] for r in holdout} & {r["title"] + r["description"] for r in corpus}
+
+
+def test_model_generalises_to_the_independent_holdout(model_path, tmp_path):
+    sweep("evaluate", "--in", str(HOLDOUT), "--json", str(tmp_path / "h.json"), "--png", str(tmp_path / "h.png"))
+    report = json.loads((tmp_path / "h.json").read_text())
+    assert report["n"] == len(read_jsonl(HOLDOUT))
+    assert report["binary"]["f1"] >= 0.9 and report["binary"]["precision"] >= 0.9
+    assert report["category_accuracy_on_harmful"] >= 0.85
+    assert report["hard_negative_fp_rate"] <= 0.1
