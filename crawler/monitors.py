@@ -21,6 +21,11 @@ sets them for every platform), overridden per platform by the profile's ``monito
 Results go into the crawl stats as ``sweep/monitors`` (a list of {monitor, status, message}),
 from where takedown/cycle.py stores them with the run and turns failures into the run's failures.
 
+A distributed worker (`sweep worker`) runs ``WorkerMonitorSuite``: the checks its own stats can
+answer (finish_reason, error_ratio, retry_ratio, spider_errors). Listings are counted and
+validated by `sweep ingest`, and seeds are shared between workers, so min_listings,
+item_validation and empty_seeds cannot be judged by one worker.
+
 Settings read: SWEEP_MONITOR_MIN_LISTINGS, SWEEP_MONITOR_MAX_VALIDATION_ERRORS,
 SWEEP_MONITOR_MAX_ERROR_RATIO, SWEEP_MONITOR_MAX_RETRY_RATIO, SWEEP_MONITOR_MAX_SPIDER_ERRORS,
 SPIDERMON_EXPECTED_FINISH_REASONS.
@@ -192,6 +197,12 @@ class PlatformMonitorSuite(MonitorSuite):
             rows.append({"monitor": monitor.monitor_name, "status": item.status, "message": message})
         if self._crawler is not None:
             self._crawler.stats.set_value("sweep/monitors", rows)
+
+
+class WorkerMonitorSuite(PlatformMonitorSuite):
+    """`sweep worker`'s SPIDERMON_SPIDER_CLOSE_MONITORS: the checks a single worker's stats can answer."""
+
+    monitors = [FinishReason, ErrorRatio, RetryRatio, SpiderErrors]
 
 
 def failures(rows: list[dict]) -> list[dict]:

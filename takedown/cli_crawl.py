@@ -65,17 +65,28 @@ def register(cli) -> None:
 
         Start as many as you like, on any machine that reaches Redis and the platforms; each exits
         when the crawl is done. A worker that dies (even SIGKILL) loses nothing: its unfinished
-        requests go back on the queue once its heartbeat is --timeout seconds old.
+        requests go back on the queue once its heartbeat is --timeout seconds old. Each platform's
+        crawl is checked by the monitors a worker can judge (finish_reason, error_ratio,
+        retry_ratio, spider_errors; thresholds from [monitors] in the config file): a failed check
+        is printed and the worker exits non-zero.
 
         Example:
 
             sweep worker --redis redis://127.0.0.1:6379/0 --platform forum
         """
         from crawler.distributed.settings import worker_settings
+        from crawler.monitors import failures
         from crawler.profile import PROFILE_DIR, ProfileError, load_profiles
         from crawler.run import crawl
 
+        from .config import ConfigError, load_config
+        from .schedule import crawl_overrides, monitor_failures
+
         url = redis_url(redis_option, config_path)
+        try:
+            overrides = crawl_overrides(load_config(config_path))    # [crawl] contact, [monitors] thresholds
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
         _connect(url)
         try:
             profiles = load_profiles(profiles_dir or PROFILE_DIR, list(platforms) or None)
@@ -84,16 +95,21 @@ def register(cli) -> None:
         if not profiles:
             raise click.ClickException("no enabled platform profiles to crawl")
         settings = worker_settings(url, _parse_base_urls(base_urls), profiles_dir, {
-            "SWEEP_REDIS_PREFIX": prefix, "SWEEP_WORKER_TIMEOUT": timeout, "SCHEDULER_FLUSH_ON_START": fresh,
-            "LOG_LEVEL": "INFO" if verbose else "WARNING", "SWEEP_PROGRESS_INTERVAL": 0})
+            **overrides, "SWEEP_REDIS_PREFIX": prefix, "SWEEP_WORKER_TIMEOUT": timeout,
+            "SCHEDULER_FLUSH_ON_START": fresh, "LOG_LEVEL": "INFO" if verbose else "WARNING",
+            "SWEEP_PROGRESS_INTERVAL": 0})
         stats = crawl(profiles, settings, keywords)
         failed = []
         for name, s in stats.items():
             reason = s.get("finish_reason", "not started")
+            checks = s.get("sweep/monitors", [])
             click.echo(f"{name}: {s.get('response_received_count', 0)} pages, {s.get('sweep/pushed', 0)} listings "
-                       f"pushed, {s.get('worker/requeued', 0)} requests taken back from dead workers; {reason}")
+                       f"pushed, {s.get('worker/requeued', 0)} requests taken back from dead workers; {reason}; "
+                       f"monitors {len(checks) - len(failures(checks))} of {len(checks)} OK")
             if reason != "finished":
                 failed.append(f"{name}: worker ended with {reason!r}")
+        failed += [f for f in monitor_failures({n: s.get("sweep/monitors", []) for n, s in stats.items()})
+                   if "monitor finish_reason failed" not in f]     # already said, in the worker's words
         if failed:
             raise click.ClickException("; ".join(failed))
 

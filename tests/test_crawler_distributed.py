@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -84,6 +85,8 @@ def test_two_workers_one_killed_mid_crawl_store_every_listing_exactly_once(
     assert survivor.wait(timeout=600) == 0, output(survivor)[-3000:]
     assert ingest.wait(timeout=120) == 0, output(ingest)[-3000:]
     taken_back = sum(int(n) for n in re.findall(r"(\d+) requests taken back", output(survivor)))
+    # The survivor's crawl health: the four checks a worker can judge, per platform, all passed.
+    assert len(re.findall(r"; finished; monitors 4 of 4 OK", output(survivor))) == 3, output(survivor)[-3000:]
     assert held and taken_back >= held                  # everything it held was fetched again, by the survivor
     con = sqlite3.connect(db)
     ids = [r[0] for r in con.execute("SELECT id FROM listings")]
@@ -102,3 +105,16 @@ def _stored(db) -> int:
         return sqlite3.connect(db).execute("SELECT count(*) FROM listings").fetchone()[0]
     except sqlite3.Error:
         return 0
+
+
+def test_a_worker_whose_platform_fails_says_which_check_failed_and_exits_non_zero(redis_url, tmp_path):
+    """Every request to the platform is refused: the worker still finishes, and its monitors say so."""
+    with socket.socket() as probe:          # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    proc = start(tmp_path, "worker", "worker", "--redis", redis_url, "--platform", "forum",
+                 "--base-url", f"forum=http://127.0.0.1:{closed}")
+    assert proc.wait(timeout=120) == 1, output(proc)[-3000:]
+    out = output(proc)
+    assert "forum: monitor error_ratio failed:" in out and "forum: monitor retry_ratio failed:" in out, out[-3000:]
+    assert "; finished; monitors 2 of 4 OK" in out       # it did finish, and no extraction raised

@@ -2,8 +2,8 @@
 
 A worker fetches and extracts; listings leave it validated and normalised, through Redis, for
 `sweep ingest` — the one process that dedupes, classifies and writes SQLite. So a worker has no
-database: no dedupe, classify or store stage, and no Spidermon platform monitors (they read the
-store's counters, which live in the ingest process).
+database: no dedupe, classify or store stage, and only the Spidermon checks its own stats can
+answer (crawler/monitors.py WorkerMonitorSuite); listing counts and validation live in ingest.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ WORKER_SETTINGS = {
         "crawler.pipelines.normalise.NormalisePipeline": 200,
         "crawler.distributed.pipeline.RedisItemPipeline": 900,
     },
-    "SPIDERMON_ENABLED": False,
+    "SPIDERMON_SPIDER_CLOSE_MONITORS": ["crawler.monitors.WorkerMonitorSuite"],
     "SWEEP_DB": None,
 }
 
