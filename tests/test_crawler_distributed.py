@@ -117,4 +117,6 @@ def test_a_worker_whose_platform_fails_says_which_check_failed_and_exits_non_zer
     assert proc.wait(timeout=120) == 1, output(proc)[-3000:]
     out = output(proc)
     assert "forum: monitor error_ratio failed:" in out and "forum: monitor retry_ratio failed:" in out, out[-3000:]
+    share = int(re.search(r"\d+ of \d+ requests failed \((\d+)%", out).group(1))
+    assert share >= 80          # every page failed (robots.txt, also refused, is not a page error)
     assert "; finished; monitors 2 of 4 OK" in out       # it did finish, and no extraction raised

@@ -86,6 +86,14 @@ def test_each_check_fails_on_its_own(change, check_name, words):
     assert words in results[check_name]["message"]
 
 
+def test_a_request_retried_and_then_failed_counts_once_in_the_error_ratio():
+    # 25 requests, every one tried 4 times and refused: all of them failed, not a quarter.
+    down = {**HEALTHY, "downloader/request_count": 100, "retry/count": 75, "sweep/market/request_errors": 25}
+    results = check(down)
+    assert {"error_ratio", "retry_ratio"} <= failed(results)
+    assert "25 of 25 requests failed (100%" in results["error_ratio"]["message"]
+
+
 def test_thresholds_come_from_settings_and_a_profile_overrides_them():
     many_errors = {**HEALTHY, "sweep/market/request_errors": 30}
     assert "error_ratio" in failed(check(many_errors))
