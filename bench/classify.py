@@ -5,7 +5,8 @@
 Texts are 200-character listings cut from the corpus and the sandbox catalogue. Prints
 listings/s at batch 1 and batch 1,000 in one process, `jieba.lcut` alone on the same
 texts (the baseline) and the ratio, model load time, artifact size, and `sweep classify`
-on a large file with one and two worker processes.
+on a large file with one and two worker processes. The baseline and the paths alternate
+over ROUNDS (default 5) and the ratios are medians of same-round ratios.
 Targets: full path >= 0.5x bare jieba (one process); model load < 2 s.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,16 +63,30 @@ def main() -> None:
     items = texts(3000)
     raw = [f"{r['title']}\n{r['description']}" for r in items]
     jieba.lcut(raw[0])
-    bare = rate(lambda xs: [jieba.lcut(t) for t in xs], raw, repeat=3)
-    batch1 = rate(lambda xs: [model.predict([x], explain_top=0) for x in xs], items[:600])
-    batch1k = rate(lambda xs: [model.predict(xs[i:i + 1000], explain_top=0) for i in range(0, len(xs), 1000)],
-                   items, repeat=2)
-    explained = rate(lambda xs: [model.predict(xs[i:i + 1000]) for i in range(0, len(xs), 1000)], items)
+    # This machine's speed drifts by up to a third between measurements a few seconds apart, so the
+    # baseline and each path alternate (ROUNDS) and every ratio is the median of same-round ratios.
+    rounds = int(os.environ.get("ROUNDS", 5))
+    runs = {"bare": [], "batch1": [], "batch1k": [], "explained": []}
+    for _ in range(rounds):
+        runs["bare"].append(rate(lambda xs: [jieba.lcut(t) for t in xs], raw))
+        runs["batch1"].append(rate(lambda xs: [model.predict([x], explain_top=0) for x in xs], items[:600]))
+        runs["batch1k"].append(rate(lambda xs: [model.predict(xs[i:i + 1000], explain_top=0)
+                                                for i in range(0, len(xs), 1000)], items))
+        runs["explained"].append(rate(lambda xs: [model.predict(xs[i:i + 1000]) for i in range(0, len(xs), 1000)],
+                                      items))
+    med = statistics.median
+    bare = med(runs["bare"])
+
+    def ratio(path: str) -> float:
+        return med(p / b for p, b in zip(runs[path], runs["bare"]))
+
+    print(f"{rounds} rounds, medians")
     print(f"model load           : {load_s:.2f} s (target < 2 s); artifact {size_mb:.1f} MB")
     print(f"jieba.lcut alone     : {bare:8.0f} listings/s (baseline, 200 characters each)")
-    print(f"full path, batch 1   : {batch1:8.0f} listings/s  ({batch1 / bare:.2f}x baseline)")
-    print(f"full path, batch 1000: {batch1k:8.0f} listings/s  ({batch1k / bare:.2f}x baseline; target >= 0.5x)")
-    print(f"  with explanations  : {explained:8.0f} listings/s  ({explained / bare:.2f}x baseline)")
+    print(f"full path, batch 1   : {med(runs['batch1']):8.0f} listings/s  ({ratio('batch1'):.2f}x baseline)")
+    print(f"full path, batch 1000: {med(runs['batch1k']):8.0f} listings/s  ({ratio('batch1k'):.2f}x baseline; "
+          f"target >= 0.5x)  [per round: {' '.join(f'{p / b:.2f}' for p, b in zip(runs['batch1k'], runs['bare']))}]")
+    print(f"  with explanations  : {med(runs['explained']):8.0f} listings/s  ({ratio('explained'):.2f}x baseline)")
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "big.jsonl"
