@@ -9,8 +9,8 @@ text stays the display text: ``normalize_with_offsets`` maps each output char to
 Chain (offsets carried through every step; tables and regexes built once at import):
   0. coerce to str, cut at MAX_CHARS, HTML tags -> space, entities unescaped.
   1. one str.translate table: drop control/zero-width chars, lone surrogates -> U+FFFD, NFKC,
-     lowercase, pinyin tone marks dropped (hūsǐnǐ -> husini, ǜ -> v), OpenCC t2s per char (nearly context-free), "always" rebus emoji
-     (🐱->猫 🐶->狗 💀/☠->死 💩->屎 🐴->马 🐧->企鹅 ✈->飞机).
+     lowercase, pinyin tone marks dropped (hūsǐnǐ -> husini, ǜ -> v), OpenCC t2s per char (nearly
+     context-free), "always" rebus emoji (🐱->猫 🐶->狗 💀/☠->死 💩->屎 🐴->马 🐧->企鹅 ✈->飞机).
   2. >= 3 single letters joined by separators collapse ("c a l l" -> "call").
   3. Latin aliases (data/aliases.tsv): whole tokens, separators allowed inside ("hu si ni", "h.s.n"),
      also glued to Chinese ("hz机").  Expanded chars map to the source span's first index.
@@ -96,7 +96,7 @@ def _map_char(c: str, t2s) -> str:
         return _ALWAYS_REBUS[c]
     if "\ud800" <= c <= "\udfff":
         return "\ufffd"
-    if _CTRL_RE.match(c) or c in "\ufe0e\ufe0f\u20e3" or unicodedata.category(c) == "Mn" and c < "\u0370":
+    if _CTRL_RE.match(c) or c in "\ufe0e\ufe0f\u20e3" or (unicodedata.category(c) == "Mn" and c < "\u0370"):
         return ""            # a stray combining accent (u + U+0304 typed apart)
     return "".join(t2s(_untone(x)) for x in unicodedata.normalize("NFKC", c).lower())
 
@@ -105,10 +105,10 @@ def _untone(c: str) -> str:
     """Tone-marked pinyin as typed without tones: hūsǐnǐ -> husini, lǜ -> lv (how ü is typed)."""
     if c < "\u00c0" or c > "\u024f":              # Latin-1 Supplement .. Latin Extended-B only
         return c
-    base = unicodedata.normalize("NFD", c)[0]
+    base, *marks = unicodedata.normalize("NFD", c)
     if not base.isascii() or not base.isalpha():
         return c                                     # ß, æ, ø ... have no accent to drop
-    return "v" if base == "u" and "\u0308" in unicodedata.normalize("NFD", c) else base
+    return "v" if base == "u" and "\u0308" in marks else base
 
 
 def _build_charmap():
