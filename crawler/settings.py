@@ -133,7 +133,8 @@ SWEEP_FRONTIER_MEMORY = 10000        # request objects also kept in memory (the 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SWEEP_REDIS_PREFIX = "sweep"      # every key Sweep uses starts with "<prefix>:"
 SWEEP_WORKER_TIMEOUT = 30.0       # seconds without a heartbeat before a worker counts as dead
-EXTENSIONS = {"crawler.gc_tuning.GcTuning": 0, "crawler.progress.Progress": 500, "spidermon.contrib.scrapy.extensions.Spidermon": 510}
+EXTENSIONS = {"crawler.gc_tuning.GcTuning": 0, "crawler.progress.Progress": 500,
+              "spidermon.contrib.scrapy.extensions.Spidermon": 510}
 SWEEP_PROGRESS_INTERVAL = 0      # the CLI turns it on
 # Garbage collection (crawler/gc_tuning.py): the heap built before spiders open is frozen, and the
 # young generation collected every 50,000 net allocations instead of 700, while spiders run.
