@@ -324,7 +324,7 @@ def load_report(db, report_id: int, db_path, config: Config) -> Report:
     return Report(r["id"], r["idempotency_key"], r["channel"], r["platform"], r["category"] or "other",
                   r["escalation_level"] or 0, listings, citations([i.label for i in listings if i.label]),
                   r["created_at"], r["seller_id"], seller_name,
-                  {**DEFAULT_REPORTER, **config.section("reporter")})
+                  {**DEFAULT_REPORTER, **config.section("reporter")}, max(1, r["attempts"] or 0))
 
 
 # -- sending ---------------------------------------------------------------------------------

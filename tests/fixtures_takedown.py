@@ -1,7 +1,10 @@
 """Session fixtures of the takedown area (loaded by tests/conftest.py through pytest_plugins).
 
 - ``smtp_server``: a real aiosmtpd SMTP server on a free 127.0.0.1 port for the whole session;
-  ``smtp_server.messages`` holds what it received (``clear()`` between tests).
+  ``smtp_server.messages`` holds what it received (``clear()`` between tests). It offers AUTH
+  without TLS (a careless server), so tests can prove a client never sends credentials in clear.
+- ``starttls_smtp_server`` / ``smtps_server``: the same behind STARTTLS / implicit TLS, with a
+  certificate for 127.0.0.1 from a private CA made for the session (``.ca_file``).
 - ``seed_db(path, urls, rows, state)``: a real database holding catalogue rows as if crawled
   from a sandbox at ``urls`` — written through the Store, so states and audit are real.
 """
@@ -45,12 +48,15 @@ class SmtpServer:
     port: int
     messages: list[Received] = field(default_factory=list)
     logins: list[str] = field(default_factory=list)
+    auth_seen: list[tuple[str, bool]] = field(default_factory=list)    # every AUTH: (mechanism, over TLS)
+    ca_file: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
             self.logins.clear()
+            self.auth_seen.clear()
 
     def config(self, **extra) -> dict:
         return {"host": self.host, "port": self.port, "from_addr": "sweep-reports@example.org", **extra}
@@ -72,6 +78,8 @@ class SmtpServer:
         from aiosmtpd.smtp import AuthResult
 
         ok = auth_data.login == b"sweep" and auth_data.password == SMTP_PASSWORD.encode()
+        with self.lock:
+            self.auth_seen.append((mechanism, server.transport.get_extra_info("ssl_object") is not None))
         if ok:
             with self.lock:
                 self.logins.append(auth_data.login.decode())
@@ -88,6 +96,87 @@ def smtp_server():
     server = SmtpServer("127.0.0.1", free_port())
     controller = Controller(server, hostname=server.host, port=server.port, ready_timeout=10,
                             authenticator=server.authenticate, auth_require_tls=False)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def make_tls_certs(directory) -> tuple[str, str, str]:
+    """A private CA and a certificate for 127.0.0.1 signed by it: (ca.pem, cert.pem, key.pem)."""
+    import datetime
+    import ipaddress
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sweep test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    directory = Path(directory)
+    paths = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return tuple(str(p) for p in paths)
+
+
+@pytest.fixture(scope="session")
+def tls_certs(tmp_path_factory):
+    return make_tls_certs(tmp_path_factory.mktemp("tls"))
+
+
+def _tls_server(tls_certs, implicit: bool):
+    import ssl
+
+    from aiosmtpd.controller import Controller
+
+    ca_file, cert, key = tls_certs
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = SmtpServer("127.0.0.1", free_port(), ca_file=ca_file)
+    tls = {"ssl_context": context} if implicit else {"tls_context": context}
+    # aiosmtpd only counts STARTTLS as TLS; over implicit TLS every command is encrypted anyway
+    controller = Controller(server, hostname=server.host, port=server.port, ready_timeout=10,
+                            authenticator=server.authenticate, auth_require_tls=not implicit, **tls)
+    return server, controller
+
+
+@pytest.fixture(scope="session")
+def starttls_smtp_server(tls_certs):
+    server, controller = _tls_server(tls_certs, implicit=False)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def smtps_server(tls_certs):
+    server, controller = _tls_server(tls_certs, implicit=True)
     controller.start()
     try:
         yield server

@@ -127,20 +127,70 @@ def test_email_password_comes_from_the_environment_and_is_never_shown(fresh_db, 
     path, rows = fresh_db
     report, ps = _report(path, "email", [_seller_rows(rows)[0].key], key="sweep-mail-0003")
     monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
-    config = Config({"channels": {"smtp": smtp_server.config(username="sweep", password_env="TEST_SMTP_PASSWORD")}})
+    # a relay on this machine without TLS: plain AUTH only because it is explicitly allowed
+    config = Config({"channels": {"smtp": smtp_server.config(username="sweep", password_env="TEST_SMTP_PASSWORD",
+                                                             allow_plaintext_auth=True)}})
     caplog.set_level(logging.DEBUG)
     channel = build_channel("email", ps, config, path)
     channel.file(report)
-    assert smtp_server.logins == ["sweep"]
+    assert smtp_server.logins == ["sweep"] and smtp_server.auth_seen == [("PLAIN", False)]
     assert SMTP_PASSWORD not in repr(channel) and SMTP_PASSWORD not in caplog.text
     assert SMTP_PASSWORD.encode() not in smtp_server.messages[0].data
     monkeypatch.delenv("TEST_SMTP_PASSWORD")
     with pytest.raises(ConfigError, match="TEST_SMTP_PASSWORD"):
         build_channel("email", ps, config, path)
-    wrong = Config({"channels": {"smtp": smtp_server.config(username="sweep", password="wrong", timeout=1)}})
+    wrong = Config({"channels": {"smtp": smtp_server.config(username="sweep", password="wrong", timeout=1,
+                                                            allow_plaintext_auth=True)}})
     with pytest.raises((PermanentError, TransientError)):      # aiosmtpd hangs up after a failed AUTH
         build_channel("email", ps, wrong, path).file(report)
     assert len(smtp_server.messages) == 1 and smtp_server.logins == ["sweep"]
+
+
+def test_email_refuses_to_send_credentials_to_a_server_without_tls(fresh_db, smtp_server):
+    smtp_server.clear()
+    path, rows = fresh_db
+    report, ps = _report(path, "email", [_seller_rows(rows)[0].key], key="sweep-mail-0005")
+    for settings in ({"username": "sweep", "password": SMTP_PASSWORD}, {"starttls": True}):
+        with pytest.raises(PermanentError, match="does not offer STARTTLS") as refused:
+            EmailChannel(ps, smtp_server.config(**settings), {"password": SMTP_PASSWORD}).file(report)
+        assert "allow_plaintext_auth" in str(refused.value)
+    assert smtp_server.auth_seen == [] and smtp_server.messages == []      # refused before AUTH: nothing in clear
+    with pytest.raises(NotConfigured, match="not both"):
+        EmailChannel(ps, smtp_server.config(ssl=True, starttls=True))
+
+
+@pytest.mark.parametrize("kind", ["starttls", "smtps"])
+def test_email_tls_verifies_the_certificate(fresh_db, request, kind):
+    server = request.getfixturevalue("starttls_smtp_server" if kind == "starttls" else "smtps_server")
+    server.clear()
+    path, rows = fresh_db
+    report, ps = _report(path, "email", [_seller_rows(rows)[0].key], key=f"sweep-mail-tls-{kind}")
+    settings = server.config(username="sweep", timeout=5, **({"ssl": True} if kind == "smtps" else {}))
+    secrets = {"password": SMTP_PASSWORD}
+    with pytest.raises(PermanentError, match="certificate not trusted.*ca_file"):      # self-signed CA, not configured
+        EmailChannel(ps, settings, secrets).file(report)
+    assert server.auth_seen == [] and server.messages == []
+    receipt = EmailChannel(ps, {**settings, "ca_file": server.ca_file}, secrets).file(report)
+    assert server.auth_seen == [("PLAIN", True)] and server.logins == ["sweep"]
+    [got] = server.messages
+    assert got.message["Message-ID"] == receipt.receipt
+
+
+def test_email_resend_carries_the_same_message_id_and_names_the_attempt(fresh_db, smtp_server):
+    smtp_server.clear()
+    path, rows = fresh_db
+    report, ps = _report(path, "email", [_seller_rows(rows)[0].key], key="sweep-mail-0006")
+    first = EmailChannel(ps, smtp_server.config()).file(report)
+    db = open_db(path)
+    with db.conn:      # as the outbox does before each attempt
+        db.execute("UPDATE reports SET attempts = 2 WHERE id = ?", [report.id])
+    again = EmailChannel(ps, smtp_server.config()).file(load_report(db, report.id, path, Config()))
+    db.close()
+    assert first.receipt == again.receipt == "<sweep-mail-0006@example.org>"
+    sent = [m.message for m in smtp_server.messages]
+    assert [m["Message-ID"] for m in sent] == [first.receipt] * 2
+    assert [m["X-Sweep-Attempt"] for m in sent] == ["1", "2"]
+    assert [m["X-Sweep-Report-Key"] for m in sent] == ["sweep-mail-0006"] * 2
 
 
 def test_email_errors_are_classified(fresh_db, smtp_server):

@@ -89,6 +89,7 @@ class Report:
     seller_id: str | None = None
     seller_name: str | None = None
     reporter: dict = field(default_factory=dict)      # org, contact, domain
+    attempt: int = 1                                   # which attempt at sending this is (1: the first)
 
     @property
     def subject(self) -> str:

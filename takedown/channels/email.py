@@ -1,15 +1,25 @@
 """E-mail to a platform's abuse address over SMTP, with the evidence attached.
 
 Settings come from ``[channels.smtp]`` (host, port, username, password/password_env,
-starttls, ssl, from_addr, max_attachment_mb) and the address from
-``[platforms.<name>] abuse_email``. The Message-ID is derived from the report's idempotency
-key, so a resend after a crash carries the same Message-ID and the abuse desk's mail system
-can fold the two; SMTP itself cannot be asked whether a message arrived (see reports.py).
+starttls, ssl, ca_file, allow_plaintext_auth, from_addr, max_attachment_mb, timeout) and the
+address from ``[platforms.<name>] abuse_email``.
+
+A password never crosses the network in clear: with a username set, the connection must be
+implicit TLS (``ssl = true``) or upgraded with STARTTLS, and a server that does not offer
+STARTTLS is refused before AUTH. Certificates are verified against the system's CAs, or
+``ca_file`` for a private CA. ``allow_plaintext_auth = true`` lifts the rule for a relay on
+the same machine. ``starttls = true`` demands STARTTLS even without a username.
+
+The Message-ID is derived from the report's idempotency key alone, so every attempt at one
+report carries the same Message-ID (and ``X-Sweep-Attempt`` says which attempt it was): a
+resend after a crash can be folded by the abuse desk's mail system. SMTP itself cannot be
+asked whether a message arrived, so e-mail is at-least-once (see reports.py).
 """
 from __future__ import annotations
 
 import smtplib
 import socket
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -30,6 +40,17 @@ class EmailChannel(Channel):
             raise NotConfigured(f"{platform.name}: no abuse address: set [platforms.{platform.name}] abuse_email")
         self.from_addr = self.settings.get("from_addr", "sweep-reports@example.org")
         self.max_attachment_bytes = int(float(self.settings.get("max_attachment_mb", 10)) * 1024 * 1024)
+        self.implicit_tls = bool(self.settings.get("ssl"))
+        if self.implicit_tls and self.settings.get("starttls"):
+            raise NotConfigured("[channels.smtp]: set either ssl (implicit TLS, usually port 465) or starttls, not both")
+        # TLS is required for credentials unless a local relay is explicitly allowed plain AUTH.
+        self.require_tls = bool(self.settings.get("starttls")) or (
+            bool(self.settings.get("username")) and not self.settings.get("allow_plaintext_auth"))
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Verifying context: the system's CAs, or ``ca_file`` (a private CA) instead."""
+        ca_file = self.settings.get("ca_file")
+        return ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
 
     def message(self, report: Report) -> EmailMessage:
         msg = EmailMessage()
@@ -39,6 +60,7 @@ class EmailChannel(Channel):
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = f"<{report.idempotency_key}@{self.from_addr.rpartition('@')[2] or 'sweep.invalid'}>"
         msg["X-Sweep-Report-Key"] = report.idempotency_key
+        msg["X-Sweep-Attempt"] = str(report.attempt)       # a resend is recognisable as one
         attachments, skipped, budget = [], [], self.max_attachment_bytes
         for item in report.listings:
             if not item.evidence:
@@ -61,18 +83,37 @@ class EmailChannel(Channel):
             msg.add_attachment(data, maintype=kind, subtype=sub, filename=name)
         return msg
 
+    def _connect(self, host: str, port: int, timeout: float) -> smtplib.SMTP:
+        if self.implicit_tls:
+            return smtplib.SMTP_SSL(host, port, timeout=timeout, context=self.tls_context())
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+        try:
+            smtp.ehlo()
+            if self.require_tls and smtp.has_extn("starttls"):
+                smtp.starttls(context=self.tls_context())
+                smtp.ehlo()
+            elif self.require_tls:      # checked before AUTH: nothing secret has been sent yet
+                raise PermanentError(
+                    f"SMTP server {host}:{port} does not offer STARTTLS; refusing to send credentials in clear "
+                    f"— use ssl = true (implicit TLS, usually port 465), or allow_plaintext_auth = true only "
+                    f"for a relay on this machine")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
     def file(self, report: Report) -> Receipt:
         msg = self.message(report)
-        host, port = self.settings["host"], int(self.settings.get("port", 25))
+        host, port = self.settings["host"], int(self.settings.get("port", 465 if self.implicit_tls else 25))
         timeout = float(self.settings.get("timeout", 30))
         try:
-            smtp_cls = smtplib.SMTP_SSL if self.settings.get("ssl") else smtplib.SMTP
-            with smtp_cls(host, port, timeout=timeout) as smtp:
-                if self.settings.get("starttls"):
-                    smtp.starttls()
+            with self._connect(host, port, timeout) as smtp:
                 if self.settings.get("username"):
                     smtp.login(self.settings["username"], self._secrets.get("password") or "")
                 refused = smtp.send_message(msg)
+        except ssl.SSLCertVerificationError as exc:
+            raise PermanentError(f"SMTP server {host}:{port}: TLS certificate not trusted ({exc.verify_message}) "
+                                 f"— for a private CA set [channels.smtp] ca_file") from None
         except smtplib.SMTPAuthenticationError as exc:
             raise PermanentError(f"SMTP login refused ({exc.smtp_code})") from None
         except smtplib.SMTPRecipientsRefused as exc:
