@@ -133,7 +133,10 @@ def run(db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume):
 def classify(in_path, out_path, model_path, workers, batch):
     """Label listings from a JSONL file, streaming (bounded memory for any size).
 
-    A malformed line is reported with its line number on stderr and skipped.
+    A malformed line (not JSON, nested too deeply, NaN/Infinity, not an object, no title or
+    description) is reported with its line number on stderr and skipped; invalid UTF-8 is
+    replaced with U+FFFD and reported. Exits 0 once every line was read, 1 if the input,
+    output or model cannot be used.
 
     Example:
 
@@ -147,8 +150,11 @@ def classify(in_path, out_path, model_path, workers, batch):
                                  warn=lambda msg: click.echo(msg, err=True))
     except ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:          # --in missing or unreadable, --out not writable
+        raise click.ClickException(f"{exc.filename or in_path}: {exc.strerror or exc}") from None
     click.echo(f"classified {counts['classified']} listings ({counts['flagged']} flagged); "
-               f"{counts['malformed']} malformed lines skipped", err=True)
+               f"{counts['malformed']} malformed lines skipped; {counts['repaired']} lines with invalid "
+               f"Unicode repaired", err=True)
 
 
 @cli.command()

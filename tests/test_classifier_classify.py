@@ -91,3 +91,42 @@ def test_artifact_refuses_tampering_and_other_versions(model_path, tmp_path):
         load(tmp_path / "missing.skops")
     proc = sweep("classify", "--in", "-", "--out", "-", "--model", str(model), check=False, input="")
     assert proc.returncode != 0 and "does not match its card" in proc.stderr
+
+
+def test_each_kind_of_bad_line_is_reported_and_the_run_goes_on(model_path, tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    good = [json.dumps(r, ensure_ascii=False).encode() for r in GOOD]
+    lines = [
+        good[0],
+        b"[" * 100_000 + b"]" * 100_000,                                          # 2: RecursionError in json
+        b'{"title": "x", "description": "y", "price": NaN}',                       # 3
+        good[1],
+        b'{"title": "x", "description": "y", "price": -Infinity}',                 # 5
+        b'{"title": "x", "description": "y", "price": 1e400}',                     # 6: parses as inf
+        b'{"id": "u8", "title": "\xff\xfe bad bytes", "description": "\xe5\x91\xbc\xe6\xad"}',   # 7: invalid UTF-8
+        b'{"id": "sur", "title": "\\ud800 alone", "description": "pair \\ud83d\\ude00"}',         # 8: lone surrogate
+        b'{"title": "x", "description": "y", "n": ' + b"9" * 5000 + b"}",          # 9: past int digit limit
+        b"[1, 2]",                                                                 # 10
+        b'{"title": "only a title"}',                                              # 11
+        good[2],
+    ]
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    proc = sweep("classify", "--in", str(src), "--out", str(out), "--workers", "2", "--batch", "2")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
+    raw = out.read_bytes()
+    raw.decode("utf-8")                                    # strict: nothing invalid reached the output
+    assert b"NaN" not in raw and b"Infinity" not in raw and b"\\ud800" not in raw
+    rows = [json.loads(line, parse_constant=pytest.fail) for line in raw.decode().splitlines()]
+    assert [r["id"] for r in rows] == ["a1", "a2", "u8", "sur", "a3"]       # every good line, in order
+    assert all(r["label"] in LABELS for r in rows)
+    assert rows[2]["title"] == "\ufffd\ufffd bad bytes" and rows[3]["title"] == "\ufffd alone"
+    assert rows[3]["description"] == "pair 😀"
+    for number, why in [(2, "nested too deeply"), (3, "NaN is not a finite JSON number"),
+                        (5, "-Infinity is not a finite JSON number"), (6, "1e400 is not a finite JSON number"),
+                        (9, "not readable JSON"), (10, "not a JSON object"), (11, "'description' missing")]:
+        assert f"line {number}: {why}" in proc.stderr
+    assert "line 7: invalid UTF-8 at byte 24; replaced with U+FFFD" in proc.stderr     # the first bad byte
+    assert "line 8: lone surrogate escape" in proc.stderr
+    assert "7 malformed lines skipped; 2 lines with invalid Unicode repaired" in proc.stderr
+    missing = sweep("classify", "--in", str(tmp_path / "nope.jsonl"), "--out", str(out), check=False)
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr and "nope.jsonl" in missing.stderr
