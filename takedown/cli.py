@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .db import DEFAULT_DB
+from .db import DEFAULT_DB, DatabaseUnusable
 
 db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
                          help="SQLite database file.")
@@ -23,7 +23,17 @@ def _parse_base_urls(values) -> dict[str, str]:
     return out
 
 
-@click.group()
+class SweepGroup(click.Group):
+    """Renders, for every command, a database that cannot be used as one line (takedown/db.py says why)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DatabaseUnusable as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=SweepGroup)
 @click.version_option(package_name="sweep")
 def cli():
     """Sweep finds listings that sell harassment tools (呼死你, 改号, 短信轰炸, 猫池, 语音网关),
