@@ -13,8 +13,9 @@ names the variable — or, if written in the file itself, the file must be priva
     cycles = ["0 */6 * * *"]                   # cron expressions
 
     [channels.smtp]
-    host = "127.0.0.1"
-    port = 2525
+    host = "smtp.example.org"
+    port = 587
+    starttls = true                            # required with a username (see channels/email.py)
     username = "sweep"
     password_env = "SWEEP_SMTP_PASSWORD"
 """

@@ -9,7 +9,7 @@ A crash in between leaves a ``pending`` row with ``attempts > 0``; the next run 
 the channel for a receipt under that key (``ReceiptLookup``) and otherwise resends with
 the same key, which idempotent channels (platform intakes, exports) fold into the first
 report. SMTP cannot be asked, so an e-mail in that window may be sent twice — with the same
-Message-ID, which the receiving desk can dedupe. Only one filer runs at a time (a lock
+Message-ID (and ``X-Sweep-Attempt`` counting up), which the receiving desk can dedupe. Only one filer runs at a time (a lock
 file beside the database), so two schedulers cannot send the same row.
 
 Transient failures are retried a few times at once, then with exponential backoff
@@ -26,7 +26,8 @@ Configuration (all optional; the sandbox platforms work with none):
     [platforms.<name>]             channels = ["sandbox_intake", "email"], escalation = ["refile", "xarf",
                                    "csv_12321"], abuse_email, deadline_hours = 48, rate_limit_per_minute = 60,
                                    report_url, token_env
-    [channels.smtp]                host, port, username, password_env, starttls, ssl, from_addr
+    [channels.smtp]                host, port, username, password_env, starttls, ssl, ca_file,
+                                   allow_plaintext_auth, from_addr (see channels/email.py)
 """
 from __future__ import annotations
 
@@ -172,6 +173,9 @@ def build_channel(name: str, ps: PlatformSettings, config: Config, db_path) -> C
         raise ConfigError(f"[platforms.{ps.name}]: unknown channel {name!r} (have: {', '.join(sorted(CHANNELS))})")
     if name == "email":
         settings = config.section("channels.smtp")
+        for key in ("starttls", "ssl", "allow_plaintext_auth"):     # "false" as a string would be true
+            if not isinstance(settings.get(key, False), bool):
+                raise ConfigError(f"[channels.smtp] {key} must be true or false, not {settings[key]!r}")
         secrets = {"password": config.secret("channels.smtp", "password")}
     elif name in ("xarf", "csv_12321"):
         settings, secrets = {"dir": str(exports_dir(db_path, config))}, {}

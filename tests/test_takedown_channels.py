@@ -157,6 +157,9 @@ def test_email_refuses_to_send_credentials_to_a_server_without_tls(fresh_db, smt
     assert smtp_server.auth_seen == [] and smtp_server.messages == []      # refused before AUTH: nothing in clear
     with pytest.raises(NotConfigured, match="not both"):
         EmailChannel(ps, smtp_server.config(ssl=True, starttls=True))
+    loose = Config({"channels": {"smtp": smtp_server.config(username="sweep", allow_plaintext_auth="false")}})
+    with pytest.raises(ConfigError, match="allow_plaintext_auth must be true or false"):
+        build_channel("email", ps, loose, path)
 
 
 @pytest.mark.parametrize("kind", ["starttls", "smtps"])
