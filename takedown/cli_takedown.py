@@ -87,11 +87,13 @@ def register(cli: click.Group) -> None:
     @click.option("--retry-failed", is_flag=True, help="Put failed reports back in the outbox first.")
     @click.option("--list", "list_only", is_flag=True, help="List reports instead of filing.")
     def report(db_path, config_path, now, as_json, retry_failed, list_only):
-        """File reports for reviewer-confirmed (and escalated) listings, exactly once.
+        """File reports for reviewer-confirmed (and escalated) listings, once per report.
 
         Bundles each seller's listings per channel (platform intake, e-mail to the abuse
         address, XARF and 12321 exports), cites the law, retries with backoff and respects
-        per-platform rate limits. Safe to rerun after a crash: nothing is lost or sent twice.
+        per-platform rate limits. Safe to rerun after a crash: nothing is lost; intake and
+        exports are never filed twice, and an e-mail resent after a crash carries the same
+        Message-ID (X-Sweep-Attempt counts the attempts).
 
         Example:
 

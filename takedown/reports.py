@@ -1,4 +1,5 @@
-"""Filing reports: a transactional outbox, bundled by seller, citing the law, sent exactly once.
+"""Filing reports: a transactional outbox, bundled by seller, citing the law, sent once per report
+(exactly once where the channel dedupes or can look a receipt up; e-mail at least once, same Message-ID).
 
     confirmed/escalated listings ──plan──► reports (pending) ──send──► reports (sent) + listings reported
                                   one transaction                 one transaction after the channel's receipt
