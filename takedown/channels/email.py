@@ -116,6 +116,8 @@ class EmailChannel(Channel):
                                  f"— for a private CA set [channels.smtp] ca_file") from None
         except smtplib.SMTPAuthenticationError as exc:
             raise PermanentError(f"SMTP login refused ({exc.smtp_code})") from None
+        except smtplib.SMTPNotSupportedError as exc:       # e.g. no AUTH offered: a retry will not change that
+            raise PermanentError(f"SMTP server {host}:{port}: {exc}"[:300]) from None
         except smtplib.SMTPRecipientsRefused as exc:
             codes = {code for code, _ in exc.recipients.values()}
             err = TransientError if all(400 <= c < 500 for c in codes) else PermanentError
