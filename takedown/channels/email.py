@@ -22,6 +22,7 @@ import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
+from pathlib import Path
 
 from .base import Channel, NotConfigured, PermanentError, Receipt, Report, TransientError
 from .text import render_body
@@ -40,6 +41,9 @@ class EmailChannel(Channel):
             raise NotConfigured(f"{platform.name}: no abuse address: set [platforms.{platform.name}] abuse_email")
         self.from_addr = self.settings.get("from_addr", "sweep-reports@example.org")
         self.max_attachment_bytes = int(float(self.settings.get("max_attachment_mb", 10)) * 1024 * 1024)
+        ca_file = self.settings.get("ca_file")
+        if ca_file and not Path(ca_file).is_file():
+            raise NotConfigured(f"[channels.smtp] ca_file {ca_file} does not exist")
         self.implicit_tls = bool(self.settings.get("ssl"))
         if self.implicit_tls and self.settings.get("starttls"):
             raise NotConfigured("[channels.smtp]: set either ssl (implicit TLS, usually port 465) or starttls, not both")
@@ -93,10 +97,10 @@ class EmailChannel(Channel):
                 smtp.starttls(context=self.tls_context())
                 smtp.ehlo()
             elif self.require_tls:      # checked before AUTH: nothing secret has been sent yet
-                raise PermanentError(
-                    f"SMTP server {host}:{port} does not offer STARTTLS; refusing to send credentials in clear "
-                    f"— use ssl = true (implicit TLS, usually port 465), or allow_plaintext_auth = true only "
-                    f"for a relay on this machine")
+                why = ("refusing to send credentials in clear — use ssl = true (implicit TLS, usually port 465), "
+                       "or allow_plaintext_auth = true only for a relay on this machine"
+                       if self.settings.get("username") else "which starttls = true requires")
+                raise PermanentError(f"SMTP server {host}:{port} does not offer STARTTLS, {why}")
         except BaseException:
             smtp.close()
             raise
