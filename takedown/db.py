@@ -31,7 +31,9 @@ def _check_access(path: Path) -> None:
     if path.is_dir():
         raise DatabaseUnusable(f"{path} is a directory, not a database file (point --db at a file)")
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if file.exists() and not os.access(file, os.R_OK | os.W_OK):
+        if file.exists() and not os.access(file, os.R_OK):
+            raise DatabaseUnusable(f"cannot read {file}: permission denied (check its permissions)")
+        if file.exists() and not os.access(file, os.W_OK):
             raise DatabaseUnusable(f"cannot write {file}: the file is read-only (check its permissions)")
     # SQLite creates the database and its -wal/-shm files beside it, so the directory must be writable.
     if all(Path(f"{path}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
