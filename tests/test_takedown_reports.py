@@ -14,6 +14,7 @@ import requests
 
 from takedown import reports as reports_mod
 from takedown.channels import CHANNELS
+from takedown.channels.email import EmailChannel
 from takedown.channels.sandbox_intake import SandboxIntake
 from takedown.clock import ManualClock
 from takedown.config import Config
@@ -184,6 +185,43 @@ def test_a_crash_between_send_and_commit_is_recovered_without_a_duplicate(tmp_pa
     assert {r["state"] for r in db_reports} == {"sent"}
     assert {(r["receipt"], r["idempotency_key"]) for r in db_reports} == \
         {(r["report_id"], r["idempotency_key"]) for r in received}
+
+
+class EmailCrashAfterSend(EmailChannel):
+    """Real SMTP, then the process 'dies' before Sweep records that the message went out."""
+
+    crashes = 1
+
+    def file(self, report):
+        receipt = super().file(report)
+        if EmailCrashAfterSend.crashes:
+            EmailCrashAfterSend.crashes -= 1
+            raise KeyboardInterrupt("killed between send and commit")
+        return receipt
+
+
+def test_an_email_resent_after_a_crash_carries_the_same_message_id(tmp_path, fresh_sandbox, catalogue, smtp_server,
+                                                                    monkeypatch):
+    smtp_server.clear()
+    rows = harmful_rows(catalogue, "marketplace", 1, 2)
+    path = seed_db(tmp_path / "sweep.db", fresh_sandbox.urls, rows)
+    monkeypatch.setitem(CHANNELS, "email", EmailCrashAfterSend)
+    config = Config({**FAST, "channels": {"smtp": smtp_server.config()},
+                     "platforms": {"marketplace": {"channels": ["email"], "abuse_email": "abuse@marketplace.example"}}})
+    with pytest.raises(KeyboardInterrupt):
+        file_confirmed(path, config, ManualClock())
+    summary = file_confirmed(path, config, ManualClock())
+    assert summary["sent"] == 2 and summary["failed"] == 0
+    # SMTP cannot be asked, so the first report went twice (at least once) — recognisably the same one
+    sent = [m.message for m in smtp_server.messages]
+    by_id = Counter(m["Message-ID"] for m in sent)
+    assert len(sent) == 3 and len(by_id) == 2 and sorted(by_id.values()) == [1, 2]
+    [twice] = [mid for mid, n in by_id.items() if n == 2]
+    assert [m["X-Sweep-Attempt"] for m in sent if m["Message-ID"] == twice] == ["1", "2"]
+    db_reports = _db_rows(path, "SELECT receipt, idempotency_key, state FROM reports")
+    assert {r["state"] for r in db_reports} == {"sent"}
+    assert {r["receipt"] for r in db_reports} == set(by_id)
+    assert {f"<{r['idempotency_key']}@example.org>" for r in db_reports} == set(by_id)
 
 
 def test_killing_the_filing_process_mid_batch_loses_and_duplicates_nothing(tmp_path, fresh_sandbox, catalogue):
