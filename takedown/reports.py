@@ -10,8 +10,9 @@ A crash in between leaves a ``pending`` row with ``attempts > 0``; the next run 
 the channel for a receipt under that key (``ReceiptLookup``) and otherwise resends with
 the same key, which idempotent channels (platform intakes, exports) fold into the first
 report. SMTP cannot be asked, so an e-mail in that window may be sent twice — with the same
-Message-ID (and ``X-Sweep-Attempt`` counting up), which the receiving desk can dedupe. Only one filer runs at a time (a lock
-file beside the database), so two schedulers cannot send the same row.
+Message-ID (and ``X-Sweep-Attempt`` counting up), which the receiving desk can dedupe. Only
+one filer runs at a time (a lock file beside the database), so two schedulers cannot send
+the same row.
 
 Transient failures are retried a few times at once, then with exponential backoff
 (``next_attempt_at``); permanent ones mark the report ``failed`` with the error (``sweep

@@ -46,7 +46,8 @@ class EmailChannel(Channel):
             raise NotConfigured(f"[channels.smtp] ca_file {ca_file} does not exist")
         self.implicit_tls = bool(self.settings.get("ssl"))
         if self.implicit_tls and self.settings.get("starttls"):
-            raise NotConfigured("[channels.smtp]: set either ssl (implicit TLS, usually port 465) or starttls, not both")
+            raise NotConfigured("[channels.smtp]: set either ssl (implicit TLS, usually port 465) or starttls, "
+                                "not both")
         # TLS is required for credentials unless a local relay is explicitly allowed plain AUTH.
         self.require_tls = bool(self.settings.get("starttls")) or (
             bool(self.settings.get("username")) and not self.settings.get("allow_plaintext_auth"))
