@@ -19,7 +19,18 @@ from .items import Listing
 from .profile import Profile
 
 _WS = re.compile(r"\s+")
+# A line break the page really shows (<br>, a newline inside JSON text) is carried through the
+# whitespace folding as this private-use character, then becomes "\n" again: reviewers read a
+# post's lines as written, and the classifier segments at them. Newlines in HTML source are
+# only whitespace, so they fold as before.
+BREAK = "\ue000"
+_BREAKS = re.compile(f"\\s*{BREAK}[\\s{BREAK}]*")
 LIST_FIELDS = ("images", "replies")
+
+
+def _lines(text: str) -> str:
+    """Whitespace folded to single spaces, the page's own line breaks kept as newlines."""
+    return _BREAKS.sub("\n", _WS.sub(" ", text)).strip()
 
 
 def _as_specs(spec) -> list[str]:
@@ -47,6 +58,8 @@ def parse_html(text: str, base_url: str | None = None) -> tuple[etree._Element, 
     errors = [f"line {e.line}: {e.message}" for e in parser.error_log if e.type_name in _STRUCTURAL]
     if root is None:
         root = etree.fromstring(b"<html/>", parser=parser, base_url=base_url)
+    for br in root.iter("br"):
+        br.tail = BREAK + (br.tail or "")
     return root, errors
 
 
@@ -118,7 +131,7 @@ class Page:
                     continue
                 found = jmespath.search(expr, self.data)
                 items = found if isinstance(found, list) else [found]
-                out.extend(str(v) for v in items if v is not None)
+                out.extend(str(v).replace("\n", BREAK) for v in items if v is not None)
             elif not self.is_json:
                 xpath = compiled(how, expr)
                 if xpath is not None:
@@ -169,11 +182,10 @@ class ListingPage(Page):
         spec = self.profile.listing["fields"].get(name)
         if spec is None:
             return [] if name in LIST_FIELDS else None
-        values = [_WS.sub(" ", v).strip() for v in self.values(spec)]
+        values = self.values(spec)
         if name in LIST_FIELDS:
-            return [v for v in values if v]
-        text = " ".join(v for v in values if v)
-        return text or None
+            return [v for v in map(_lines, values) if v]
+        return _lines(" ".join(values)) or None
 
     def next_links(self) -> list[str]:
         return self.urls(self.profile.listing.get("next"))
