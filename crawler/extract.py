@@ -5,6 +5,7 @@ tested with saved pages (tests/fixtures/pages/) and their expected JSON.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime, timezone
@@ -87,6 +88,16 @@ def _texts(found) -> list[str]:
     if not isinstance(found, list):                      # count(), boolean(): one value, as parsel gives it
         found = [found]
     return [("".join(_TEXT(v)) if isinstance(v, etree._Element) else str(v)) for v in found]
+
+
+def name_seller_id(name: str) -> str:
+    """A seller id for platforms that show a seller's name but link to no seller page.
+
+    Classifieds, app markets and most forums print a name only; keeping it (the store prefixes
+    the platform) lets per-seller review, report bundling and relists by seller work there too.
+    Derived from the name as shown, so the same name on the same platform is the same seller.
+    """
+    return "name-" + hashlib.sha1(name.strip().encode("utf-8")).hexdigest()[:16]
 
 
 class Page:
@@ -202,6 +213,9 @@ class ListingPage(Page):
         if seller_url and self.profile.listing.get("seller_id"):
             m = re.search(self.profile.listing["seller_id"], seller_url)
             seller_id = m.group("id") if m else None
+        seller_name = self.field("seller_name")
+        if seller_id is None and seller_name:
+            seller_id = name_seller_id(seller_name)
         extra = {k: self.field(k) for k in ("developer", "version", "downloads")
                  if k in self.profile.listing["fields"]}
         if "replies" in self.profile.listing["fields"]:
@@ -210,6 +224,6 @@ class ListingPage(Page):
             id=f"{self.profile.name}:{pid}", platform=self.profile.name, platform_id=pid,
             kind=self.profile.kind, url=self.url, title=self.field("title") or "",
             description=self.field("description") or "", price=self.field("price"),
-            seller_name=self.field("seller_name"), seller_id=seller_id, seller_url=seller_url,
+            seller_name=seller_name, seller_id=seller_id, seller_url=seller_url,
             images=[urljoin(self.url, u) for u in self.field("images")], extra=extra,
             crawled_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), rendered=rendered)
