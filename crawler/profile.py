@@ -45,7 +45,9 @@ SCHEMA = {
                            "max_validation_errors": {"type": "integer", "minimum": 0},
                            "max_error_ratio": {"type": "number", "minimum": 0, "maximum": 1},
                            "max_retry_ratio": {"type": "number", "minimum": 0},
-                           "max_spider_errors": {"type": "integer", "minimum": 0}},
+                           "max_spider_errors": {"type": "integer", "minimum": 0},
+                           "max_empty_description_ratio": {"type": "number", "minimum": 0, "maximum": 1},
+                           "max_unrendered_ratio": {"type": "number", "minimum": 0, "maximum": 1}},
         },
         "seeds": {
             "type": "object", "additionalProperties": False,

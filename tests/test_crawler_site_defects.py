@@ -5,9 +5,16 @@ API and a phpBB-style board; the pages are cut down from what those sites serve.
 """
 from __future__ import annotations
 
-from crawler.extract import ListingPage, name_seller_id
-from crawler.profile import parse_profile
+import json
+from pathlib import Path
 
+import pytest
+
+import crawler
+from crawler.extract import ListingPage, name_seller_id
+from crawler.profile import load_profiles, parse_profile
+
+FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 CLASSIFIEDS = parse_profile({
     "name": "classifieds", "kind": "ecommerce", "base_url": "http://127.0.0.1:9001",
     "allowed_hosts": ["127.0.0.1"], "allow_loopback": True,
@@ -34,3 +41,50 @@ def test_a_seller_shown_without_a_link_is_kept_under_an_id_derived_from_the_name
     assert other.seller_id != one.seller_id
     nameless = listing(CLASSIFIEDS, "http://127.0.0.1:9001/post/14.html", page.replace("张师傅", ""))
     assert nameless.seller_id is None and nameless.seller_name is None
+
+
+def test_an_empty_description_is_valid_and_counted_but_a_missing_title_is_not():
+    """110 of 259 listings on one classifieds site have no description: valid listings, watched by a share."""
+    from scrapy.exceptions import DropItem
+    from scrapy.utils.test import get_crawler
+
+    from crawler.pipelines.normalise import content_hash
+    from crawler.pipelines.schema import CachedJSONSchemaValidator
+    from crawler.pipelines.validate import ValidatePipeline
+
+    page = '<h1>出 自行车</h1><div class="desc"></div><span class="poster">王</span>'
+    item = listing(CLASSIFIEDS, "http://127.0.0.1:9001/post/21.html", page)
+    stats = get_crawler().stats
+    kept = ValidatePipeline(stats).process_item(item)
+    assert kept.description == "" and stats.get_value("sweep/classifieds/empty_descriptions") == 1
+    kept.content_hash = content_hash(kept)
+    schema = json.loads((Path(crawler.__file__).parent / "schemas" / "listing.json").read_text(encoding="utf-8"))
+    assert CachedJSONSchemaValidator(schema).validate(vars(kept)) == (True, {})
+    untitled = listing(CLASSIFIEDS, "http://127.0.0.1:9001/post/22.html", page.replace("出 自行车", ""))
+    with pytest.raises(DropItem, match="no title"):
+        ValidatePipeline(stats).process_item(untitled)
+
+
+def test_a_browser_page_stored_without_the_browser_is_counted_for_the_unrendered_monitor():
+    """Rendering off (or failing): the placeholder is stored — and the crawl says so."""
+    from scrapy.http import HtmlResponse, Request
+    from scrapy.utils.test import get_crawler
+
+    from crawler.spiders.ecommerce import EcommerceSpider
+
+    meta = json.loads((FIXTURES / "marketplace" / "item_js.json").read_text(encoding="utf-8"))
+    body = (FIXTURES / "marketplace" / "item_js.body").read_bytes()
+    crawler = get_crawler(EcommerceSpider, {"SWEEP_RENDER": False})
+    spider = EcommerceSpider(profile="marketplace")
+    spider._set_crawler(crawler)
+    spider.profile = next(p for p in load_profiles() if p.name == "marketplace")
+    response = HtmlResponse(meta["url"], body=body, headers={"Content-Type": meta["content_type"]},
+                            request=Request(meta["url"]))
+    stored = list(spider.parse_listing(response))
+    assert [item.description for item in stored] == ["描述加载中…"]
+    assert crawler.stats.get_value("sweep/marketplace/needs_browser") == 1
+    assert crawler.stats.get_value("sweep/marketplace/unrendered") == 1
+    plain = HtmlResponse(meta["url"].replace("item/", "item/9"), body=body.replace(b'data-render="js"', b""),
+                         headers={"Content-Type": meta["content_type"]}, request=Request(meta["url"]))
+    list(spider.parse_listing(plain))                          # an ordinary page needs no browser
+    assert crawler.stats.get_value("sweep/marketplace/needs_browser") == 1
