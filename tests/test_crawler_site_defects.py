@@ -88,3 +88,16 @@ def test_a_browser_page_stored_without_the_browser_is_counted_for_the_unrendered
                          headers={"Content-Type": meta["content_type"]}, request=Request(meta["url"]))
     list(spider.parse_listing(plain))                          # an ordinary page needs no browser
     assert crawler.stats.get_value("sweep/marketplace/needs_browser") == 1
+
+
+def test_a_base_url_for_no_platform_is_refused_before_anything_is_crawled(model_path, tmp_path):
+    """A mistyped NAME used to be ignored, and the crawl went to the profile's default address."""
+    from tests.conftest import sweep
+
+    db = tmp_path / "sweep.db"
+    proc = sweep("crawl", "--db", str(db), "--platform", "marketplace", "--base-url",
+                 "marketplce=http://127.0.0.1:9", check=False)
+    assert proc.returncode != 0
+    assert "--base-url marketplce: no platform of that name is being crawled (crawling: marketplace)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not db.exists()                                  # refused before the store was opened
