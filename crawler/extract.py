@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from datetime import datetime, timezone
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import jmespath
 from lxml import etree, html
@@ -170,7 +170,31 @@ class ListPage(Page):
         return self.urls(self.profile.list["links"])
 
     def next_links(self) -> list[str]:
-        return self.urls(self.profile.list.get("next"))
+        return self.urls(self.profile.list.get("next")) or self.numbered_next()
+
+    def numbered_next(self) -> list[str]:
+        """For ``list.page_param``: this URL with the page number one higher, unless the page says
+        it was the last (``total`` items at ``size`` a page). An empty page ends the list too (the
+        spider stops on a page without listing links)."""
+        spec = self.profile.list.get("page_param")
+        if not spec:
+            return []
+        parts = urlsplit(self.url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        current = next((v for k, v in query if k == spec["name"]), None)
+        number = int(current) if current and current.isdigit() else spec.get("first", 1)
+        total, size = self._number(spec.get("total")), self._number(spec.get("size"))
+        if total is not None and size and (number - spec.get("first", 1) + 1) * size >= total:
+            return []
+        query = [(k, v) for k, v in query if k != spec["name"]] + [(spec["name"], str(number + 1))]
+        return [urlunsplit(parts._replace(query=urlencode(query)))]
+
+    def _number(self, spec) -> int | None:
+        values = self.values(spec) if spec else []
+        try:
+            return int(float(values[0]))
+        except (IndexError, ValueError):
+            return None
 
 
 class ListingPage(Page):

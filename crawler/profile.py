@@ -59,7 +59,16 @@ SCHEMA = {
         },
         "list": {
             "type": "object", "additionalProperties": False, "required": ["links"],
-            "properties": {"links": _SELECTORS, "next": _SELECTORS, "max_pages": {"type": "integer", "minimum": 1}},
+            "properties": {
+                "links": _SELECTORS, "next": _SELECTORS, "max_pages": {"type": "integer", "minimum": 1},
+                # Lists that number their pages instead of linking the next one ({total, page, size, items}).
+                "page_param": {
+                    "type": "object", "additionalProperties": False, "required": ["name"],
+                    "properties": {"name": {"type": "string", "minLength": 1},
+                                   "first": {"type": "integer", "minimum": 0},
+                                   "total": _SELECTORS, "size": _SELECTORS},
+                },
+            },
         },
         "listing": {
             "type": "object", "additionalProperties": False, "required": ["url", "fields"],

@@ -101,3 +101,32 @@ def test_a_base_url_for_no_platform_is_refused_before_anything_is_crawled(model_
     assert "--base-url marketplce: no platform of that name is being crawled (crawling: marketplace)" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not db.exists()                                  # refused before the store was opened
+
+
+
+MARKET_API = {
+    "name": "androidmarket", "kind": "appstore", "base_url": "http://127.0.0.1:9002",
+    "allowed_hosts": ["127.0.0.1"], "allow_loopback": True,
+    "seeds": {"search": ["/api/v2/search?kw={keyword}&size=2"], "keywords": ["短信"]},
+    "list": {"links": "jmes:items[*].url",
+             "page_param": {"name": "page", "total": "jmes:total", "size": "jmes:size"}},
+    "listing": {"url": r"/apps/(?P<id>\d+)$", "fields": {"title": "css:h1::text", "description": "css:p ::text"}},
+}
+
+
+def numbered(url: str, payload: dict, page_param: dict | None = None) -> list[str]:
+    from crawler.extract import ListPage
+
+    data = {**MARKET_API, "list": {**MARKET_API["list"], **({"page_param": page_param} if page_param else {})}}
+    return ListPage(url, json.dumps(payload), parse_profile(data, "test"), "application/json").next_links()
+
+
+def test_a_json_api_without_next_links_is_paged_by_number_until_past_its_total():
+    base = "http://127.0.0.1:9002/api/v2/search?kw=%E7%9F%AD%E4%BF%A1&size=2"
+    items = [{"url": "/apps/1"}, {"url": "/apps/2"}]
+    assert numbered(base, {"total": 5, "page": 1, "size": 2, "items": items}) == [base + "&page=2"]
+    assert numbered(base + "&page=2", {"total": 5, "page": 2, "size": 2, "items": items}) == [base + "&page=3"]
+    assert numbered(base + "&page=3", {"total": 5, "page": 3, "size": 2, "items": items[:1]}) == []   # 3 x 2 >= 5
+    # Without a total the count goes on; the spider stops at the first page that lists nothing.
+    assert numbered(base, {"items": items}, {"name": "p", "first": 0}) == [base + "&p=1"]
+    assert numbered(base + "&p=7", {"items": items}, {"name": "p", "first": 0}) == [base + "&p=8"]
