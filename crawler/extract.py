@@ -16,6 +16,7 @@ from lxml import etree, html
 from parsel import Selector, SelectorList
 from parsel.csstranslator import css2xpath
 
+from . import embedded
 from .items import Listing
 from .profile import Profile
 
@@ -126,11 +127,25 @@ class Page:
                 self.on_malformed(errors)
         return self._selector
 
+    embedded_key = "listing"     # which profile section's ``embedded`` names this page's data blob
+
     @property
     def data(self):
+        """The page's JSON: the body of a JSON response, or the blob an HTML page embeds (``embedded``)."""
         if self._json is None:
-            self._json = json.loads(self.text)
+            self._json = json.loads(self.text) if self.is_json else self._embedded()
         return self._json
+
+    def _embedded(self):
+        spec = getattr(self.profile, self.embedded_key).get("embedded")
+        if not spec:
+            return None
+        try:
+            if spec.startswith(("css:", "xpath:")):
+                return embedded.parse_literal("".join(self.values(spec)).strip())
+            return embedded.parse_literal(embedded.assigned_literal(self.text, spec))
+        except embedded.EmbeddedDataError:
+            return {}              # its fields come back empty: validation and the monitors count that
 
     def values(self, spec) -> list[str]:
         """Every string a selector (or list of selectors) yields on this page, in order."""
@@ -138,7 +153,7 @@ class Page:
         for one in _as_specs(spec):
             how, _, expr = one.partition(":")
             if how == "jmes":
-                if not self.is_json:
+                if self.data is None:
                     continue
                 found = jmespath.search(expr, self.data)
                 items = found if isinstance(found, list) else [found]
@@ -165,6 +180,8 @@ class Page:
 
 class ListPage(Page):
     """A search result, category or board page: links to listings and to the next page."""
+
+    embedded_key = "list"
 
     def listing_links(self) -> list[str]:
         return self.urls(self.profile.list["links"])

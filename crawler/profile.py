@@ -61,6 +61,7 @@ SCHEMA = {
             "type": "object", "additionalProperties": False, "required": ["links"],
             "properties": {
                 "links": _SELECTORS, "next": _SELECTORS, "max_pages": {"type": "integer", "minimum": 1},
+                "embedded": {"type": "string", "minLength": 1},
                 # Lists that number their pages instead of linking the next one ({total, page, size, items}).
                 "page_param": {
                     "type": "object", "additionalProperties": False, "required": ["name"],
@@ -81,6 +82,8 @@ SCHEMA = {
                         "developer", "version", "downloads", "replies")},
                 },
                 "seller_id": {"type": "string"},
+                # A JSON/JS-literal state blob the page carries (crawler/embedded.py): `jmes:` fields read it.
+                "embedded": {"type": "string", "minLength": 1},
                 "strip": _SELECTORS,
                 "next": _SELECTORS,
                 "max_pages": {"type": "integer", "minimum": 1},

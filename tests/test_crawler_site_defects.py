@@ -15,7 +15,7 @@ from crawler.extract import ListingPage, name_seller_id
 from crawler.profile import load_profiles, parse_profile
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
-CLASSIFIEDS = parse_profile({
+CLASSIFIEDS_DATA = {
     "name": "classifieds", "kind": "ecommerce", "base_url": "http://127.0.0.1:9001",
     "allowed_hosts": ["127.0.0.1"], "allow_loopback": True,
     "seeds": {"pages": ["/list/phones"]},
@@ -23,7 +23,8 @@ CLASSIFIEDS = parse_profile({
     "listing": {"url": r"/post/(?P<id>\d+)\.html$",
                 "fields": {"title": "css:h1::text", "description": "css:div.desc ::text",
                            "price": "css:span.price::text", "seller_name": "css:span.poster::text"}},
-}, "test:classifieds")
+}
+CLASSIFIEDS = parse_profile(CLASSIFIEDS_DATA, "test:classifieds")
 
 
 def listing(profile, url: str, html: str):
@@ -130,3 +131,44 @@ def test_a_json_api_without_next_links_is_paged_by_number_until_past_its_total()
     # Without a total the count goes on; the spider stops at the first page that lists nothing.
     assert numbered(base, {"items": items}, {"name": "p", "first": 0}) == [base + "&p=1"]
     assert numbered(base + "&p=7", {"items": items}, {"name": "p", "first": 0}) == [base + "&p=8"]
+
+
+STATE_PAGE = """<html><head><title>x</title></head><body><div id="app">加载中…</div>
+<script>window.__CONFIG__ = {cdn: '//static.example.com'};</script>
+<script>
+  window.__INITIAL_STATE__ = {item: {id: 77, title: '九成新 路由器 <双频>', desc: "第一行\\u003cbr\\u003e不是标签\\n第二行",
+    price: {text: '¥1,299.00', value: 1299}, seller: {nick: 'abc_demo', url: undefined}, tags: ['数码', "二手",],},
+    flags: {sold: false},};
+  window.__DETAIL__ = null;
+</script></body></html>"""
+NEXT_PAGE = """<html><body><div id="__next"></div>
+<script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"post":{"title":"求助：猫砂怎么选","body":"家里两只猫\\u003c3"}}}}</script>
+</body></html>"""
+
+
+def embedded_profile(embedded: str, fields: dict):
+    data = {**CLASSIFIEDS_DATA, "listing": {"url": r"/post/(?P<id>\d+)\.html$", "embedded": embedded, "fields": fields}}
+    return parse_profile(data, "test:embedded")
+
+
+def test_listing_data_embedded_as_a_js_object_literal_is_read_without_a_browser():
+    profile = embedded_profile("window.__INITIAL_STATE__",
+                               {"title": "jmes:item.title", "description": "jmes:item.desc",
+                                "price": "jmes:item.price.text", "seller_name": "jmes:item.seller.nick"})
+    got = listing(profile, "http://127.0.0.1:9001/post/77.html", STATE_PAGE)
+    assert got.title == "九成新 路由器 <双频>"
+    assert got.description == "第一行<br>不是标签\n第二行"            # \u003c decoded; text, never markup
+    assert got.price == "¥1,299.00" and got.seller_name == "abc_demo"
+
+
+def test_listing_data_in_a_json_script_tag_is_read_by_selector():
+    profile = embedded_profile("css:script#__NEXT_DATA__::text",
+                               {"title": "jmes:props.pageProps.post.title", "description": "jmes:props.pageProps.post.body"})
+    got = listing(profile, "http://127.0.0.1:9001/post/5.html", NEXT_PAGE)
+    assert (got.title, got.description) == ("求助：猫砂怎么选", "家里两只猫<3")
+
+
+def test_a_page_without_its_blob_yields_empty_fields_not_a_crash():
+    profile = embedded_profile("window.__INITIAL_STATE__", {"title": "jmes:item.title", "description": "jmes:item.desc"})
+    got = listing(profile, "http://127.0.0.1:9001/post/6.html", "<html><body><p>改版了</p></body></html>")
+    assert got.title == "" and got.description == ""            # dropped by validation, counted by the monitors
