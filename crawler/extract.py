@@ -5,21 +5,34 @@ tested with saved pages (tests/fixtures/pages/) and their expected JSON.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime, timezone
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import jmespath
 from lxml import etree, html
 from parsel import Selector, SelectorList
 from parsel.csstranslator import css2xpath
 
+from . import embedded
 from .items import Listing
 from .profile import Profile
 
 _WS = re.compile(r"\s+")
+# A line break the page really shows (<br>, a newline inside JSON text) is carried through the
+# whitespace folding as this private-use character, then becomes "\n" again: reviewers read a
+# post's lines as written, and the classifier segments at them. Newlines in HTML source are
+# only whitespace, so they fold as before.
+BREAK = "\ue000"
+_BREAKS = re.compile(f"\\s*{BREAK}[\\s{BREAK}]*")
 LIST_FIELDS = ("images", "replies")
+
+
+def _lines(text: str) -> str:
+    """Whitespace folded to single spaces, the page's own line breaks kept as newlines."""
+    return _BREAKS.sub("\n", _WS.sub(" ", text)).strip()
 
 
 def _as_specs(spec) -> list[str]:
@@ -47,6 +60,8 @@ def parse_html(text: str, base_url: str | None = None) -> tuple[etree._Element, 
     errors = [f"line {e.line}: {e.message}" for e in parser.error_log if e.type_name in _STRUCTURAL]
     if root is None:
         root = etree.fromstring(b"<html/>", parser=parser, base_url=base_url)
+    for br in root.iter("br"):
+        br.tail = BREAK + (br.tail or "")
     return root, errors
 
 
@@ -76,6 +91,16 @@ def _texts(found) -> list[str]:
     return [("".join(_TEXT(v)) if isinstance(v, etree._Element) else str(v)) for v in found]
 
 
+def name_seller_id(name: str) -> str:
+    """A seller id for platforms that show a seller's name but link to no seller page.
+
+    Classifieds, app markets and most forums print a name only; keeping it (the store prefixes
+    the platform) lets per-seller review, report bundling and relists by seller work there too.
+    Derived from the name as shown, so the same name on the same platform is the same seller.
+    """
+    return "name-" + hashlib.sha1(name.strip().encode("utf-8")).hexdigest()[:16]
+
+
 class Page:
     """A response seen through a profile: HTML via css/xpath, JSON via jmespath."""
 
@@ -102,11 +127,25 @@ class Page:
                 self.on_malformed(errors)
         return self._selector
 
+    embedded_key = "listing"     # which profile section's ``embedded`` names this page's data blob
+
     @property
     def data(self):
+        """The page's JSON: the body of a JSON response, or the blob an HTML page embeds (``embedded``)."""
         if self._json is None:
-            self._json = json.loads(self.text)
+            self._json = json.loads(self.text) if self.is_json else self._embedded()
         return self._json
+
+    def _embedded(self):
+        spec = getattr(self.profile, self.embedded_key).get("embedded")
+        if not spec:
+            return None
+        try:
+            if spec.startswith(("css:", "xpath:")):
+                return embedded.parse_literal("".join(self.values(spec)).strip())
+            return embedded.parse_literal(embedded.assigned_literal(self.text, spec))
+        except embedded.EmbeddedDataError:
+            return {}              # its fields come back empty: validation and the monitors count that
 
     def values(self, spec) -> list[str]:
         """Every string a selector (or list of selectors) yields on this page, in order."""
@@ -114,11 +153,11 @@ class Page:
         for one in _as_specs(spec):
             how, _, expr = one.partition(":")
             if how == "jmes":
-                if not self.is_json:
+                if self.data is None:
                     continue
                 found = jmespath.search(expr, self.data)
                 items = found if isinstance(found, list) else [found]
-                out.extend(str(v) for v in items if v is not None)
+                out.extend(str(v).replace("\n", BREAK) for v in items if v is not None)
             elif not self.is_json:
                 xpath = compiled(how, expr)
                 if xpath is not None:
@@ -142,11 +181,37 @@ class Page:
 class ListPage(Page):
     """A search result, category or board page: links to listings and to the next page."""
 
+    embedded_key = "list"
+
     def listing_links(self) -> list[str]:
         return self.urls(self.profile.list["links"])
 
     def next_links(self) -> list[str]:
-        return self.urls(self.profile.list.get("next"))
+        return self.urls(self.profile.list.get("next")) or self.numbered_next()
+
+    def numbered_next(self) -> list[str]:
+        """For ``list.page_param``: this URL with the page number one higher, unless the page says
+        it was the last (``total`` items at ``size`` a page). An empty page ends the list too (the
+        spider stops on a page without listing links)."""
+        spec = self.profile.list.get("page_param")
+        if not spec:
+            return []
+        parts = urlsplit(self.url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        current = next((v for k, v in query if k == spec["name"]), None)
+        number = int(current) if current and current.isdigit() else spec.get("first", 1)
+        total, size = self._number(spec.get("total")), self._number(spec.get("size"))
+        if total is not None and size and (number - spec.get("first", 1) + 1) * size >= total:
+            return []
+        query = [(k, v) for k, v in query if k != spec["name"]] + [(spec["name"], str(number + 1))]
+        return [urlunsplit(parts._replace(query=urlencode(query)))]
+
+    def _number(self, spec) -> int | None:
+        values = self.values(spec) if spec else []
+        try:
+            return int(float(values[0]))
+        except (IndexError, ValueError):
+            return None
 
 
 class ListingPage(Page):
@@ -169,11 +234,10 @@ class ListingPage(Page):
         spec = self.profile.listing["fields"].get(name)
         if spec is None:
             return [] if name in LIST_FIELDS else None
-        values = [_WS.sub(" ", v).strip() for v in self.values(spec)]
+        values = self.values(spec)
         if name in LIST_FIELDS:
-            return [v for v in values if v]
-        text = " ".join(v for v in values if v)
-        return text or None
+            return [v for v in map(_lines, values) if v]
+        return _lines(" ".join(values)) or None
 
     def next_links(self) -> list[str]:
         return self.urls(self.profile.listing.get("next"))
@@ -190,6 +254,9 @@ class ListingPage(Page):
         if seller_url and self.profile.listing.get("seller_id"):
             m = re.search(self.profile.listing["seller_id"], seller_url)
             seller_id = m.group("id") if m else None
+        seller_name = self.field("seller_name")
+        if seller_id is None and seller_name:
+            seller_id = name_seller_id(seller_name)
         extra = {k: self.field(k) for k in ("developer", "version", "downloads")
                  if k in self.profile.listing["fields"]}
         if "replies" in self.profile.listing["fields"]:
@@ -198,6 +265,6 @@ class ListingPage(Page):
             id=f"{self.profile.name}:{pid}", platform=self.profile.name, platform_id=pid,
             kind=self.profile.kind, url=self.url, title=self.field("title") or "",
             description=self.field("description") or "", price=self.field("price"),
-            seller_name=self.field("seller_name"), seller_id=seller_id, seller_url=seller_url,
+            seller_name=seller_name, seller_id=seller_id, seller_url=seller_url,
             images=[urljoin(self.url, u) for u in self.field("images")], extra=extra,
             crawled_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), rendered=rendered)

@@ -12,6 +12,12 @@ Each platform is crawled by its own crawler, so every check here is per platform
 - ``spider_errors`` — extraction code that raised on a page (Scrapy's ``spider_exceptions``):
   every such page lost what it held, silently to every other check while a few listings still
   come through;
+- ``empty_descriptions`` — listings stored with no description stay within a share of all
+  stored (an empty description is valid — many sites have none — but a profile whose
+  description selector stopped matching makes every one empty);
+- ``unrendered`` — pages that need the browser (``listing.browser.when``) but were stored without
+  it (rendering off or failing) stay within a share: their placeholder ("描述加载中…") is what the
+  classifier and the reviewer would see;
 - ``empty_seeds`` — for each seed kind (``search``, ``pages``), at least one of its first list
   pages had a listing link. One keyword that finds nothing is normal; *every* search coming
   back empty means the platform changed its markup and the profile broke.
@@ -23,13 +29,13 @@ Results go into the crawl stats as ``sweep/monitors`` (a list of {monitor, statu
 from where takedown/cycle.py stores them with the run and turns failures into the run's failures.
 
 A distributed worker (`sweep worker`) runs ``WorkerMonitorSuite``: the checks its own stats can
-answer (finish_reason, error_ratio, retry_ratio, spider_errors). Listings are counted and
+answer (finish_reason, error_ratio, retry_ratio, spider_errors, unrendered). Listings are counted and
 validated by `sweep ingest`, and seeds are shared between workers, so min_listings,
 item_validation and empty_seeds cannot be judged by one worker.
 
 Settings read: SWEEP_MONITOR_MIN_LISTINGS, SWEEP_MONITOR_MAX_VALIDATION_ERRORS,
 SWEEP_MONITOR_MAX_ERROR_RATIO, SWEEP_MONITOR_MAX_RETRY_RATIO, SWEEP_MONITOR_MAX_SPIDER_ERRORS,
-SPIDERMON_EXPECTED_FINISH_REASONS.
+SWEEP_MONITOR_MAX_EMPTY_DESCRIPTION_RATIO, SWEEP_MONITOR_MAX_UNRENDERED_RATIO, SPIDERMON_EXPECTED_FINISH_REASONS.
 """
 from __future__ import annotations
 
@@ -51,6 +57,8 @@ THRESHOLDS = {
     "max_error_ratio": ("SWEEP_MONITOR_MAX_ERROR_RATIO", float),
     "max_retry_ratio": ("SWEEP_MONITOR_MAX_RETRY_RATIO", float),
     "max_spider_errors": ("SWEEP_MONITOR_MAX_SPIDER_ERRORS", int),
+    "max_empty_description_ratio": ("SWEEP_MONITOR_MAX_EMPTY_DESCRIPTION_RATIO", float),
+    "max_unrendered_ratio": ("SWEEP_MONITOR_MAX_UNRENDERED_RATIO", float),
 }
 
 
@@ -163,6 +171,30 @@ class SpiderErrors(PlatformMonitor):
                                                  f"on these pages; the log has each traceback")
 
 
+@monitors.name("empty_descriptions")
+class EmptyDescriptions(PlatformMonitor):
+    """Listings stored without a description stay within their allowed share."""
+
+    def test_empty_descriptions(self):
+        empty, stored = self.stat(f"sweep/{self.platform}/empty_descriptions"), self.stat("sweep/stored")
+        ratio, allowed = (empty / stored if stored else 0.0), self.threshold("max_empty_description_ratio")
+        self.summary = f"{empty} of {stored} listings have no description ({ratio:.0%}, allowed {allowed:.0%})"
+        self.assertLessEqual(ratio, allowed, msg=f"{self.summary} — does listing.fields.description still match?")
+
+
+@monitors.name("unrendered")
+class Unrendered(PlatformMonitor):
+    """Pages that need the browser were stored rendered, but for an allowed share."""
+
+    def test_unrendered(self):
+        unrendered, needing = self.stat(f"sweep/{self.platform}/unrendered"), self.stat(f"sweep/{self.platform}/needs_browser")
+        ratio, allowed = (unrendered / needing if needing else 0.0), self.threshold("max_unrendered_ratio")
+        self.summary = (f"{unrendered} of {needing} pages that need the browser were stored without it "
+                        f"({ratio:.0%}, allowed {allowed:.0%})")
+        self.assertLessEqual(ratio, allowed, msg=f"{self.summary} — is rendering off (SWEEP_RENDER) or is Chromium "
+                                                 f"failing? Their placeholders were stored as descriptions")
+
+
 @monitors.name("empty_seeds")
 class EmptySeeds(PlatformMonitor):
     """Every seed kind (searches, category/board pages) found listings on at least one of its pages."""
@@ -187,7 +219,8 @@ class EmptySeeds(PlatformMonitor):
 class PlatformMonitorSuite(MonitorSuite):
     """SPIDERMON_SPIDER_CLOSE_MONITORS: every check above; results into the stats as ``sweep/monitors``."""
 
-    monitors = [FinishReason, MinListings, ItemValidation, ErrorRatio, RetryRatio, SpiderErrors, EmptySeeds]
+    monitors = [FinishReason, MinListings, ItemValidation, ErrorRatio, RetryRatio, SpiderErrors, EmptyDescriptions,
+                Unrendered, EmptySeeds]
 
     def on_monitors_finished(self, result):
         rows = []
@@ -208,7 +241,7 @@ class PlatformMonitorSuite(MonitorSuite):
 class WorkerMonitorSuite(PlatformMonitorSuite):
     """`sweep worker`'s SPIDERMON_SPIDER_CLOSE_MONITORS: the checks a single worker's stats can answer."""
 
-    monitors = [FinishReason, ErrorRatio, RetryRatio, SpiderErrors]
+    monitors = [FinishReason, ErrorRatio, RetryRatio, SpiderErrors, Unrendered]
 
 
 def failures(rows: list[dict]) -> list[dict]:

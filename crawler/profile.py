@@ -45,7 +45,9 @@ SCHEMA = {
                            "max_validation_errors": {"type": "integer", "minimum": 0},
                            "max_error_ratio": {"type": "number", "minimum": 0, "maximum": 1},
                            "max_retry_ratio": {"type": "number", "minimum": 0},
-                           "max_spider_errors": {"type": "integer", "minimum": 0}},
+                           "max_spider_errors": {"type": "integer", "minimum": 0},
+                           "max_empty_description_ratio": {"type": "number", "minimum": 0, "maximum": 1},
+                           "max_unrendered_ratio": {"type": "number", "minimum": 0, "maximum": 1}},
         },
         "seeds": {
             "type": "object", "additionalProperties": False,
@@ -57,7 +59,17 @@ SCHEMA = {
         },
         "list": {
             "type": "object", "additionalProperties": False, "required": ["links"],
-            "properties": {"links": _SELECTORS, "next": _SELECTORS, "max_pages": {"type": "integer", "minimum": 1}},
+            "properties": {
+                "links": _SELECTORS, "next": _SELECTORS, "max_pages": {"type": "integer", "minimum": 1},
+                "embedded": {"type": "string", "minLength": 1},
+                # Lists that number their pages instead of linking the next one ({total, page, size, items}).
+                "page_param": {
+                    "type": "object", "additionalProperties": False, "required": ["name"],
+                    "properties": {"name": {"type": "string", "minLength": 1},
+                                   "first": {"type": "integer", "minimum": 0},
+                                   "total": _SELECTORS, "size": _SELECTORS},
+                },
+            },
         },
         "listing": {
             "type": "object", "additionalProperties": False, "required": ["url", "fields"],
@@ -70,6 +82,8 @@ SCHEMA = {
                         "developer", "version", "downloads", "replies")},
                 },
                 "seller_id": {"type": "string"},
+                # A JSON/JS-literal state blob the page carries (crawler/embedded.py): `jmes:` fields read it.
+                "embedded": {"type": "string", "minLength": 1},
                 "strip": _SELECTORS,
                 "next": _SELECTORS,
                 "max_pages": {"type": "integer", "minimum": 1},

@@ -151,3 +151,5 @@ SWEEP_MONITOR_MAX_VALIDATION_ERRORS = 0
 SWEEP_MONITOR_MAX_ERROR_RATIO = 0.1
 SWEEP_MONITOR_MAX_RETRY_RATIO = 0.25
 SWEEP_MONITOR_MAX_SPIDER_ERRORS = 0         # pages whose extraction raised (spider_exceptions/count)
+SWEEP_MONITOR_MAX_EMPTY_DESCRIPTION_RATIO = 0.5   # listings stored with an empty description / stored
+SWEEP_MONITOR_MAX_UNRENDERED_RATIO = 0.1    # browser pages stored without the browser / browser pages

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .catalogue import APP_CATEGORIES, Catalogue, Row
 from .moderation import Moderation
-from .web import PAGE_SIZE, add_common_routes, html, matches, page_of, qs, shell
+from .web import PAGE_SIZE, add_common_routes, html, matches, page_of, qs, shell, text_html
 
 SITE = "应用汇"
 APP_URL = re.compile(r"/app/(\d+)")
@@ -78,7 +78,7 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
                 f'<h1 class="app-name">{escape(row.title)}</h1>'
                 f'<p>开发者：<a class="developer" href="/developer/{row.seller_id}">{escape(row.developer or "")}</a></p>'
                 f'<p>版本：<span class="version">{row.version}</span> 下载：<span class="downloads">{row.downloads}</span>次</p>'
-                f'<div class="app-desc">{escape(row.description)}</div>'
+                f'<div class="app-desc">{text_html(row.description)}</div>'
                 f'<a class="report" href="/report?url=/app/{row.pid}">举报</a></div>')
         return html(shell(f"{row.title} - {SITE}", body))
 

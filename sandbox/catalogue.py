@@ -15,6 +15,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import ordinary
+
 DATA_DIR = Path(__file__).parent / "catalogue"
 
 MARKET_CATEGORIES = {
@@ -92,9 +94,13 @@ def _weighted(rng: random.Random, table) -> str:
 class Catalogue:
     """All listings of the three platforms for one seed."""
 
-    def __init__(self, seed: int = 2018, rows: list[dict] | None = None, repost_share: float = 0.5):
+    def __init__(self, seed: int = 2018, rows: list[dict] | None = None, repost_share: float = 0.5,
+                 ordinary_ratio: float = 10.0):
         self.seed = seed
         rng = random.Random(seed)
+        # Page dressing and ordinary volume draw from their own streams, so the hand-written rows
+        # keep the ids, sellers and outcomes a seed gave them before either existed.
+        self._dress = random.Random(seed + 1)
         rows = load_rows() if rows is None else rows
         self.market: dict[str, Row] = {}
         self.apps: dict[str, Row] = {}
@@ -117,41 +123,64 @@ class Catalogue:
             for copy in range(2 if rng.random() < share[src["kind"]] else 1):
                 self._next[src["kind"]] += rng.randrange(3, 40)
                 add[src["kind"]](rng, src, str(self._next[src["kind"]]), copy)
+        self._add_ordinary(random.Random(seed + 2), ordinary_ratio)
 
-    def _common(self, rng, src: dict) -> dict:
-        return {"label": src["label"], "source_id": src["id"], "description": src["description"],
+    def _add_ordinary(self, rng: random.Random, ratio: float) -> None:
+        """Everyday listings until ordinary ones outnumber harmful ones ``ratio`` to one."""
+        labels = [row.label for row in self.rows()]
+        harmful = sum(label != "benign" for label in labels)
+        need = int(ratio * harmful) - (len(labels) - harmful)
+        if need <= 0:
+            return
+        self._honest += [self._new_seller(rng, "s") for _ in range(need // 40)]
+        add = {"ecommerce": self._add_item, "appstore": self._add_app, "forum": self._add_thread}
+        for src in ordinary.generate(rng, need):
+            self._next[src["kind"]] += rng.randrange(1, 9)
+            add[src["kind"]](rng, src, str(self._next[src["kind"]]), 0, generated=True)
+
+    def _common(self, rng, src: dict, description: str | None = None) -> dict:
+        return {"label": src["label"], "source_id": src["id"], "description": description or src["description"],
                 "outcome": _weighted(rng, OUTCOMES), "tactics": src.get("tactics") or [],
                 "hard_negative": src.get("hard_negative")}
 
-    def _add_item(self, rng, src, pid, copy):
+    def _add_item(self, rng, src, pid, copy, generated=False):
         seller = rng.choice(self._shady if src["label"] != "benign" else self._honest)
         title = src["title"] if not copy else rng.choice(_REPOST_PREFIXES) + src["title"]
+        # Most shop pages wrap the goods in notices and after-sales text (the dilution a real crawl meets).
+        description = ordinary.shop_page(self._dress, src["description"]) if self._dress.random() < 0.6 else None
         self.market[pid] = Row(
             key=f"marketplace:{pid}", platform="marketplace", pid=pid, kind="ecommerce", title=title,
             seller_id=seller, seller_name=self.sellers[seller], price=self._price(rng, src.get("price"), copy),
-            category=self._market_category(src), js_description=rng.random() < 0.08, **self._common(rng, src))
+            category=self._market_category(src), js_description=not generated and rng.random() < 0.08,
+            **self._common(rng, src, description))
 
-    def _add_app(self, rng, src, pid, copy):
+    def _add_app(self, rng, src, pid, copy, generated=False):
         dev = src.get("developer") or rng.choice(self._devs[src["label"] != "benign"])
         if copy:
             dev = rng.choice(self._devs[src["label"] != "benign"])
         seller_id = f"d{hash_str(dev) % 10**6}"
         self.sellers[seller_id] = dev
+        title = src["title"] + (rng.choice([" Pro", " 极速版", " 2", " Lite", " 新版"]) if copy else "")
+        category = rng.choice(list(APP_CATEGORIES))
+        version = f"{rng.randrange(1, 6)}.{rng.randrange(0, 10)}.{rng.randrange(0, 20)}"
+        description = ordinary.app_page(self._dress, src["description"], version) if self._dress.random() < 0.7 else None
         self.apps[pid] = Row(
-            key=f"appstore:{pid}", platform="appstore", pid=pid, kind="appstore",
-            title=src["title"] + (rng.choice([" Pro", " 极速版", " 2", " Lite", " 新版"]) if copy else ""),
-            seller_id=seller_id, seller_name=dev, developer=dev, category=rng.choice(list(APP_CATEGORIES)),
-            version=f"{rng.randrange(1, 6)}.{rng.randrange(0, 10)}.{rng.randrange(0, 20)}",
+            key=f"appstore:{pid}", platform="appstore", pid=pid, kind="appstore", title=title,
+            seller_id=seller_id, seller_name=dev, developer=dev, category=src.get("app_category") or category,
+            version=version,
             downloads=rng.choice([rng.randrange(50, 999), rng.randrange(1000, 99999), rng.randrange(100000, 5000000)]),
-            **self._common(rng, src))
+            **self._common(rng, src, description))
 
-    def _add_thread(self, rng, src, pid, copy):
+    def _add_thread(self, rng, src, pid, copy, generated=False):
         author = self._new_seller(rng, "u", users=True)
+        board = src.get("board") or self._board(rng, src)
+        description = (ordinary.forum_post(self._dress, src["description"], self.sellers[author])
+                       if self._dress.random() < 0.5 else None)
         self.threads[pid] = Row(
             key=f"forum:{pid}", platform="forum", pid=pid, kind="forum",
             title=("[转] " if copy else "") + src["title"], seller_id=author, seller_name=self.sellers[author],
-            author=author, category=str(self._board(rng, src)), replies=self._replies(rng, src.get("replies") or []),
-            **self._common(rng, src))
+            author=author, category=str(board), replies=self._replies(rng, src.get("replies") or []),
+            **self._common(rng, src, description))
 
     # -- construction helpers -------------------------------------------------------------
     def _new_seller(self, rng: random.Random, prefix: str, users: bool = False) -> str:
@@ -178,6 +207,8 @@ class Catalogue:
 
     @staticmethod
     def _market_category(src: dict) -> str:
+        if src.get("market_category"):
+            return src["market_category"]
         label, hn = src["label"], src.get("hard_negative")
         if label in ("call_bomber", "caller_id_spoof", "sms_bomber") or hn in ("security_dev", "legit_sms",
                                                                                "anti_harassment"):
@@ -218,6 +249,9 @@ class Catalogue:
     # -- queries ----------------------------------------------------------------------------
     def rows(self) -> list[Row]:
         return [*self.market.values(), *self.apps.values(), *self.threads.values()]
+
+    def rows_by_key(self) -> dict[str, Row]:
+        return {row.key: row for row in self.rows()}
 
     def ground_truth(self) -> dict[str, str]:
         """listing key -> label; for tests and benchmarks only."""

@@ -28,7 +28,7 @@ from html import escape
 from aiohttp import web
 
 from .catalogue import Catalogue, Row
-from .web import shell
+from .web import shell, text_html
 
 FAULT_BASE_ID = 990000
 # Every platform: markup, charset, size, binary, redirect and stalling faults.
@@ -110,7 +110,7 @@ def real_path(platform: str, pid: str) -> str:
 
 # -- the platforms' own markup -----------------------------------------------------------------
 def _listing_html(platform: str, row: Row, names: dict, desc_html: str | None = None) -> str:
-    desc = escape(row.description)
+    desc = text_html(row.description)
     if platform == "marketplace":
         desc_html = desc_html or f'<div id="desc" class="item-desc">{desc}</div>'
         body = (f'<div class="item-detail" data-item-id="{row.pid}"><h1 class="item-title">{escape(row.title)}</h1>'
@@ -168,7 +168,7 @@ def _malformed(doc: str) -> str:
 
 def _truncate(doc: str, row: Row) -> str:
     """Cut in the middle of the description: the page looks fine but ends early."""
-    desc = escape(row.description)
+    desc = text_html(row.description)
     at = doc.find(desc)
     return doc[: at + len(desc) // 2] if at >= 0 else doc[: len(doc) // 2]
 
@@ -319,7 +319,7 @@ def _browser_page(kind: str, row: Row, names: dict) -> str:
         "crash-tab": _HOG,
         "crash-once": (f'var x=new XMLHttpRequest();x.open("GET","/faults/crash-once/render/{row.pid}",false);x.send();'
                        f'var d=JSON.parse(x.responseText);if(d.crash){{{_HOG}}}'
-                       'var e=document.getElementById("desc");e.textContent=d.description;'
+                       'var e=document.getElementById("desc");e.innerText=d.description;'
                        'e.className="item-desc loaded";'),
     }[kind]
     desc = f'<div id="desc" class="item-desc" data-render="js">{_PLACEHOLDER}</div><script>{script}</script>'

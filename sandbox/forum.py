@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .catalogue import FORUM_BOARDS, Catalogue, Row
 from .moderation import Moderation
-from .web import add_common_routes, html, page_of, shell
+from .web import add_common_routes, html, page_of, shell, text_html
 
 SITE = "闲聊论坛"
 CHARSET = "gbk"
@@ -26,7 +26,7 @@ def _post(pid: str, author: str, name: str, text: str, quote: dict | None, names
         quoted = (f'<div class="quote"><blockquote><font color="#999999">{escape(names.get(quote["author"], ""))} '
                   f'发表于 2026-11-20</font><br>{escape(quote["text"])}</blockquote></div>')
     return (f'<div id="post_{pid}" class="post"><div class="authi"><a class="xw1" href="home.php?mod=space&amp;uid={author}">'
-            f'{escape(name)}</a></div><table><tr><td class="t_f" id="postmessage_{pid}">{quoted}{escape(text)}</td></tr>'
+            f'{escape(name)}</a></div><table><tr><td class="t_f" id="postmessage_{pid}">{quoted}{text_html(text)}</td></tr>'
             f"</table></div>")
 
 

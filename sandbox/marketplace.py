@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .catalogue import MARKET_CATEGORIES, Catalogue, Row
 from .moderation import Moderation
-from .web import add_common_routes, html, matches, page_of, qs, shell
+from .web import add_common_routes, html, matches, page_of, qs, shell, text_html
 
 SITE = "闲趣集市"
 ITEM_URL = re.compile(r"/item/(\d+)")
@@ -72,10 +72,10 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
         if row.js_description:   # filled in after load: only a real browser sees it
             desc = ('<div id="desc" class="item-desc" data-render="js">描述加载中…</div>'
                     f'<script>setTimeout(function(){{fetch("/api/item/{row.pid}/desc").then(function(r){{return r.json()}})'
-                    '.then(function(d){var e=document.getElementById("desc");e.textContent=d.description;'
+                    '.then(function(d){var e=document.getElementById("desc");e.innerText=d.description;'
                     'e.className="item-desc loaded";})},50);</script>')
         else:
-            desc = f'<div id="desc" class="item-desc">{escape(row.description)}</div>'
+            desc = f'<div id="desc" class="item-desc">{text_html(row.description)}</div>'
         body = (f'<div class="item-detail" data-item-id="{row.pid}">'
                 f'<h1 class="item-title">{escape(row.title)}</h1>'
                 f'<div class="item-price">¥<em>{row.price}</em></div>'

@@ -25,6 +25,11 @@ def shell(title: str, body: str, charset: str = "utf-8", head: str = "") -> str:
             f"<title>{escape(title)}</title>{head}</head>\n<body>\n{body}\n</body></html>\n")
 
 
+def text_html(text: str) -> str:
+    """Escaped text whose line breaks show as the page's own <br> (a raw newline is only a space)."""
+    return escape(text).replace("\n", "<br>")
+
+
 def page_of(items: list, request: web.Request) -> tuple[list, int, bool]:
     """The slice for ?page=N (1-based), the page number, and whether a next page exists."""
     try:

@@ -226,9 +226,10 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
 
         sweep demo --db sweep.db
     """
+    from sandbox.catalogue import Catalogue
     from sandbox.process import SandboxProcess
 
-    from .summary import print_summary
+    from .summary import print_queue_quality, print_summary, queue_quality
 
     from .cli_review import DEMO_USER, demo_account, serve
 
@@ -243,6 +244,7 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
             click.echo(f"  {name:<12} {url}", err=True)
         result = _run_cycle(db_path, [], None, sb.urls)
         print_summary(db_path, result)
+        print_queue_quality(queue_quality(db_path, Catalogue(seed).ground_truth()))
         click.echo(f"\ndatabase: {Path(db_path).resolve()}  (try: sweep search 猫池 --db {db_path})")
         if result.failures:
             raise click.ClickException("; ".join(result.failures))

@@ -5,7 +5,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from classifier import artifact
-from crawler.profile import PROFILE_DIR, load_profiles
+from crawler.profile import PROFILE_DIR, ProfileError, load_profiles
 from crawler.run import crawl, crawl_settings
 
 from .db import open_db
@@ -45,6 +45,10 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     profiles = load_profiles(profiles_dir or PROFILE_DIR, platforms or None)
     if not profiles:
         raise ValueError("no enabled platform profiles to crawl")
+    stray = sorted(set(base_urls or {}) - {p.name for p in profiles})
+    if stray:      # ignoring it would send the crawl to the profile's own address instead
+        raise ProfileError(f"--base-url {', '.join(stray)}: no platform of that name is being crawled "
+                           f"(crawling: {', '.join(p.name for p in profiles)})")
     artifact.load()           # refuse to start with a missing or untrusted model, before any crawling
     store = Store(open_db(db_path))
     store.register_platforms([p.rebase(base_urls[p.name]) if p.name in (base_urls or {}) else p for p in profiles])

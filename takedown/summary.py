@@ -84,3 +84,35 @@ def print_evaluation(report: dict, targets: dict) -> None:
     for label, row in zip(report["labels"], report["confusion_matrix"]):
         cm.add_row(label, *[str(v) for v in row])
     console.print(cm)
+
+
+def queue_quality(db_path: str, truth: dict[str, str]) -> dict:
+    """How the flagged queue compares with a known answer (the sandbox's ground truth).
+
+    ``truth`` maps listing id to its true label; listings it does not name count as benign.
+    """
+    tp = fp = fn = right_label = n = 0
+    for row in open_db(db_path).query("SELECT id, flagged, label FROM listings"):
+        n += 1
+        harmful = truth.get(row["id"], "benign") != "benign"
+        if row["flagged"]:
+            tp += harmful
+            fp += not harmful
+            right_label += harmful and truth[row["id"]] == row["label"]
+        else:
+            fn += harmful
+    return {"listings": n, "harmful": tp + fn, "flagged": tp + fp, "true_positives": tp, "false_positives": fp,
+            "missed": fn, "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None, "category_accuracy": right_label / tp if tp else None}
+
+
+def print_queue_quality(q: dict) -> None:
+    """One paragraph: what share of the review queue is really harmful, at the sandbox's prevalence."""
+    def pct(x):
+        return "n/a" if x is None else f"{x:.1%}"
+
+    Console().print(
+        f"review queue vs the sandbox's ground truth: {q['flagged']} flagged of {q['listings']} listings "
+        f"({q['harmful']} truly harmful, 1 in {q['listings'] // max(1, q['harmful'])}); "
+        f"precision {pct(q['precision'])} ({q['false_positives']} false alarms), recall {pct(q['recall'])} "
+        f"({q['missed']} missed), category right on {pct(q['category_accuracy'])} of true hits")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse, TextResponse
 
-from crawler.extract import ListingPage, ListPage
+from crawler.extract import ListingPage, ListPage, Page, _lines
 from crawler.profile import load_profiles
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pages"
@@ -71,3 +71,18 @@ def test_js_fixture_needs_the_browser():
     meta = json.loads((FIXTURES / "marketplace" / "item_js.json").read_text(encoding="utf-8"))
     assert meta["expected"]["needs_browser"] is True
     assert meta["expected"]["listing"]["description"] == "描述加载中…"
+
+
+def test_line_breaks_the_page_shows_are_kept_and_source_newlines_fold():
+    """<br> is a line the reviewer should see; a newline in HTML source is only a space."""
+    body = ('<html><body><div class="item-detail"><h1 class="item-title">二手\n  台灯</h1>'
+            '<div id="desc" class="item-desc">第一行\n   还是第一行<br>第二行<br/><br>  第三行 <br></div>'
+            '</div></body></html>').encode("utf-8")
+    got = extract("marketplace", "http://127.0.0.1:8701/item/42", body, "text/html; charset=utf-8")["listing"]
+    assert got["title"] == "二手 台灯"
+    assert got["description"] == "第一行 还是第一行\n第二行\n第三行"
+
+
+def test_newlines_inside_json_text_are_kept():
+    page = Page("http://127.0.0.1/api", json.dumps({"d": "上行\n\n  下行 "}), PROFILES["appstore"], "application/json")
+    assert _lines(" ".join(page.values("jmes:d"))) == "上行\n下行"

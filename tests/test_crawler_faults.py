@@ -135,7 +135,7 @@ def test_a_profile_whose_selectors_match_nothing_is_counted_not_silent(fault_san
     crawl = fault_crawl(tmp_path, fault_sandbox, "marketplace", "kinds=&normal=3", fields=renamed)
     assert crawl.returncode == 0 and crawl.stat("sweep/stored") == 0
     assert crawl.stat("sweep/items_invalid") == 3 and crawl.stat("sweep/marketplace/list_pages") == 1
-    assert len(crawl.lines("WARNING", "invalid listing", "no title and no description")) == 3
+    assert len(crawl.lines("WARNING", "invalid listing", "no title")) == 3
 
 
 def test_the_normal_catalogue_crawl_raises_no_fault(crawled_db):

@@ -17,11 +17,13 @@ from tests.fixtures_ops import bundled_profile, write_profile
 
 DEFAULTS = {"SWEEP_MONITOR_MIN_LISTINGS": 1, "SWEEP_MONITOR_MAX_VALIDATION_ERRORS": 0,
             "SWEEP_MONITOR_MAX_ERROR_RATIO": 0.1, "SWEEP_MONITOR_MAX_RETRY_RATIO": 0.25,
-            "SWEEP_MONITOR_MAX_SPIDER_ERRORS": 0,
+            "SWEEP_MONITOR_MAX_SPIDER_ERRORS": 0, "SWEEP_MONITOR_MAX_EMPTY_DESCRIPTION_RATIO": 0.5,
+            "SWEEP_MONITOR_MAX_UNRENDERED_RATIO": 0.1,
             "SPIDERMON_EXPECTED_FINISH_REASONS": ["finished"]}
 HEALTHY = {"finish_reason": "finished", "sweep/stored": 40, "downloader/request_count": 100,
            "sweep/market/seeds/search": 5, "sweep/market/seeds_with_links/search": 1,
-           "sweep/market/seeds/pages": 2, "sweep/market/seeds_with_links/pages": 2}
+           "sweep/market/seeds/pages": 2, "sweep/market/seeds_with_links/pages": 2,
+           "sweep/market/empty_descriptions": 6, "sweep/market/needs_browser": 12, "sweep/market/unrendered": 1}
 
 
 class _Spider(Spider):
@@ -50,7 +52,7 @@ def failed(results: dict) -> set[str]:
 def test_a_healthy_crawl_passes_every_check():
     results = check(HEALTHY)
     assert set(results) == {"finish_reason", "min_listings", "item_validation", "error_ratio", "retry_ratio",
-                            "spider_errors", "empty_seeds"}
+                            "spider_errors", "empty_descriptions", "unrendered", "empty_seeds"}
     assert failed(results) == set()
     assert results["empty_seeds"]["message"] == "1 of 5 search pages had listings; 2 of 2 pages pages had listings"
 
@@ -79,6 +81,8 @@ def test_one_empty_search_is_normal_but_all_empty_is_a_broken_profile():
     ({"sweep/items_invalid": 2}, "item_validation", "2 dropped as invalid"),
     ({"sweep/market/request_errors": 11}, "error_ratio", "11 of 100 requests failed"),
     ({"retry/count": 30}, "retry_ratio", "30 retries for 100 requests"),
+    ({"sweep/market/empty_descriptions": 21}, "empty_descriptions", "21 of 40 listings have no description"),
+    ({"sweep/market/unrendered": 2}, "unrendered", "2 of 12 pages that need the browser were stored without it"),
 ])
 def test_each_check_fails_on_its_own(change, check_name, words):
     results = check({**HEALTHY, **change})
@@ -108,7 +112,7 @@ def test_session_crawl_stored_every_check_passing(crawled_db):
     rows = con.execute("SELECT platform, monitor, status FROM monitor_results").fetchall()
     platforms = {p for p, _, _ in rows}
     assert {"marketplace", "appstore", "forum"} <= platforms
-    assert {s for _, _, s in rows} == {"OK"} and len(rows) == 7 * len(platforms)
+    assert {s for _, _, s in rows} == {"OK"} and len(rows) == 9 * len(platforms)
 
 
 def test_broken_profiles_fail_the_run_naming_platform_and_check(sandbox, model_path, tmp_path):

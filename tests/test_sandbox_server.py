@@ -44,6 +44,30 @@ def test_catalogue_is_large_varied_and_deterministic(catalogue):
     assert [r.key for r in other.rows()] != [r.key for r in rows]
 
 
+def test_catalogue_has_real_prevalence_and_dressed_pages(catalogue):
+    """Ordinary listings outnumber harmful ones ten to one on every platform together, and pages
+    carry the boilerplate real ones do: shop notices around goods, app permissions and changelogs,
+    forum edit lines and signatures — harmful listings included, so the offer is diluted."""
+    rows = catalogue.rows()
+    harmful = [r for r in rows if r.label != "benign"]
+    assert len(rows) - len(harmful) >= 10 * len(harmful)
+    for platform, rows_of in (("marketplace", catalogue.market), ("appstore", catalogue.apps),
+                              ("forum", catalogue.threads)):
+        share = sum(r.label != "benign" for r in rows_of.values()) / len(rows_of)
+        assert share < 0.2, (platform, share)
+    shop = [r for r in catalogue.market.values() if "【售后说明】" in r.description or "客服在线时间" in r.description
+            or "图片为实物拍摄" in r.description or "下单即代表" in r.description or "【关于" in r.description
+            or "【常见问题】" in r.description]
+    assert len(shop) > len(catalogue.market) / 3 and any(r.label != "benign" for r in shop)
+    apps = [r for r in catalogue.apps.values() if "【权限说明】" in r.description and "【更新日志】" in r.description]
+    assert len(apps) > len(catalogue.apps) / 2 and any(r.label != "benign" for r in apps)
+    assert all(f"v{r.version}" in r.description for r in apps)
+    # The hand-written rows keep the places a seed gave them before the ordinary volume was added.
+    small = Catalogue(catalogue.seed, ordinary_ratio=0)
+    assert all(catalogue.rows_by_key()[r.key].title == r.title for r in small.rows())
+    assert not any(r.source_id.startswith("g-") for r in small.rows())
+
+
 def test_forum_is_gbk_with_multi_page_quoted_threads(sandbox, catalogue):
     thread = max(catalogue.threads.values(), key=lambda r: len(r.replies))
     status, headers, body = fetch(f"{sandbox.urls['forum']}/thread-{thread.pid}-1-1.html")

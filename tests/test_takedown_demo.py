@@ -4,6 +4,7 @@ It starts its own sandbox (that is what the command does), so this is one more w
 """
 from __future__ import annotations
 
+import re
 import sqlite3
 
 from takedown.evidence import resolve_path, sha256_file
@@ -19,9 +20,18 @@ def test_the_demo_crawls_three_platforms_flags_every_category_and_captures_evide
         assert platform in out.stdout
     assert "evidence: 2 listings captured (0 failed)" in out.stdout
     assert "user: demo  password: " in out.stdout
+    # The summary measures the queue against the sandbox's answer key, at the sandbox's prevalence.
+    quality = re.search(r"(\d+) flagged of (\d+) listings \((\d+) truly harmful, 1 in (\d+)\); "
+                        r"precision ([\d.]+)%", " ".join(out.stdout.split()))
+    assert quality, out.stdout
+    flagged_n, listings_n, harmful_n, one_in, precision = quality.groups()
+    assert int(listings_n) >= 11 * int(harmful_n) and int(one_in) >= 11
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
     assert {r[0] for r in con.execute("SELECT DISTINCT platform FROM listings")} == {"marketplace", "appstore", "forum"}
+    assert con.execute("SELECT count(*) FROM listings").fetchone()[0] == int(listings_n)
+    assert con.execute("SELECT count(*) FROM listings WHERE flagged = 1").fetchone()[0] == int(flagged_n)
+    assert float(precision) >= 80.0
     flagged = {r[0] for r in con.execute("SELECT DISTINCT label FROM listings WHERE flagged = 1")}
     assert flagged == set(HARMFUL)
     rows = [dict(r) for r in con.execute("SELECT e.*, l.flagged, l.score FROM evidence e JOIN listings l "

@@ -26,11 +26,13 @@ class ValidatePipeline:
                 problems.append("no platform id")
             if not item.url.startswith(("http://", "https://")):
                 problems.append("url is not http(s)")
-            if not item.title.strip() and not item.description.strip():
-                problems.append("no title and no description")
+            if not item.title.strip():
+                problems.append("no title")
         if problems:
             self.stats.inc_value("sweep/items_invalid")
             raise DropItem(f"invalid listing {getattr(item, 'url', item)!r}: {'; '.join(problems)}")
+        if not item.description.strip():       # valid (many sites have none); the monitor watches the share
+            self.stats.inc_value(f"sweep/{item.platform}/empty_descriptions")
         if len(item.description) > MAX_DESCRIPTION:
             item.description = item.description[:MAX_DESCRIPTION]
             self.stats.inc_value("sweep/descriptions_truncated")

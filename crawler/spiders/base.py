@@ -111,13 +111,18 @@ class ProfileSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response):
         page = self.page(ListingPage, response)
-        if page.needs_browser() and not response.meta.get("playwright") and self.settings.getbool("SWEEP_RENDER"):
-            yield self.browser_request(response.url, fallback=response)
-            return
-        listing = page.to_listing(rendered=bool(response.meta.get("playwright")))
+        rendered = bool(response.meta.get("playwright"))
+        if not rendered and page.needs_browser():
+            self.crawler.stats.inc_value(f"sweep/{self.profile.name}/needs_browser")
+            if self.settings.getbool("SWEEP_RENDER"):
+                yield self.browser_request(response.url, fallback=response)
+                return
+        listing = page.to_listing(rendered=rendered)
         if listing is None:
             self.crawler.stats.inc_value(f"sweep/{self.profile.name}/not_a_listing")
             return
+        if not rendered and page.needs_browser():        # its placeholder is what gets stored
+            self.crawler.stats.inc_value(f"sweep/{self.profile.name}/unrendered")
         yield from self.complete(listing, page, response)
 
     def complete(self, listing, page, response):
@@ -192,6 +197,7 @@ class ProfileSpider(scrapy.Spider):
         if listing is None:
             return
         self.crawler.stats.inc_value("sweep/faults/browser_fallback")
+        self.crawler.stats.inc_value(f"sweep/{self.profile.name}/unrendered")
         self.logger.warning("%s: %s: keeping the plain-HTTP content, without what only the browser shows",
                             self.profile.name, response.url)
         yield from self.complete(listing, page, response)
