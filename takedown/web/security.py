@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import secrets
 import stat
@@ -70,6 +71,25 @@ def csrf_token(session) -> str:
 def csrf_ok(session, submitted) -> bool:
     expected = session.get("csrf")
     return bool(expected) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
+
+
+def trusted_proxies(values) -> list[str]:
+    """``[web] trusted_proxies``: addresses or networks whose X-Forwarded-For is believed.
+
+    Default none: without a proxy in front, the header is whatever the client wrote.
+    """
+    if values is None:
+        return []
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        raise ValueError("[web] trusted_proxies must be a list of addresses or networks, e.g. [\"127.0.0.1\"]")
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(str(value).strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"[web] trusted_proxies: {value!r} is not an IP address or network "
+                             "(a wildcard would let any client choose its address)") from None
+    return out
 
 
 class SecurityHeaders:
