@@ -23,10 +23,14 @@ DEMO_USER = "demo"
 
 
 def _users(db_path):
+    from .accounts_db import AccountsFileError
     from .db import open_db
     from .users import Users
 
-    return Users(open_db(db_path))
+    try:
+        return Users(open_db(db_path))
+    except AccountsFileError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _password(password_env: str | None) -> str:
@@ -75,6 +79,7 @@ def serve(db_path, host: str = "127.0.0.1", port: int = 8800, claim_timeout: flo
     """Run the review UI in the foreground until Ctrl-C."""
     import uvicorn
 
+    from .accounts_db import AccountsFileError
     from .config import ConfigError, load_config
     from .web import create_app
     from .web.app import server_config
@@ -84,7 +89,7 @@ def serve(db_path, host: str = "127.0.0.1", port: int = 8800, claim_timeout: flo
         web = load_config(config_path).section("web")
         app = create_app(db_path, claim_timeout=claim_timeout, https_only=https_only,
                          trusted_proxies=web.get("trusted_proxies"))
-    except (SessionKeyError, ConfigError, ValueError) as exc:
+    except (SessionKeyError, AccountsFileError, ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if not _users(db_path).list():
         click.echo("no accounts yet: create one with `sweep users add NAME --role admin`", err=True)

@@ -138,16 +138,34 @@ def test_pages_need_a_signed_in_user_and_wrong_passwords_are_refused(browser, re
         replay.close()
 
 
-def test_repeated_wrong_passwords_are_throttled(browser, review_server):
-    context = browser.new_context(base_url=review_server.url)
-    try:
-        html = context.request.get("/login").text()
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        statuses = [context.request.post("/login", form={"csrf_token": csrf, "name": "nobody",
-                                                         "password": f"guess {i}"}).status for i in range(6)]
-        assert statuses == [401] * 5 + [429]
-    finally:
-        context.close()
+def test_repeated_wrong_passwords_lock_the_account_and_then_the_address(browser, review_db, review_server):
+    from tests.fixtures_review import serving
+    from takedown.web import create_app
+
+    def attempts(url, tries):
+        context = browser.new_context(base_url=url)
+        try:
+            html = context.request.get("/login").text()
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+            return [(r.status, r.text()) for r in (context.request.post("/login", max_redirects=0, form={
+                "csrf_token": csrf, "name": name, "password": password}) for name, password in tries)]
+        finally:
+            context.close()
+
+    right = review_server.passwords["frank"]
+    first_audit = rows(review_server, "SELECT max(id) FROM audit_log")[0][0]
+    with serving(create_app(review_db)) as url:        # its own throttle: the shared server's address stays free
+        answers = attempts(url, [("frank", f"guess {i}") for i in range(6)] + [("frank", right)])
+    assert [status for status, _ in answers] == [401] * 5 + [429, 429]      # the right password too, once locked
+    assert "for this account" in answers[-1][1]
+    with serving(create_app(review_db)) as url:        # a restart does not lift it: the count is in the accounts file
+        answers = attempts(url, [("frank", right)] + [(f"nobody{i}", "guess") for i in range(25)])
+    assert answers[0][0] == 429
+    statuses = [status for status, _ in answers[1:]]
+    assert statuses == [401] * 19 + [429] * 6 and "from your address" in answers[-1][1]
+    logged = rows(review_server, "SELECT actor, action, json_extract(detail, '$.count') FROM audit_log "
+                                 "WHERE id > ? AND action LIKE 'login%' ORDER BY id", [first_audit])
+    assert logged == [("frank", "login_failed", 1), ("frank", "login_locked", 4), ("-", "login_failed", 1)]
 
 
 def test_a_reviewer_confirms_and_rejects_with_the_keyboard(browser, review_server):

@@ -2,7 +2,8 @@
 
 A request reaches a handler only after: its form (POST) carried this session's CSRF token,
 the session's user still exists, is enabled and has the page's role. Handlers run in a
-worker thread with their own SQLite connection, closed when the response is built.
+worker thread with their own SQLite connections (the listings database and the accounts
+file), closed when the response is built.
 """
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from ..accounts_db import accounts_path, open_accounts
 from ..bidi import neutralise
 from ..db import open_db
 from ..review import FILTERS, Review
 from ..users import Users
 from . import security
+from .throttle import LoginGuard
 
 HERE = Path(__file__).parent
 SESSION_HOURS = 12
@@ -79,10 +82,11 @@ def _environment() -> jinja2.Environment:
 
 
 class Ctx:
-    """What a handler gets: the request, its form, a database connection and the user."""
+    """What a handler gets: the request, its form, connections to the listings database and
+    the accounts file, and the user."""
 
-    def __init__(self, request: Request, form, db, user: dict | None):
-        self.request, self.form, self.db, self.user = request, form, db, user
+    def __init__(self, request: Request, form, db, accounts, user: dict | None):
+        self.request, self.form, self.db, self.accounts, self.user = request, form, db, accounts, user
         self.settings = request.app.state.settings
 
     @property
@@ -116,7 +120,7 @@ class Ctx:
         return Review(self.db, claim_timeout=self.settings["claim_timeout"])
 
     def users(self) -> Users:
-        return Users(self.db)
+        return Users(self.db, self.accounts)
 
     def flash(self, message: str, kind: str = "info") -> None:
         self.session.setdefault("flash", []).append([kind, message])
@@ -156,15 +160,18 @@ def page(role: str | None = "reviewer"):
 
 
 def _run(fn, request: Request, form, role: str | None) -> Response:
-    db = open_db(request.app.state.settings["db_path"], migrate=False)
+    settings = request.app.state.settings
+    db = open_db(settings["db_path"], migrate=False)
+    accounts = None
     try:
+        accounts = open_accounts(settings["accounts_path"])
         user = None
         name = request.session.get("user")
         if name:
-            user = Users(db).session_valid(name, request.session.get("since", ""))
+            user = Users(db, accounts).session_valid(name, request.session.get("since", ""))
             if user is None:            # disabled, deleted or password changed since sign-in
                 request.session.clear()
-        ctx = Ctx(request, form, db, user)
+        ctx = Ctx(request, form, db, accounts, user)
         if role and user is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return ctx.redirect("/login?" + qs(next=target))
@@ -175,6 +182,8 @@ def _run(fn, request: Request, form, role: str | None) -> Response:
         except BadRequest as exc:
             return ctx.error(400, str(exc))
     finally:
+        if accounts is not None:
+            accounts.close()
         db.close()
 
 
@@ -193,7 +202,9 @@ def create_app(db_path: str | Path, session_key: str | None = None, claim_timeou
     """
     from .routes import routes
 
-    open_db(db_path).close()
+    open_db(db_path).close()            # migrated: an old layout's accounts have moved out
+    accounts = accounts_path(db_path)
+    open_accounts(accounts).close()
     key = session_key or security.session_key(db_path)
     proxies = security.trusted_proxies(trusted_proxies)
     forwarded = [Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)] if proxies else []
@@ -203,9 +214,9 @@ def create_app(db_path: str | Path, session_key: str | None = None, claim_timeou
         Middleware(SessionMiddleware, secret_key=key, session_cookie="sweep_session",
                    max_age=SESSION_HOURS * 3600, same_site="lax", https_only=https_only),
     ])
-    app.state.settings = {"db_path": str(db_path), "claim_timeout": claim_timeout}
+    app.state.settings = {"db_path": str(db_path), "accounts_path": str(accounts), "claim_timeout": claim_timeout}
     app.state.templates = _environment()
-    app.state.throttle = security.LoginThrottle()
+    app.state.throttle = LoginGuard()
     return app
 
 

@@ -42,18 +42,19 @@ def login(ctx: Ctx) -> Response:
             return ctx.redirect(target)
         return ctx.render("login.html", next=target)
     name, password = ctx.value("name").strip()[:64], ctx.value("password")
-    throttle = ctx.request.app.state.throttle
-    if throttle.blocked(name):
-        return ctx.render("login.html", status_code=429, next=target, name=name,
-                          error="Too many failed attempts for this account; wait a few minutes.")
-    user = ctx.users().authenticate(name, password) if name and password else None
+    guard, users, address = ctx.request.app.state.throttle, ctx.users(), _client(ctx)
+    refused = guard.refused(users, name, address)
+    if refused:
+        guard.failed(users, name, address)
+        return ctx.render("login.html", status_code=429, next=target, name=name, error=(
+            "Too many failed attempts for this account; wait a few minutes." if refused == "account" else
+            "Too many failed sign-ins from your address; wait a few minutes."))
+    user = users.authenticate(name, password) if name and password else None
     if user is None:
-        throttle.failed(name)
-        with ctx.db.atomic():
-            audit(ctx.db.conn, name or "-", "login_failed", None, {"ip": _client(ctx)})
+        guard.failed(users, name, address)
         return ctx.render("login.html", status_code=401, next=target, name=name,
                           error="Wrong name or password.")
-    throttle.succeeded(name)
+    guard.succeeded(users, name, address)
     ctx.session.clear()                    # a fresh session (and CSRF token) for the signed-in user
     ctx.session.update(user=user["name"], since=session_start())
     with ctx.db.atomic():

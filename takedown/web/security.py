@@ -1,4 +1,5 @@
-"""The web UI's defences: the session key, CSRF tokens, response headers, login throttling."""
+"""The web UI's defences: the session key, CSRF tokens, response headers, trusted proxies.
+(Login throttling is throttle.py.)"""
 from __future__ import annotations
 
 import hmac
@@ -6,8 +7,6 @@ import ipaddress
 import os
 import secrets
 import stat
-import time
-from collections import defaultdict, deque
 from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
@@ -113,28 +112,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class LoginThrottle:
-    """At most ``attempts`` failed logins per account name within ``window`` seconds."""
-
-    def __init__(self, attempts: int = 5, window: float = 300, clock=time.monotonic):
-        self.attempts, self.window, self.clock = attempts, window, clock
-        self._failures: dict[str, deque] = defaultdict(deque)
-
-    def _recent(self, name: str) -> deque:
-        failures = self._failures[name]
-        while failures and failures[0] < self.clock() - self.window:
-            failures.popleft()
-        return failures
-
-    def blocked(self, name: str) -> bool:
-        return len(self._recent(name)) >= self.attempts
-
-    def failed(self, name: str) -> None:
-        self._recent(name).append(self.clock())
-        if len(self._failures) > 10_000:        # bounded memory under a name-spraying attack
-            self._failures.clear()
-
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(name, None)
