@@ -1,4 +1,4 @@
-// Keyboard shortcuts for reviewers: j/k move, y/n decide, o/Enter open, ? help.
+// Keyboard shortcuts for reviewers: j/k move, y/n decide, o/Enter open, ? help; the listing page's claim.
 // No inline scripts anywhere (the CSP forbids them); this file only submits the page's own forms.
 (function () {
   "use strict";
