@@ -7,6 +7,7 @@ file), closed when the response is built.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -193,6 +194,22 @@ async def server_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse("Internal server error.", status_code=500, headers=security.HEADERS)
 
 
+def _flush_throttle(app: Starlette) -> None:
+    settings = app.state.settings
+    db, accounts = open_db(settings["db_path"], migrate=False), open_accounts(settings["accounts_path"])
+    try:
+        app.state.throttle.flush(Users(db, accounts), final=True)
+    finally:
+        accounts.close()
+        db.close()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette):
+    yield
+    await run_in_threadpool(_flush_throttle, app)     # counts held in memory reach the audit log at shutdown
+
+
 def create_app(db_path: str | Path, session_key: str | None = None, claim_timeout: float = 600,
                https_only: bool = False, trusted_proxies=None) -> Starlette:
     """The review UI for the database at ``db_path`` (migrated here, once).
@@ -208,7 +225,7 @@ def create_app(db_path: str | Path, session_key: str | None = None, claim_timeou
     key = session_key or security.session_key(db_path)
     proxies = security.trusted_proxies(trusted_proxies)
     forwarded = [Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)] if proxies else []
-    app = Starlette(routes=routes(), exception_handlers={Exception: server_error}, middleware=[
+    app = Starlette(routes=routes(), exception_handlers={Exception: server_error}, lifespan=_lifespan, middleware=[
         *forwarded,
         Middleware(security.SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=key, session_cookie="sweep_session",

@@ -102,9 +102,13 @@ class LoginGuard:
         rows = [self._summary(name, *pending)] if pending else []
         self._write(users, rows + self._closed(users, now))
 
-    def flush(self, users) -> None:
-        """Write the counts of windows that have closed (also done at every sign-in)."""
-        self._write(users, self._closed(users, self.clock()))
+    def flush(self, users, final: bool = False) -> None:
+        """Write the counts of windows that have closed (also done at every sign-in); ``final``
+        (at shutdown) also the count held in memory for unknown names, whose window is cut short."""
+        now = self.clock()
+        with self._lock:
+            rows = self._close_unknown(now + self.window if final else now)
+        self._write(users, rows + self._closed(users, now))
 
     # -- addresses ------------------------------------------------------------------------------
     def _count_address(self, address: str | None, now: datetime) -> None:
