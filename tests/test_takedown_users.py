@@ -301,3 +301,25 @@ def test_an_old_database_has_its_accounts_moved_out_on_open(tmp_path):
     assert _modes(tmp_path)["sweep-accounts.db"] == 0o600
     open_db(path).close()                                # opening again moves nothing twice
     assert [u["name"] for u in Users(open_db(path)).list()] == ["alice"]
+
+
+def test_a_full_address_table_keeps_its_refusals_and_shares_one_bucket_among_newcomers(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from takedown.web.throttle import LoginGuard
+
+    users = Users(open_db(tmp_path / "sweep.db"))
+    now = [datetime(2026, 12, 1, tzinfo=timezone.utc)]
+    guard = LoginGuard(address_attempts=3, max_addresses=4, clock=lambda: now[0])
+    for n in range(4):                                   # the table fills with refused addresses
+        for _ in range(3):
+            guard.failed(users, "", f"192.0.2.{n}")
+    assert all(guard.refused(users, "x", f"192.0.2.{n}") == "address" for n in range(4))
+    assert guard.refused(users, "x", "198.51.100.1") is None
+    for n in range(3):                                   # newcomers share the overflow bucket
+        guard.failed(users, "", f"198.51.100.{n}")
+    assert guard.refused(users, "x", "198.51.100.200") == "address"
+    assert guard.addresses == 4 and all(guard.refused(users, "x", f"192.0.2.{n}") == "address" for n in range(4))
+    now[0] += timedelta(seconds=301)                     # refusals end: room again
+    guard.failed(users, "", "203.0.113.1")
+    assert guard.refused(users, "x", "203.0.113.1") is None and guard.addresses == 4

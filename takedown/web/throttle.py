@@ -60,7 +60,8 @@ class LoginGuard:
         self._lock = threading.Lock()
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._overflow = _Bucket(self.clock())
-        self._unknown = None            # [since, count, Counter of addresses, uncounted] for names that are not accounts
+        self._full_until = self.clock()
+        self._unknown = None            # names that are not accounts: [since, count, Counter of addresses, uncounted]
 
     @property
     def addresses(self) -> int:
@@ -72,7 +73,7 @@ class LoginGuard:
         """Why this sign-in is refused without looking at the password: "address", "account" or None."""
         now = self.clock()
         with self._lock:
-            bucket = self._buckets.get(address_key(address)) or self._overflow_for(address_key(address))
+            bucket = self._buckets.get(address_key(address)) or self._overflow_for()
             if bucket is not None and bucket.refused_until and bucket.refused_until > now:
                 return "address"
         return "account" if name and users.locked_until(name, now) else None
@@ -127,7 +128,7 @@ class LoginGuard:
             if bucket.failures >= self.address_attempts and not (bucket.refused_until and bucket.refused_until > now):
                 bucket.refused_until = now + self.window
 
-    def _overflow_for(self, key: str) -> _Bucket | None:
+    def _overflow_for(self) -> _Bucket | None:
         """Addresses that found no room share the overflow bucket while the table is full."""
         return self._overflow if len(self._buckets) >= self.max_addresses else None
 
@@ -135,10 +136,14 @@ class LoginGuard:
         """Make room for one more bucket if that is possible without forgetting a refusal."""
         if len(self._buckets) < self.max_addresses:
             return True
+        if now < self._full_until:          # every bucket was refusing, and none has ended since
+            return False
         for key, bucket in self._buckets.items():        # least recently failed first
             if not (bucket.refused_until and bucket.refused_until > now):
                 del self._buckets[key]
                 return True
+        # All refusing: no scan (10,000 buckets per sign-in) until the first refusal ends.
+        self._full_until = min(bucket.refused_until for bucket in self._buckets.values())
         return False
 
     # -- the audit log ---------------------------------------------------------------------------
