@@ -113,6 +113,9 @@ def demo_account(db_path) -> str:
 def users():
     """Accounts for the review UI (roles: reviewer decides; admin also bulk-decides and reads the audit log).
 
+    They live in sweep-accounts.db beside the database (mode 0600; $SWEEP_ACCOUNTS_DB to move it),
+    never in sweep.db itself.
+
     Example:
 
         SWEEP_PW=... sweep users add alice --role reviewer --password-env SWEEP_PW
