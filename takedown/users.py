@@ -20,7 +20,7 @@ import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from .accounts_db import accounts_path, database_file, open_accounts
+from .accounts_db import AccountsFileError, accounts_path, database_file, open_accounts
 from .states import audit
 
 ROLES = ("reviewer", "admin")
@@ -61,7 +61,11 @@ class Users:
 
     def __init__(self, db: sqlite_utils.Database, accounts: sqlite_utils.Database | None = None):
         self.db = db
-        self.accounts = accounts if accounts is not None else open_accounts(accounts_path(database_file(db)))
+        if accounts is None:
+            if not database_file(db):
+                raise AccountsFileError("an in-memory database has no accounts file beside it; pass one")
+            accounts = open_accounts(accounts_path(database_file(db)))
+        self.accounts = accounts
 
     def get(self, name: str) -> dict | None:
         row = self.accounts.execute("SELECT name, role, disabled, created_at, sessions_valid_after FROM users "

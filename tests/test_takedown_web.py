@@ -625,3 +625,15 @@ def test_trusted_proxies_must_be_addresses(value, message):
     with pytest.raises(ValueError, match=message):
         trusted_proxies(value)
     assert trusted_proxies(["10.0.0.0/8", "::1"]) == ["10.0.0.0/8", "::1/128"]
+
+
+def test_sweep_review_refuses_a_wildcard_proxy_before_serving(tmp_path):
+    from click.testing import CliRunner
+
+    from takedown.cli import cli
+
+    config = tmp_path / "sweep.toml"
+    config.write_text('[web]\ntrusted_proxies = ["*"]\n')
+    result = CliRunner().invoke(cli, ["review", "--db", str(tmp_path / "sweep.db"), "--config", str(config)],
+                                env={"SWEEP_SESSION_KEY": "k" * 40})
+    assert result.exit_code != 0 and "trusted_proxies" in result.output and "Traceback" not in result.output
