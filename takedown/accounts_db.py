@@ -42,7 +42,7 @@ def database_file(db: sqlite_utils.Database) -> str:
     return next((row[2] for row in db.execute("PRAGMA database_list") if row[1] == "main"), "")
 
 
-def open_accounts(path: str | Path) -> sqlite_utils.Database:
+def open_accounts(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
     """Open (creating mode 0600 if needed) and migrate the accounts file."""
     path = Path(path)
     if not create_with_mode(path, MODE):
@@ -54,7 +54,8 @@ def open_accounts(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA busy_timeout = 30000")
     db.execute("PRAGMA journal_mode = WAL")        # -wal and -shm files take the file's mode
     db.execute("PRAGMA synchronous = NORMAL")
-    migrations.apply(db)
+    if migrate:
+        migrations.apply(db)
     return db
 
 

@@ -165,7 +165,7 @@ def _run(fn, request: Request, form, role: str | None) -> Response:
     db = open_db(settings["db_path"], migrate=False)
     accounts = None
     try:
-        accounts = open_accounts(settings["accounts_path"])
+        accounts = open_accounts(settings["accounts_path"], migrate=False)     # create_app migrated it
         user = None
         name = request.session.get("user")
         if name:
@@ -196,11 +196,14 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 def _flush_throttle(app: Starlette) -> None:
     settings = app.state.settings
-    db, accounts = open_db(settings["db_path"], migrate=False), open_accounts(settings["accounts_path"])
+    db = open_db(settings["db_path"], migrate=False)
     try:
-        app.state.throttle.flush(Users(db, accounts), final=True)
+        accounts = open_accounts(settings["accounts_path"], migrate=False)
+        try:
+            app.state.throttle.flush(Users(db, accounts), final=True)
+        finally:
+            accounts.close()
     finally:
-        accounts.close()
         db.close()
 
 
