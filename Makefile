@@ -41,4 +41,4 @@ bench: install model
 	$(BIN)/python bench/classify.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache sweep.db sweep.db-* build *.egg-info
+	rm -rf $(VENV) .pytest_cache sweep.db sweep.db-* sweep-accounts.db* build *.egg-info

@@ -1,7 +1,6 @@
 """The `sweep` command line. Every command's help carries an Example (a test checks it)."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -195,16 +194,9 @@ def search(text, db_path, limit, as_json):
     """
     from .db import open_db
     from .store import Store
+    from .summary import print_search
 
-    rows = Store(open_db(db_path)).search(text, limit or None)
-    for row in rows:
-        if as_json:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        else:
-            mark = "⚑" if row["flagged"] else " "
-            click.echo(f"{mark} {row['id']:<22} {row['label'] or '-':<16} {row['title']}")
-    if not as_json:
-        click.echo(f"{len(rows)} listing(s)", err=True)
+    print_search(Store(open_db(db_path)).search(text, limit or None), as_json)
 
 
 @cli.command()

@@ -23,10 +23,14 @@ DEMO_USER = "demo"
 
 
 def _users(db_path):
+    from .accounts_db import AccountsFileError
     from .db import open_db
     from .users import Users
 
-    return Users(open_db(db_path))
+    try:
+        return Users(open_db(db_path))
+    except AccountsFileError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _password(password_env: str | None) -> str:
@@ -56,7 +60,9 @@ def _guard(fn, *args, **kwargs):
 @click.option("--claim-timeout", default=600, show_default=True,
               help="Seconds a reviewer keeps a listing they opened before others may take it.")
 @click.option("--https-only", is_flag=True, help="Mark the session cookie Secure (behind an HTTPS proxy).")
-def review(db_path, host, port, claim_timeout, https_only):
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="sweep.toml ([web] trusted_proxies); default $SWEEP_CONFIG or ./sweep.toml.")
+def review(db_path, host, port, claim_timeout, https_only, config_path):
     """Serve the reviewer web UI: queue, listing pages, decisions, dashboard, audit log.
 
     Sign in with an account made by `sweep users add`.
@@ -65,25 +71,30 @@ def review(db_path, host, port, claim_timeout, https_only):
 
         sweep review --db sweep.db --port 8800
     """
-    serve(db_path, host, port, claim_timeout, https_only)
+    serve(db_path, host, port, claim_timeout, https_only, config_path)
 
 
 def serve(db_path, host: str = "127.0.0.1", port: int = 8800, claim_timeout: float = 600,
-          https_only: bool = False) -> None:
+          https_only: bool = False, config_path=None) -> None:
     """Run the review UI in the foreground until Ctrl-C."""
     import uvicorn
 
+    from .accounts_db import AccountsFileError
+    from .config import ConfigError, load_config
     from .web import create_app
+    from .web.app import server_config
     from .web.security import SessionKeyError
 
     try:
-        app = create_app(db_path, claim_timeout=claim_timeout, https_only=https_only)
-    except SessionKeyError as exc:
+        web = load_config(config_path).section("web")
+        app = create_app(db_path, claim_timeout=claim_timeout, https_only=https_only,
+                         trusted_proxies=web.get("trusted_proxies"))
+    except (SessionKeyError, AccountsFileError, ConfigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if not _users(db_path).list():
         click.echo("no accounts yet: create one with `sweep users add NAME --role admin`", err=True)
     click.echo(f"review UI on http://{host}:{port}/  (Ctrl-C to stop)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(server_config(app, host=host, port=port)).run()
 
 
 def demo_account(db_path) -> str:
@@ -101,6 +112,9 @@ def demo_account(db_path) -> str:
 @click.group()
 def users():
     """Accounts for the review UI (roles: reviewer decides; admin also bulk-decides and reads the audit log).
+
+    They live in sweep-accounts.db beside the database (mode 0600; $SWEEP_ACCOUNTS_DB to move it),
+    never in sweep.db itself.
 
     Example:
 

@@ -16,7 +16,10 @@ from pathlib import Path
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from .files import create_with_mode
+
 DEFAULT_DB = "sweep.db"
+MODE = 0o640
 migrations = Migrations("sweep")
 
 
@@ -64,9 +67,16 @@ def _unusable(path: Path, exc: sqlite3.DatabaseError) -> DatabaseUnusable | None
 def open_db(path: str | Path = DEFAULT_DB, migrate: bool = True) -> sqlite_utils.Database:
     """Open (creating if needed) and migrate the database; WAL so readers never block the writer.
 
+    A new file is made mode 0640 (its -wal/-shm files follow): group-readable for analysts,
+    never world-readable or writable. Accounts live in a file of their own (accounts_db.py).
     Raises DatabaseUnusable for a file that cannot be used (read-only, not SQLite, corrupted)."""
     path = Path(path)
     _check_access(path)
+    if str(path) != ":memory:":
+        try:
+            create_with_mode(path, MODE)
+        except OSError:             # a missing or read-only folder: SQLite reports it below, as before
+            pass
     db = sqlite_utils.Database(str(path))
     try:
         db.execute("PRAGMA busy_timeout = 30000")

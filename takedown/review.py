@@ -5,10 +5,10 @@ All of the review UI's SQL lives here (the web routes only call these methods).
 - The queue is every listing in state ``flagged`` or ``relisted`` that no other reviewer
   holds a live claim on: relisted listings first (a seller we already took down is back),
   then by score, then the longest-waiting.
-- Opening a listing claims it for ``claim_timeout`` seconds and releases the reviewer's
-  other claims, so each reviewer holds at most one listing and two reviewers never get
-  the same one. A claim is taken in one ``BEGIN IMMEDIATE`` transaction, so two reviewers
-  racing for a listing cannot both win.
+- Opening a listing claims it (the page posts the claim: a GET never changes anything)
+  for ``claim_timeout`` seconds and releases the reviewer's other claims, so each reviewer
+  holds at most one listing and two reviewers never get the same one. A claim is taken in
+  one ``BEGIN IMMEDIATE`` transaction, so two reviewers racing for a listing cannot both win.
 - A decision moves the listing through ``takedown.states.transition`` (which writes the
   audit log) and adds a ``reviews`` row, in one transaction.
 """

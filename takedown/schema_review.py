@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from .accounts_db import move_accounts_out
 from .db import migrations
 
 
@@ -24,3 +25,11 @@ def review_001_users_reviews_claims(db: sqlite_utils.Database) -> None:
     db["claims"].create({"listing_id": str, "reviewer": str, "claimed_at": str, "expires_at": str},
                         pk="listing_id", foreign_keys=[("listing_id", "listings", "id")])
     db["claims"].create_index(["reviewer"])
+
+
+@migrations(transactional=False)
+def review_002_accounts_to_their_own_file(db: sqlite_utils.Database) -> None:
+    """Accounts (password hashes) leave the listings database for the 0600 accounts file
+    (takedown/accounts_db.py). Not one transaction: the copy is committed in the other file
+    before the table is dropped here, and the drop is followed by a WAL checkpoint."""
+    move_accounts_out(db)

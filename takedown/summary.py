@@ -1,13 +1,23 @@
-"""Terminal tables for `sweep run`, `sweep demo` and `sweep stats`."""
+"""Terminal tables for `sweep run`, `sweep demo`, `sweep stats` and `sweep search`."""
 from __future__ import annotations
 
+import json
+
+import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from classifier import HARMFUL
 
+from .bidi import neutralise, neutralise_json
 from .db import open_db
 from .store import Store
+
+
+def cell(value) -> str:
+    """Text from the database as a table cell: rich markup escaped, bidi controls made visible."""
+    return escape(neutralise("" if value is None else str(value)))
 
 
 def print_summary(db_path: str, result) -> None:
@@ -20,7 +30,7 @@ def print_summary(db_path: str, result) -> None:
         by_label = {r["label"]: r["n"] for r in db.query(
             "SELECT label, count(*) AS n FROM listings WHERE platform = ? AND last_run_id = ? AND flagged = 1 "
             "GROUP BY label", [name, result.run_id])}
-        table.add_row(name, str(p["pages"]), str(p["listings"]), str(p["new"]), str(p["changed"]),
+        table.add_row(cell(name), str(p["pages"]), str(p["listings"]), str(p["new"]), str(p["changed"]),
                       str(sum(by_label.values())), *[str(by_label.get(label, 0)) for label in HARMFUL])
     console.print(table)
     for failure in result.failures:
@@ -33,8 +43,20 @@ def print_stats(db_path: str) -> None:
     for col in ("platform", "label", "listings", "flagged"):
         table.add_column(col, justify="left" if col in ("platform", "label") else "right")
     for r in rows:
-        table.add_row(r["platform"], r["label"], str(r["listings"]), str(r["flagged"] or 0))
+        table.add_row(cell(r["platform"]), cell(r["label"]), str(r["listings"]), str(r["flagged"] or 0))
     Console().print(table)
+
+
+def print_search(rows: list[dict], as_json: bool = False) -> None:
+    """`sweep search` lines: ⚑ id label title, or one JSON object per listing (bidi controls escaped)."""
+    for row in rows:
+        if as_json:
+            click.echo(neutralise_json(json.dumps(row, ensure_ascii=False)))
+        else:
+            mark = "⚑" if row["flagged"] else " "
+            click.echo(neutralise(f"{mark} {row['id']:<22} {row['label'] or '-':<16} {row['title']}"))
+    if not as_json:
+        click.echo(f"{len(rows)} listing(s)", err=True)
 
 
 def _mark(ok: bool) -> str:

@@ -35,6 +35,11 @@ XSS_DESCRIPTION = ('正版呼死你 电话轰炸 "><img src=x onerror="window.__
 XSS_SELLER = '<b onmouseover="window.__xss=5">黑店</b>"><img src=x onerror="window.__xss=6">'
 XSS_URL = "javascript:window.__xss=7"
 
+# Bidirectional controls: "\u202eNIMDA" displays as "ADMIN" unless neutralised.
+BIDI_TITLE = "呼死你 电话轰炸 \u202eNIMDA\u202c 包月 \u2066不限次数\u2069"
+BIDI_DESCRIPTION = "呼死你包月，电话轰炸任意号码。\u200f联系\u200e QQ 123456789 \u061c"
+BIDI_SELLER = "\u202eNIMDA\u202c 小店"
+
 # (platform, kind, platform id, seller id, seller name, title, description); contacts are obviously fake.
 # Each browser test decides only its own listings, so the tests run in any order:
 #   appstore:*          keyboard confirm/reject (alice, filtered to the app store)
@@ -42,6 +47,7 @@ XSS_URL = "javascript:window.__xss=7"
 #   marketplace:103/105 claims (alice holds 103; bob gets 105)
 #   marketplace:104     CSRF (bob)        marketplace:666  hostile text    marketplace:106  highlights
 #   marketplace:201-203 bulk by seller (root)   marketplace:150  reported and removed
+#   bazaar:1  bidi controls (carol)    bazaar:2  a cross-port GET must change nothing (carol)
 LISTINGS = [
     ("appstore", "appstore", "9001", "dev-1", "某开发者", "呼死你软件 包月不限次数 电话轰炸",
      "正版呼死你，电话轰炸任意号码，包月不限次数。联系 QQ 123456789"),
@@ -74,11 +80,15 @@ LISTINGS = [
      "呼死你 电话轰炸 包月 QQ 123456789"),
     ("marketplace", "ecommerce", "301", "s-ok", "正规数码", "小米原装充电器 快充",
      "全新原装快充充电器，支持多种手机，七天无理由退货。"),
+    ("bazaar", "ecommerce", "1", "s-bidi", BIDI_SELLER, BIDI_TITLE, BIDI_DESCRIPTION),
+    ("bazaar", "ecommerce", "2", "s-get", "小孙", "呼死你 电话轰炸 包月 不限次数",
+     "呼死你包月，电话轰炸任意号码，不限次数。"),
 ]
 
-# dave is disabled by a test and erin signs out (which ends all her sessions): nobody else uses them.
+# dave is disabled by a test and erin signs out (which ends all her sessions), frank gets locked out by
+# wrong passwords and gina signs in through a proxy: nobody else uses them.
 ROLES = {"alice": "reviewer", "bob": "reviewer", "carol": "reviewer", "dave": "reviewer", "erin": "reviewer",
-         "root": "admin"}
+         "frank": "reviewer", "gina": "reviewer", "root": "admin"}
 PASSWORDS = {name: secrets.token_urlsafe(16) for name in ROLES}
 
 
@@ -170,26 +180,35 @@ class ReviewServer:
 @pytest.fixture(scope="session")
 def review_server(review_db):
     """The review UI on a free loopback port, for the whole session."""
+    from takedown.web import create_app
+
+    with serving(create_app(review_db, claim_timeout=600)) as url:
+        yield ReviewServer(url, review_db, PASSWORDS)
+
+
+@contextmanager
+def serving(app):
+    """Serve ``app`` as `sweep review` does (real uvicorn, in a thread) on a free loopback port; yields its URL."""
     import uvicorn
 
-    from takedown.web import create_app
+    from takedown.web.app import server_config
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = create_app(review_db, claim_timeout=600)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(server_config(app))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("review server did not start")
-        time.sleep(0.05)
-    yield ReviewServer(f"http://127.0.0.1:{port}", review_db, PASSWORDS)
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("review server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 _sessions: dict[tuple[str, str], dict] = {}

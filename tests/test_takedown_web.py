@@ -5,10 +5,16 @@ import json
 import os
 import re
 import stat
+import threading
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import expect
 
+from takedown.bidi import BIDI_CONTROLS
 from takedown.db import open_db
 from takedown.users import Users
 from takedown.web.app import http_url
@@ -39,6 +45,11 @@ def rows(server, sql: str, params=()) -> list[tuple]:
 def keys_ready(page) -> None:
     """Wait until this page's shortcut handler is attached (the script is deferred)."""
     page.wait_for_selector("html[data-keys=ready]", state="attached")
+
+
+def claimed(page) -> None:
+    """Wait until the listing page's script has claimed the listing (a POST, as it opens)."""
+    page.wait_for_selector("html[data-claim=held]", state="attached")
 
 
 def token(page) -> str:
@@ -127,16 +138,36 @@ def test_pages_need_a_signed_in_user_and_wrong_passwords_are_refused(browser, re
         replay.close()
 
 
-def test_repeated_wrong_passwords_are_throttled(browser, review_server):
-    context = browser.new_context(base_url=review_server.url)
-    try:
-        html = context.request.get("/login").text()
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-        statuses = [context.request.post("/login", form={"csrf_token": csrf, "name": "nobody",
-                                                         "password": f"guess {i}"}).status for i in range(6)]
-        assert statuses == [401] * 5 + [429]
-    finally:
-        context.close()
+def test_repeated_wrong_passwords_lock_the_account_and_then_the_address(browser, review_db, review_server):
+    from tests.fixtures_review import serving
+    from takedown.web import create_app
+
+    def attempts(url, tries):
+        context = browser.new_context(base_url=url)
+        try:
+            html = context.request.get("/login").text()
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+            return [(r.status, r.text()) for r in (context.request.post("/login", max_redirects=0, form={
+                "csrf_token": csrf, "name": name, "password": password}) for name, password in tries)]
+        finally:
+            context.close()
+
+    right = review_server.passwords["frank"]
+    first_audit = rows(review_server, "SELECT max(id) FROM audit_log")[0][0]
+    with serving(create_app(review_db)) as url:        # its own throttle: the shared server's address stays free
+        answers = attempts(url, [("frank", f"guess {i}") for i in range(6)] + [("frank", right)])
+    assert [status for status, _ in answers] == [401] * 5 + [429, 429]      # the right password too, once locked
+    assert "for this account" in answers[-1][1]
+    with serving(create_app(review_db)) as url:        # a restart does not lift it: the count is in the accounts file
+        answers = attempts(url, [("frank", right)] + [(f"nobody{i}", "guess") for i in range(25)])
+    assert answers[0][0] == 429
+    statuses = [status for status, _ in answers[1:]]
+    assert statuses == [401] * 19 + [429] * 6 and "from your address" in answers[-1][1]
+    logged = rows(review_server, "SELECT actor, action, json_extract(detail, '$.count') FROM audit_log "
+                                 "WHERE id > ? AND action LIKE 'login%' ORDER BY id", [first_audit])
+    assert logged == [("frank", "login_failed", 1), ("frank", "login_locked", 4),      # frank's two refusals
+                      ("-", "login_failed", 1), ("-", "login_failed", 24)]   # are in his window's count; the
+                                                                             # rest went in at shutdown
 
 
 def test_a_reviewer_confirms_and_rejects_with_the_keyboard(browser, review_server):
@@ -266,6 +297,7 @@ def test_two_reviewers_never_get_the_same_listing(browser, review_server):
     held, other = listing_id("103"), listing_id("105")
     with signed_in(browser, review_server, "alice") as alice, signed_in(browser, review_server, "bob") as bob:
         alice.goto(f"/listing?id={held}")
+        claimed(alice)                                                          # the page's POST, not the GET
         expect(alice.locator("#confirm-form")).to_be_visible()
         bob.goto("/queue?label=caller_id_spoof")
         assert [r.get_attribute("data-id") for r in bob.locator("tr.row").all()] == [other]
@@ -409,3 +441,199 @@ def test_sweep_review_serves_the_ui(tmp_path):
         _, err = proc.communicate(timeout=20)
     assert "sweep users add" in err                   # no accounts yet: says how to make one
     assert stat.S_IMODE(os.stat(key_path(db)).st_mode) == 0o600
+
+
+# -- a GET changes nothing ------------------------------------------------------------------------
+@contextmanager
+def page_elsewhere(html: str):
+    """A page served from another port of 127.0.0.1 (same site as the review UI, so the
+    reviewer's cookie goes along with anything it loads); yields its URL."""
+    body = html.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+
+
+def snapshot(server) -> tuple:
+    return (rows(server, "SELECT * FROM claims ORDER BY listing_id"),
+            rows(server, "SELECT id, state FROM listings ORDER BY id"),
+            rows(server, "SELECT max(id) FROM audit_log"), rows(server, "SELECT count(*) FROM reviews"))
+
+
+def test_an_img_on_another_port_of_the_same_host_changes_nothing(browser, review_server):
+    lid = listing_id("2", "bazaar")
+    targets = [f"{review_server.url}/listing?id={lid}", f"{review_server.url}/next?platform=bazaar"]
+    with signed_in(browser, review_server, "carol") as page:
+        before = snapshot(review_server)
+        assert not rows(review_server, "SELECT * FROM claims WHERE listing_id = ?", [lid])
+        html = "".join(f'<img src="{t}">' for t in targets)
+        done = []                   # Chromium blocks the (HTML) bodies (ORB), after the server answered
+        page.on("requestfailed", lambda r: done.append(r.url))
+        page.on("requestfinished", lambda r: done.append(r.url))
+        with page_elsewhere(html) as url:
+            page.goto(url)
+            page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+        assert set(targets) <= set(done), done              # with carol's cookie (same site); before, this claimed
+        assert snapshot(review_server) == before
+        page.goto(f"/listing?id={lid}")                     # opening it for real claims it, through a POST
+        claimed(page)
+        assert rows(review_server, "SELECT reviewer FROM claims WHERE listing_id = ?", [lid]) == [("carol",)]
+        page.click("text=Release and go back to the queue")
+        page.wait_for_url("**/queue?*")
+    assert not rows(review_server, "SELECT * FROM claims WHERE listing_id = ?", [lid])
+
+
+def test_without_script_the_claim_button_claims(browser, review_server):
+    lid = listing_id("2", "bazaar")
+    context = browser.new_context(base_url=review_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.fill("input[name=name]", "carol")
+        page.fill("input[name=password]", review_server.passwords["carol"])
+        page.click("button[type=submit]")
+        page.wait_for_url("**/queue")
+        page.goto(f"/listing?id={lid}&platform=bazaar")
+        assert not rows(review_server, "SELECT * FROM claims WHERE listing_id = ?", [lid])
+        page.click("#claim-form button")
+        expect(page.locator("#claim-status")).to_contain_text("Yours until")
+        assert "platform=bazaar" in page.url
+        assert rows(review_server, "SELECT reviewer FROM claims WHERE listing_id = ?", [lid]) == [("carol",)]
+        page.click("text=Release and go back to the queue")
+        page.wait_for_url("**/queue?platform=bazaar")
+    finally:
+        context.close()
+    assert not rows(review_server, "SELECT * FROM claims WHERE listing_id = ?", [lid])
+
+
+# -- bidi controls ----------------------------------------------------------------------------------
+def test_bidi_controls_in_listings_are_shown_not_obeyed(browser, review_server):
+    lid = listing_id("1", "bazaar")
+    with signed_in(browser, review_server, "carol") as page:
+        for where in (f"/listing?id={lid}", "/queue?platform=bazaar", "/seller?id=bazaar:s-bidi"):
+            page.goto(where)
+            text = page.locator("body").inner_text() + page.title()
+            assert not set(text) & set(BIDI_CONTROLS), where
+            assert "‹U+202E›NIMDA‹U+202C›" in text, where
+        page.goto(f"/listing?id={lid}")
+        expect(page.locator("#listing-title")).to_contain_text("‹U+2066›不限次数‹U+2069›")
+        expect(page.locator("#listing-description")).to_contain_text("‹U+200F›联系‹U+200E›")
+        assert "呼死你" in "".join(page.locator("#listing-title mark").all_inner_texts())
+        assert page.locator("#claim-form input[name=listing_id]").get_attribute("value") == lid
+        claimed(page)
+        page.click("text=Release and go back to the queue")
+        page.wait_for_url("**/queue?*")
+
+
+# -- numbers, errors and headers --------------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/queue?page=9223372036854775807", "/queue?page=99999999999999999999999",
+                                  "/queue?page=0", "/queue?page=-1", "/queue?page=1e3", "/queue?page=%EF%BC%91",
+                                  "/evidence/99999999999999999999/screenshot", "/evidence/x/screenshot"])
+def test_numeric_parameters_out_of_range_are_a_400_with_the_security_headers(browser, review_server, path):
+    with signed_in(browser, review_server, "carol") as page:
+        response = page.request.get(path, max_redirects=0)
+        assert response.status == 400, path
+        assert "whole number" in response.text()
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert response.headers["x-frame-options"] == "DENY"
+        assert page.request.get("/queue?page=1").status == 200
+
+
+def test_the_audit_log_refuses_an_impossible_before(browser, review_server):
+    with signed_in(browser, review_server, "root") as page:
+        response = page.request.get("/audit?before=9223372036854775808")
+        assert response.status == 400 and response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_404_and_500_responses_carry_the_security_headers(review_db):
+    from tests.fixtures_review import serving
+    from takedown.web import create_app
+
+    def boom(request):
+        raise RuntimeError("a bug")
+
+    app = create_app(review_db)
+    app.add_route("/boom", boom)
+    with serving(app) as url:
+        for path, status in (("/boom", 500), ("/no/such/page", 404)):
+            with pytest.raises(urllib.error.HTTPError) as failed:
+                urllib.request.urlopen(url + path, timeout=10)
+            assert failed.value.code == status
+            headers = failed.value.headers
+            assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+            assert headers["X-Frame-Options"] == "DENY" and headers["Cache-Control"] == "no-store", path
+            assert "a bug" not in failed.value.read().decode()
+
+
+# -- X-Forwarded-For ------------------------------------------------------------------------------------
+def sign_in_forwarded(context, name: str, password: str, forwarded_for: str) -> int:
+    html = context.request.get("/login").text()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return context.request.post("/login", form={"csrf_token": csrf, "name": name, "password": password},
+                                headers={"X-Forwarded-For": forwarded_for}, max_redirects=0).status
+
+
+def last_login_ip(server, name: str):
+    found = rows(server, "SELECT json_extract(detail, '$.ip') FROM audit_log WHERE actor = ? AND action = 'login' "
+                         "ORDER BY id DESC LIMIT 1", [name])
+    return found[0][0] if found else None
+
+
+def test_x_forwarded_for_is_believed_only_from_a_configured_proxy(browser, review_db, review_server):
+    from tests.fixtures_review import serving
+    from takedown.web import create_app
+
+    password = review_server.passwords["gina"]
+    context = browser.new_context(base_url=review_server.url)
+    try:                                    # no proxy configured: the header is the client's own word
+        assert sign_in_forwarded(context, "gina", password, "198.51.100.7") == 303
+    finally:
+        context.close()
+    assert last_login_ip(review_server, "gina") == "127.0.0.1"
+    with serving(create_app(review_db, trusted_proxies=["127.0.0.1"])) as url:
+        context = browser.new_context(base_url=url)
+        try:                                # behind a trusted proxy: the right-most address it added
+            assert sign_in_forwarded(context, "gina", password, "203.0.113.50, 198.51.100.9") == 303
+        finally:
+            context.close()
+    assert last_login_ip(review_server, "gina") == "198.51.100.9"
+
+
+@pytest.mark.parametrize("value, message", [("127.0.0.1", "must be a list"), (["*"], "not an IP address"),
+                                            (["proxy.internal"], "not an IP address")])
+def test_trusted_proxies_must_be_addresses(value, message):
+    from takedown.web.security import trusted_proxies
+
+    with pytest.raises(ValueError, match=message):
+        trusted_proxies(value)
+    assert trusted_proxies(["10.0.0.0/8", "::1"]) == ["10.0.0.0/8", "::1/128"]
+
+
+def test_sweep_review_refuses_a_wildcard_proxy_before_serving(tmp_path):
+    from click.testing import CliRunner
+
+    from takedown.cli import cli
+
+    config = tmp_path / "sweep.toml"
+    config.write_text('[web]\ntrusted_proxies = ["*"]\n')
+    result = CliRunner().invoke(cli, ["review", "--db", str(tmp_path / "sweep.db"), "--config", str(config)],
+                                env={"SWEEP_SESSION_KEY": "k" * 40})
+    assert result.exit_code != 0 and "trusted_proxies" in result.output and "Traceback" not in result.output

@@ -93,12 +93,9 @@ class Report:
 
     @property
     def subject(self) -> str:
-        from .text import CATEGORY_ZH
+        from .text import render_subject
 
-        again = f"（第{self.escalation_level + 1}次举报）" if self.escalation_level else ""
-        who = self.seller_name or self.seller_id or "未知卖家"
-        return (f"举报：{CATEGORY_ZH.get(self.category, self.category)} — {who}，共{len(self.listings)}条{again} "
-                f"[{self.idempotency_key}]")
+        return render_subject(self)
 
 
 @dataclass

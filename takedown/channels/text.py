@@ -1,6 +1,11 @@
-"""How a report reads: the category names and the body every human-facing channel sends."""
+"""How a report reads: the category names, the subject and the body every human-facing channel sends.
+
+Titles, URLs and seller names are crawled text: bidi controls in them are made visible
+(takedown/bidi.py) so a moderator reads what the listing says, not what it pretends to.
+"""
 from __future__ import annotations
 
+from ..bidi import neutralise
 from .base import Report
 
 CATEGORY_ZH = {"call_bomber": "呼死你/骚扰呼叫软件", "caller_id_spoof": "改号软件/设备", "sms_bomber": "短信轰炸机",
@@ -8,6 +13,13 @@ CATEGORY_ZH = {"call_bomber": "呼死你/骚扰呼叫软件", "caller_id_spoof":
 CATEGORY_EN = {"call_bomber": "call-bombing software", "caller_id_spoof": "caller-ID spoofing software/devices",
                "sms_bomber": "SMS bomber", "modem_pool": "SIM modem pool (multi-SIM device)",
                "voice_gateway": "SIM voice gateway (GoIP)", "other": "other prohibited tool"}
+
+
+def render_subject(report: Report) -> str:
+    again = f"（第{report.escalation_level + 1}次举报）" if report.escalation_level else ""
+    who = report.seller_name or report.seller_id or "未知卖家"
+    return neutralise(f"举报：{CATEGORY_ZH.get(report.category, report.category)} — {who}，"
+                      f"共{len(report.listings)}条{again} [{report.idempotency_key}]")
 
 
 def render_body(report: Report, evidence_note: str = "") -> str:
@@ -39,4 +51,4 @@ def render_body(report: Report, evidence_note: str = "") -> str:
               f"seller: {report.seller_id or '-'}; listings: {len(report.listings)}; report key: {report.idempotency_key}.",
               "Legal basis: " + "; ".join(f"{c.english}" for c in report.citations),
               f"Reported by {report.reporter.get('org', 'Sweep')} <{report.reporter.get('contact', '')}>."]
-    return "\n".join(lines)
+    return neutralise("\n".join(lines))

@@ -5,7 +5,7 @@ import hashlib
 from collections import Counter
 from pathlib import Path
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -14,10 +14,11 @@ from ..review import CATEGORIES, QUEUE_STATES, REJECT_REASONS, ClaimedByOther, R
 from ..states import audit
 from ..users import session_start
 from . import charts
-from .app import HERE, Ctx, page, qs
+from .app import HERE, Ctx, page, qs, when
 from .highlight import highlight
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000            # 50 million listings deep: beyond any queue, and its offset fits SQLite
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
 
@@ -41,18 +42,19 @@ def login(ctx: Ctx) -> Response:
             return ctx.redirect(target)
         return ctx.render("login.html", next=target)
     name, password = ctx.value("name").strip()[:64], ctx.value("password")
-    throttle = ctx.request.app.state.throttle
-    if throttle.blocked(name):
-        return ctx.render("login.html", status_code=429, next=target, name=name,
-                          error="Too many failed attempts for this account; wait a few minutes.")
-    user = ctx.users().authenticate(name, password) if name and password else None
+    guard, users, address = ctx.request.app.state.throttle, ctx.users(), _client(ctx)
+    refused = guard.refused(users, name, address)
+    if refused:
+        guard.failed(users, name, address)
+        return ctx.render("login.html", status_code=429, next=target, name=name, error=(
+            "Too many failed attempts for this account; wait a few minutes." if refused == "account" else
+            "Too many failed sign-ins from your address; wait a few minutes."))
+    user = users.authenticate(name, password) if name and password else None
     if user is None:
-        throttle.failed(name)
-        with ctx.db.atomic():
-            audit(ctx.db.conn, name or "-", "login_failed", None, {"ip": _client(ctx)})
+        guard.failed(users, name, address)
         return ctx.render("login.html", status_code=401, next=target, name=name,
                           error="Wrong name or password.")
-    throttle.succeeded(name)
+    guard.succeeded(users, name, address)
     ctx.session.clear()                    # a fresh session (and CSRF token) for the signed-in user
     ctx.session.update(user=user["name"], since=session_start())
     with ctx.db.atomic():
@@ -82,10 +84,7 @@ def home(ctx: Ctx) -> Response:
 @page()
 def queue(ctx: Ctx) -> Response:
     review, filters = ctx.review(), ctx.filters()
-    try:
-        number = max(1, int(ctx.value("page", "1")))
-    except ValueError:
-        number = 1
+    number = ctx.number("page", default=1, maximum=MAX_PAGE)
     rows = review.queue(ctx.user["name"], filters, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     total = review.queue_size(ctx.user["name"], filters)
     return ctx.render("queue.html", rows=rows, total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)),
@@ -103,31 +102,52 @@ def next_listing(ctx: Ctx) -> Response:
 
 @page()
 def listing(ctx: Ctx) -> Response:
+    """Reading only: a GET never claims (an ``<img src>`` anywhere could). The page's script
+    claims through ``claim`` (POST, CSRF token); without script the Claim button does."""
     review, filters, me = ctx.review(), ctx.filters(), ctx.user["name"]
     listing_id = ctx.value("id")
     item = review.listing(listing_id) if listing_id else None
     if item is None:
         return ctx.error(404, "No such listing.")
     claim, claimed_by = None, None
-    if item["state"] in QUEUE_STATES:
-        try:
-            claim = review.claim(listing_id, me)
-        except ClaimedByOther as exc:
-            claimed_by = {"reviewer": exc.reviewer, "expires_at": exc.expires_at}
-        except ReviewError:         # decided by someone else since we read it
-            item = review.listing(listing_id)
+    held = review.claim_of(listing_id) if item["state"] in QUEUE_STATES else None
+    if held and held["reviewer"] == me:
+        claim = held
+    elif held:
+        claimed_by = held
     prev_id, next_id = review.neighbours(listing_id, me, filters)
     explanation = (item["classification"] or {}).get("explanation") or []
     label = (item["classification"] or {}).get("label")
     return ctx.render(
         "listing.html", item=item, filters=filters, claim=claim, claimed_by=claimed_by,
         decidable=item["state"] in QUEUE_STATES and claimed_by is None,
+        claim_minutes=round(ctx.settings["claim_timeout"] / 60),
         title_segments=highlight(item["title"] or "", explanation, "title"),
         description_segments=highlight(item["description"] or "", explanation, "description"),
         explanation=explanation, categories=CATEGORIES, reasons=REJECT_REASONS,
         default_category=label if label in CATEGORIES else CATEGORIES[0],
         prev_url=_listing_url(prev_id, filters) if prev_id else None,
         next_url=_listing_url(next_id, filters) if next_id and next_id != listing_id else None)
+
+
+@page()
+def claim_listing(ctx: Ctx) -> Response:
+    """Claim (or renew) a listing for ``claim_timeout``. Answers JSON to the page's script,
+    else goes back to the listing."""
+    listing_id, filters = ctx.value("listing_id"), ctx.filters()
+    try:
+        held = ctx.review().claim(listing_id, ctx.user["name"])
+    except ClaimedByOther as exc:
+        status, body = 409, {"error": str(exc), "claimed_by": exc.reviewer, "expires_at": when(exc.expires_at)}
+    except ReviewError as exc:
+        status, body = 409, {"error": str(exc)}
+    else:
+        status, body = 200, {"claimed": True, "expires_at": when(held["expires_at"])}
+    if "application/json" in ctx.request.headers.get("accept", ""):
+        return JSONResponse(body, status_code=status)
+    if status != 200:
+        ctx.flash(body["error"], "error")
+    return ctx.redirect(_listing_url(listing_id, filters))
 
 
 @page()
@@ -189,10 +209,7 @@ def seller_bulk(ctx: Ctx) -> Response:
 # -- evidence --------------------------------------------------------------------------------
 @page()
 def screenshot(ctx: Ctx) -> Response:
-    try:
-        shot = ctx.review().screenshot(int(ctx.request.path_params["evidence_id"]))
-    except ValueError:
-        shot = None
+    shot = ctx.review().screenshot(ctx.number("evidence id", raw=ctx.request.path_params["evidence_id"]))
     if shot is None:
         return ctx.error(404, "No screenshot for this evidence.")
     path = Path(shot["path"])
@@ -239,10 +256,7 @@ def dashboard_page(ctx: Ctx) -> Response:
 
 @page(role="admin")
 def audit_page(ctx: Ctx) -> Response:
-    try:
-        before = int(ctx.value("before")) if ctx.value("before") else None
-    except ValueError:
-        before = None
+    before = ctx.number("before")
     listing_id, actor = ctx.value("listing"), ctx.value("actor")
     rows = ctx.review().audit_entries(listing_id or None, actor or None, before, limit=PAGE_SIZE * 2)
     older = rows[-1]["id"] if len(rows) == PAGE_SIZE * 2 else None
@@ -255,8 +269,9 @@ def routes() -> list:
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
         Route("/queue", queue),
-        Route("/next", next_listing),
+        Route("/next", next_listing, methods=["POST"]),
         Route("/listing", listing),
+        Route("/claim", claim_listing, methods=["POST"]),
         Route("/decide", decide, methods=["POST"]),
         Route("/release", release, methods=["POST"]),
         Route("/seller", seller),

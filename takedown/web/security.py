@@ -1,12 +1,12 @@
-"""The web UI's defences: the session key, CSRF tokens, response headers, login throttling."""
+"""The web UI's defences: the session key, CSRF tokens, response headers, trusted proxies.
+(Login throttling is throttle.py.)"""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import os
 import secrets
 import stat
-import time
-from collections import defaultdict, deque
 from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
@@ -72,6 +72,25 @@ def csrf_ok(session, submitted) -> bool:
     return bool(expected) and isinstance(submitted, str) and hmac.compare_digest(expected, submitted)
 
 
+def trusted_proxies(values) -> list[str]:
+    """``[web] trusted_proxies``: addresses or networks whose X-Forwarded-For is believed.
+
+    Default none: without a proxy in front, the header is whatever the client wrote.
+    """
+    if values is None:
+        return []
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        raise ValueError("[web] trusted_proxies must be a list of addresses or networks, e.g. [\"127.0.0.1\"]")
+    out = []
+    for value in values:
+        try:
+            out.append(str(ipaddress.ip_network(str(value).strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"[web] trusted_proxies: {value!r} is not an IP address or network "
+                             "(a wildcard would let any client choose its address)") from None
+    return out
+
+
 class SecurityHeaders:
     """ASGI middleware adding HEADERS to every response."""
 
@@ -93,28 +112,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class LoginThrottle:
-    """At most ``attempts`` failed logins per account name within ``window`` seconds."""
-
-    def __init__(self, attempts: int = 5, window: float = 300, clock=time.monotonic):
-        self.attempts, self.window, self.clock = attempts, window, clock
-        self._failures: dict[str, deque] = defaultdict(deque)
-
-    def _recent(self, name: str) -> deque:
-        failures = self._failures[name]
-        while failures and failures[0] < self.clock() - self.window:
-            failures.popleft()
-        return failures
-
-    def blocked(self, name: str) -> bool:
-        return len(self._recent(name)) >= self.attempts
-
-    def failed(self, name: str) -> None:
-        self._recent(name).append(self.clock())
-        if len(self._failures) > 10_000:        # bounded memory under a name-spraying attack
-            self._failures.clear()
-
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(name, None)

@@ -1,4 +1,4 @@
-// Keyboard shortcuts for reviewers: j/k move, y/n decide, o/Enter open, ? help.
+// Keyboard shortcuts for reviewers: j/k move, y/n decide, o/Enter open, ? help; the listing page's claim.
 // No inline scripts anywhere (the CSP forbids them); this file only submits the page's own forms.
 (function () {
   "use strict";
@@ -63,6 +63,31 @@
     }
     event.preventDefault();       // so "n" does not also type itself into the reason field
   });
+
+  // Listing page: claim it with a POST as it opens (a GET never claims). A decision or a release
+  // submitted before the claim is answered waits for it, so a late claim cannot outlive a release.
+  var claimForm = document.getElementById("claim-form");
+  var claiming = null;
+  if (claimForm && window.fetch && window.FormData) {
+    claiming = fetch(claimForm.action, {method: "POST", body: new FormData(claimForm), credentials: "same-origin",
+                                        headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        return response.json().then(function (body) {
+          if (!response.ok) { window.location.reload(); return; }     // someone else holds it, or it was decided
+          document.getElementById("claim-status").textContent = "Yours until " + body.expires_at + " UTC.";
+          claimForm.hidden = true;
+          document.documentElement.dataset.claim = "held";
+        });
+      })
+      .catch(function () { document.documentElement.dataset.claim = "failed"; })
+      .then(function () { claiming = null; });
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!claiming || form === claimForm) return;
+    event.preventDefault();
+    claiming.then(function () { form.submit(); });
+  }, true);
 
   document.documentElement.dataset.keys = "ready";    // tests wait for this before typing
 
