@@ -103,8 +103,10 @@ def register(cli) -> None:
         for name, s in stats.items():
             reason = s.get("finish_reason", "not started")
             checks = s.get("sweep/monitors", [])
+            rejected = sum(v for k, v in s.items() if k.startswith("sweep/redis/rejected/"))
             click.echo(f"{name}: {s.get('response_received_count', 0)} pages, {s.get('sweep/pushed', 0)} listings "
-                       f"pushed, {s.get('worker/requeued', 0)} requests taken back from dead workers; {reason}; "
+                       f"pushed, {s.get('worker/requeued', 0)} requests taken back from dead workers"
+                       f"{f', {rejected} queue entries rejected' if rejected else ''}; {reason}; "
                        f"monitors {len(checks) - len(failures(checks))} of {len(checks)} OK")
             if reason != "finished":
                 failed.append(f"{name}: worker ended with {reason!r}")
@@ -153,6 +155,8 @@ def register(cli) -> None:
         finally:
             if job.store is not None:
                 job.close()
-        click.echo(f"ingested {job.stats['ingested']} listings into {db_path}")
+        rejected = sum(v for k, v in job.stats.items() if k.startswith("sweep/redis/rejected/"))
+        click.echo(f"ingested {job.stats['ingested']} listings into {db_path}"
+                   f"{f' ({rejected} entries rejected, kept on {prefix}:rejected)' if rejected else ''}")
         if stopping:
             sys.exit(130)
