@@ -150,11 +150,13 @@ class Ingest:
             other = {}
         if not isinstance(other, dict):
             other = {}
-        if other.get("host") == socket.gethostname() and not psutil.pid_exists(other.get("pid", 0)):
+        pid = other.get("pid")
+        if other.get("host") == socket.gethostname() and isinstance(pid, int) and not psutil.pid_exists(pid):
             logger.warning("taking over the ingest lock of process %s, which is gone", other.get("pid"))
             self.server.set(key, self.me, px=int(self.lock_ttl * 1000))
             return
-        raise IngestError(f"another `sweep ingest` is running ({holder.decode('utf-8', 'replace')[:200] if holder else 'unknown'}); "
+        said = holder.decode("utf-8", "replace")[:200] if holder else "unknown"
+        raise IngestError(f"another `sweep ingest` is running ({said}); "
                           f"a distributed crawl has exactly one writer")
 
     def _refresh_lock(self) -> None:

@@ -84,7 +84,8 @@ def test_a_crawl_killed_mid_crawl_takes_its_classifier_worker_with_it(sandbox, m
 def test_sweep_classify_killed_takes_its_workers_with_it(model_path, tmp_path):
     proc = start("classify", "--in", "-", "--out", str(tmp_path / "out.jsonl"), "--workers", "2",
                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    line = json.dumps({"title": "二手手机 九成新", "description": "自用一年，无拆修，微信 abc_demo"}, ensure_ascii=False)
+    line = json.dumps({"title": "二手手机 九成新", "description": "自用一年，无拆修，微信 abc_demo"},
+                      ensure_ascii=False)
     proc.stdin.write(((line + "\n") * 300).encode())     # more than one batch: the pool starts; stdin stays open
     proc.stdin.flush()
     workers = wait_for(lambda: len(model_workers(proc)) == 2 and model_workers(proc), 60, "two workers start")

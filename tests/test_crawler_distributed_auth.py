@@ -107,8 +107,8 @@ def test_an_acl_user_over_tls_crawls_and_ingests(secured, sandbox, catalogue, mo
     """The worker's URL (user, password, CA) in $SWEEP_REDIS_URL; ingest's password from the config file's
     password_env. The password is in no output."""
     url = f"rediss://{USER}:{PASSWORD}@127.0.0.1:{secured.tls_port}/0?ssl_ca_certs={secured.ca}"
-    worker = sweep(tmp_path, "worker", "worker", "--platform", "forum", *base_url_args({"forum": sandbox.urls["forum"]}),
-                   env={"SWEEP_REDIS_URL": url})
+    worker = sweep(tmp_path, "worker", "worker", "--platform", "forum",
+                   *base_url_args({"forum": sandbox.urls["forum"]}), env={"SWEEP_REDIS_URL": url})
     assert worker.returncode == 0, worker.stderr[-3000:]
     config = tmp_path / "sweep.toml"
     config.write_text(f'[redis]\nurl = "rediss://127.0.0.1:{secured.tls_port}/0?ssl_ca_certs={secured.ca}"\n'
@@ -130,3 +130,18 @@ def test_the_default_user_with_requirepass_works(secured, model_path, tmp_path):
                  env={"SWEEP_REDIS_URL": f"redis://:{ADMIN}@127.0.0.1:{secured.port}/0"}, timeout=120)
     assert proc.returncode == 0 and "ingested 0 listings" in proc.stdout, proc.stderr[-3000:]
     assert ADMIN not in proc.stdout + proc.stderr
+
+
+def test_a_password_in_the_config_files_url_needs_a_private_file(tmp_path):
+    import click
+
+    from takedown.cli_crawl import redis_url
+
+    config = tmp_path / "sweep.toml"
+    config.write_text('[redis]\nurl = "redis://sweep:s3cret@redis.internal:6379/0"\n')
+    config.chmod(0o644)
+    with pytest.raises(click.ClickException, match="chmod 600") as refused:
+        redis_url(None, str(config))
+    assert "s3cret" not in str(refused.value)
+    config.chmod(0o600)
+    assert redis_url(None, str(config)) == "redis://sweep:s3cret@redis.internal:6379/0"

@@ -18,8 +18,6 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-import pytest
-
 from crawler.distributed.keys import Keys
 from crawler.distributed.scheduler import ReliableScheduler
 from crawler.items import Listing
@@ -208,7 +206,8 @@ def test_every_request_the_spiders_make_round_trips_unchanged(redis_url, sandbox
                            "timeout_ms": 6000})
     s = crawl_checking(redis_url, {"marketplace": fault_sandbox.urls["marketplace"]}, profiles,
                        {"DOWNLOAD_TIMEOUT": 3, "RETRY_TIMES": 1})["marketplace"]
-    assert s["retry/count"] >= 1 and s["sweep/faults/browser_retried"] >= 1 and s.get("downloader/response_status_count/302")
+    assert s["retry/count"] >= 1 and s["sweep/faults/browser_retried"] >= 1
+    assert s.get("downloader/response_status_count/302")
     assert not s.get("roundtrip/changed") and not s.get("scheduler/unserializable"), s
     for key in ("retry_times", "redirect_urls", "redirect_reasons", "browser_retries", "playwright_page_init_callback",
                 "download_timeout", "depth"):

@@ -51,7 +51,8 @@ def connect(url: str, **kwargs):
         server.ping()
     except (redis.AuthenticationError, redis.ResponseError) as exc:
         how = "the user and password in the URL ($SWEEP_REDIS_URL) or [redis] username and password_env"
-        if urlsplit(url).password is None and ("auth" in str(exc).lower() or isinstance(exc, redis.AuthenticationError)):
+        asked = isinstance(exc, redis.AuthenticationError) or "auth" in str(exc).lower()
+        if asked and urlsplit(url).password is None:
             raise RedisUnavailable(f"Redis at {where} needs a password: give {how}") from None
         if isinstance(exc, redis.AuthenticationError) or "WRONGPASS" in str(exc):
             raise RedisUnavailable(f"Redis at {where} refused the credentials ({_first_line(exc)}); check "

@@ -53,7 +53,8 @@ META_SCHEMA = {
     "playwright_security_details": {"type": ["object", "null"],
                                     "additionalProperties": {"type": ["string", "number", "null"]}},
     # Scrapy's, on retries and redirects
-    "retry_times": _INT, "redirect_times": _INT, "redirect_ttl": _INT, "redirect_urls": {"type": "array", "items": _STR},
+    "retry_times": _INT, "redirect_times": _INT, "redirect_ttl": _INT,
+    "redirect_urls": {"type": "array", "items": _STR},
     "redirect_reasons": {"type": "array", "items": {"type": ["integer", "string"]}},
     "download_timeout": _NUM, "download_latency": _NUM, "depth": _INT, "is_start_request": _BOOL,
 }

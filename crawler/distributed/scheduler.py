@@ -217,8 +217,8 @@ class ReliableScheduler(Scheduler):
                 return False
             self.memory_seen.add(fingerprint)
         self.stats.inc_value("scheduler/unserializable")
-        logger.warning("%s: %s kept in this worker's memory only (the queue format cannot carry it: %s)", self.platform,
-                       request.url, why)
+        logger.warning("%s: %s kept in this worker's memory only (the queue format cannot carry it: %s)",
+                       self.platform, request.url, why)
         self.tracker.enqueued(parent, replaced, stored=False)
         self.memory.append(request)
         return True
