@@ -29,7 +29,7 @@ _STR = {"type": "string"}
 _INT = {"type": "integer"}
 _NUM = {"type": "number"}
 _BOOL = {"type": "boolean"}
-_B64 = {"type": "string", "pattern": r"^[A-Za-z0-9+/]*={0,2}$"}
+_B64 = {"type": "string"}           # base64, checked as it is decoded
 
 META_SCHEMA = {
     # the spiders' own (crawler/spiders/)
