@@ -18,9 +18,14 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import pytest
+
 from crawler.distributed.keys import Keys
+from crawler.distributed.request_codec import RequestCodec
 from crawler.distributed.scheduler import ReliableScheduler
+from crawler.distributed.wire import Rejected
 from crawler.items import Listing
+from crawler.spiders.forum import ForumSpider
 from takedown.ingest import Ingest
 from tests.conftest import ROOT, base_url_args
 from tests.fixtures_faults import write_profile
@@ -51,6 +56,31 @@ def test_the_planted_pickle_is_live(tmp_path):
 
 
 # -- the request queue -------------------------------------------------------------------------------
+class ForumOnly(ForumSpider):
+    def __init__(self):          # the codec needs only the spider's methods and REQUEST_CALLBACKS
+        pass
+
+
+@pytest.mark.parametrize("entry, reason", [
+    ({"url": "file:///etc/passwd", "callback": "parse_list"}, "bad_value"),
+    ({"url": "http://[::1/", "callback": "parse_list"}, "bad_value"),                  # Scrapy refuses the URL
+    ({"url": "http://forum.example/", "method": "DELETE"}, "bad_value"),
+    ({"url": "http://forum.example/", "callback": "_malformed"}, "unknown_callback"),  # a method, not a callback
+    ({"url": "http://forum.example/", "cb_kwargs": {"x": 1}}, "unknown_key"),
+    ({"url": "http://forum.example/", "meta": {"playwright_page_methods": [
+        {"method": "evaluate", "args": ["fetch('http://10.0.0.1/')"]}]}}, "bad_value"),  # only waiting
+    ({"url": "http://forum.example/", "meta": {"playwright_context_kwargs": {"proxy": {}}}}, "unknown_key"),
+    ({"url": "http://forum.example/", "meta": {"browser_fallback": {
+        "body": "not base64!", "encoding": "utf-8", "content_type": "text/html"}}}, "bad_value"),
+    ({"url": "http://forum.example/", "meta": {"listing": {"id": "forum:1"}}}, "missing_key"),
+    ({"method": "GET"}, "missing_key"),
+])
+def test_what_a_request_may_not_carry(entry, reason):
+    with pytest.raises(Rejected) as rejected:
+        RequestCodec(ForumOnly()).decode(json.dumps(entry).encode())
+    assert rejected.value.reason == reason, rejected.value
+
+
 def hostile_requests(marker: Path, base: str) -> dict[str, bytes]:
     ok = {"url": f"{base}/forum-2-1.html", "callback": "parse_list", "meta": {"list_page": 1}}
     return {

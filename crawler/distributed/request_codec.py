@@ -153,4 +153,7 @@ class RequestCodec:
             meta["browser_fallback"] = {**meta["browser_fallback"], "body": _unb64(meta["browser_fallback"]["body"])}
         d["body"] = _unb64(d.get("body", ""))
         d["meta"] = meta
-        return request_from_dict(d, spider=self.spider)
+        try:
+            return request_from_dict(d, spider=self.spider)
+        except (ValueError, TypeError) as exc:      # e.g. a URL Scrapy refuses
+            raise Rejected("bad_value", str(exc)[:200]) from None
