@@ -220,6 +220,7 @@ def crawl_checking(redis_url: str, urls: dict, profiles: Path, overrides: dict |
     return json.loads(proc.stdout.rpartition("STATS ")[2])
 
 
+@pytest.mark.browser
 def test_every_request_the_spiders_make_round_trips_unchanged(redis_url, sandbox, fault_sandbox, tmp_path):
     stats = crawl_checking(redis_url, sandbox.urls, ROOT / "crawler" / "profiles")
     for name, s in stats.items():
