@@ -36,7 +36,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.distributed.keys import Keys
 from crawler.distributed.listing_codec import decode_listing, decode_platform
-from crawler.distributed.wire import Rejected, Rejects
+from crawler.distributed.wire import Rejected, Rejects, printable
 from crawler.items import Listing
 from crawler.pipelines.classify import as_record
 from crawler.pipelines.dedupe import DedupePipeline
@@ -155,7 +155,7 @@ class Ingest:
             logger.warning("taking over the ingest lock of process %s, which is gone", other.get("pid"))
             self.server.set(key, self.me, px=int(self.lock_ttl * 1000))
             return
-        said = holder.decode("utf-8", "replace")[:200] if holder else "unknown"
+        said = printable(holder.decode("utf-8", "replace")) if holder else "unknown"
         raise IngestError(f"another `sweep ingest` is running ({said}); "
                           f"a distributed crawl has exactly one writer")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 
 import fastjsonschema
 
@@ -22,8 +23,15 @@ REJECTED_KEEP = 1000
 _RULES = {"additionalProperties": "unknown_key", "required": "missing_key", "type": "bad_type"}
 
 
+def printable(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` with control and format characters (bidi overrides too) escaped:
+    the detail of a reject quotes what the entry held, and goes to a terminal."""
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c)[0] == "C" else c for c in text[:limit])
+
+
 class Rejected(ValueError):
     def __init__(self, reason: str, detail: str):
+        detail = printable(detail)
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
