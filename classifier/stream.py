@@ -10,6 +10,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
+from .die_with_parent import die_with_parent
 from .predict import Classifier
 
 _model: Classifier | None = None
@@ -19,6 +20,11 @@ OUTPUT_FIELDS = ("label", "score", "flagged", "scores", "explanation")
 def _init(model_path: str) -> None:
     global _model
     _model = Classifier.load(model_path)
+
+
+def _init_worker(model_path: str, parent_pid: int) -> None:
+    die_with_parent(parent_pid)       # `sweep classify` killed: its workers go too
+    _init(model_path)
 
 
 def _predict(records: list[dict]) -> list[dict]:
@@ -145,7 +151,7 @@ def classify_stream(in_path: str, out_path: str, model_path: str, workers: int |
             for records in _batches(src, batch, counts, warn):
                 write(out, records, _predict(records))
             return counts
-        with ProcessPoolExecutor(workers, initializer=_init, initargs=(model_path,)) as pool:
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(model_path, os.getpid())) as pool:
             in_flight: collections.deque = collections.deque()
             for records in _batches(src, batch, counts, warn):
                 in_flight.append((records, pool.submit(_predict, records)))

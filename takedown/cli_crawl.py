@@ -10,24 +10,36 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 
 def redis_url(option: str | None, config_path: str | None) -> str:
-    """--redis, else ``[redis] url`` in the config file, else the local default."""
-    if option:
-        return option
+    """--redis ($SWEEP_REDIS_URL), else ``[redis] url`` in the config file, else the local default;
+    a password the URL lacks comes from ``[redis] password_env`` (and ``username``)."""
+    import stat
+    from urllib.parse import urlsplit
+
+    from crawler.distributed.connection import with_credentials
+
     from .config import ConfigError, load_config
 
     try:
-        url = load_config(config_path).section("redis").get("url")
+        config = load_config(config_path)
+        section = config.section("redis")
+        url = option or section.get("url") or DEFAULT_REDIS
+        in_file = urlsplit(str(section.get("url", ""))).password
+        if in_file and config.path and stat.S_IMODE(config.path.stat().st_mode) & 0o077:
+            raise ConfigError(f"{config.path}: [redis] url holds a password but the file is readable by others; run "
+                              f"`chmod 600 {config.path}` or use [redis] password_env")
+        return with_credentials(url, section.get("username"), config.secret("redis", "password"))
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
-    return url or DEFAULT_REDIS
 
 
 def _redis_options(fn):
     fn = click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                      help="Config file with [redis] url (default: $SWEEP_CONFIG, else ./sweep.toml if present).")(fn)
+                      help="Config file with [redis] url, username, password_env (default: $SWEEP_CONFIG, else "
+                           "./sweep.toml if present).")(fn)
     fn = click.option("--redis", "redis_option", envvar="SWEEP_REDIS_URL", metavar="URL",
-                      help=f"Redis shared by the workers and ingest [env SWEEP_REDIS_URL; default "
-                           f"{DEFAULT_REDIS}].")(fn)
+                      help=f"Redis shared by the workers and ingest: redis://[user:password@]host:port/db, or "
+                           f"rediss:// for TLS (?ssl_ca_certs=PATH). A password here shows in `ps`: prefer "
+                           f"$SWEEP_REDIS_URL or [redis] password_env [default {DEFAULT_REDIS}].")(fn)
     fn = click.option("--prefix", default="sweep", show_default=True, help="Prefix of every Redis key.")(fn)
     fn = click.option("--timeout", default=30.0, show_default=True,
                       help="Seconds without a heartbeat before a worker counts as dead (its requests are retaken).")(fn)
@@ -35,14 +47,12 @@ def _redis_options(fn):
 
 
 def _connect(url: str):
-    import redis
+    from crawler.distributed.connection import RedisUnavailable, connect
 
-    server = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=60)
     try:
-        server.ping()
-    except redis.RedisError as exc:
-        raise click.ClickException(f"cannot reach Redis at {url}: {exc}") from None
-    return server
+        return connect(url, socket_connect_timeout=10, socket_timeout=60)
+    except RedisUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def register(cli) -> None:
@@ -103,8 +113,10 @@ def register(cli) -> None:
         for name, s in stats.items():
             reason = s.get("finish_reason", "not started")
             checks = s.get("sweep/monitors", [])
+            rejected = sum(v for k, v in s.items() if k.startswith("sweep/redis/rejected/"))
             click.echo(f"{name}: {s.get('response_received_count', 0)} pages, {s.get('sweep/pushed', 0)} listings "
-                       f"pushed, {s.get('worker/requeued', 0)} requests taken back from dead workers; {reason}; "
+                       f"pushed, {s.get('worker/requeued', 0)} requests taken back from dead workers"
+                       f"{f', {rejected} queue entries rejected' if rejected else ''}; {reason}; "
                        f"monitors {len(checks) - len(failures(checks))} of {len(checks)} OK")
             if reason != "finished":
                 failed.append(f"{name}: worker ended with {reason!r}")
@@ -153,6 +165,8 @@ def register(cli) -> None:
         finally:
             if job.store is not None:
                 job.close()
-        click.echo(f"ingested {job.stats['ingested']} listings into {db_path}")
+        rejected = sum(v for k, v in job.stats.items() if k.startswith("sweep/redis/rejected/"))
+        click.echo(f"ingested {job.stats['ingested']} listings into {db_path}"
+                   f"{f' ({rejected} entries rejected, kept on {prefix}:rejected)' if rejected else ''}")
         if stopping:
             sys.exit(130)

@@ -7,6 +7,11 @@ the commit deletes the processing list. Killed at any point, the next ingest fir
 processing list back in front of the queue: what was already committed comes back as 'seen'
 (same content hash), so every listing is stored exactly once.
 
+Nothing read from Redis is trusted: a listing must be JSON of the shape workers send
+(crawler/distributed/listing_codec.py); anything else — a pickle, bad JSON, unknown keys, wrong
+types — is never executed, counted as ``sweep/redis/rejected/<reason>`` (in the run's stats),
+logged once per reason and kept on ``<prefix>:rejected``; the batch goes on without it.
+
 One crawl run per distributed crawl: the run opens with the first listing and closes once the
 crawl is over — no worker heartbeat, no request queued or being processed, nothing left to
 ingest — so the same listing in the next crawl is an update, not a duplicate.
@@ -30,6 +35,8 @@ import psutil
 from scrapy.exceptions import DropItem
 
 from crawler.distributed.keys import Keys
+from crawler.distributed.listing_codec import decode_listing, decode_platform
+from crawler.distributed.wire import Rejected, Rejects, printable
 from crawler.items import Listing
 from crawler.pipelines.classify import as_record
 from crawler.pipelines.dedupe import DedupePipeline
@@ -96,6 +103,7 @@ class Ingest:
         self.platforms: set[str] = set()
         self._take = server.register_script(TAKE)
         self._put_back = server.register_script(PUT_BACK)
+        self.rejects = Rejects(server, keys.rejected, self.stats, "listing")
         self._stages()
 
     def _stages(self) -> None:
@@ -138,13 +146,17 @@ class Ingest:
         holder = self.server.get(key)
         try:
             other = json.loads(holder)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             other = {}
-        if other.get("host") == socket.gethostname() and not psutil.pid_exists(other.get("pid", 0)):
+        if not isinstance(other, dict):
+            other = {}
+        pid = other.get("pid")
+        if other.get("host") == socket.gethostname() and isinstance(pid, int) and not psutil.pid_exists(pid):
             logger.warning("taking over the ingest lock of process %s, which is gone", other.get("pid"))
             self.server.set(key, self.me, px=int(self.lock_ttl * 1000))
             return
-        raise IngestError(f"another `sweep ingest` is running ({holder.decode() if holder else 'unknown'}); "
+        said = printable(holder.decode("utf-8", "replace")) if holder else "unknown"
+        raise IngestError(f"another `sweep ingest` is running ({said}); "
                           f"a distributed crawl has exactly one writer")
 
     def _refresh_lock(self) -> None:
@@ -173,11 +185,10 @@ class Ingest:
 
     def _stage(self, data: bytes) -> Listing | None:
         try:
-            fields = json.loads(data)
-            item = Listing(**{k: v for k, v in fields.items() if k in Listing.__dataclass_fields__})
-        except (ValueError, TypeError) as exc:
-            self.run_stats.inc_value("sweep/items_invalid")
-            logger.warning("skipping a listing that is not a Listing: %s", exc)
+            item = decode_listing(data)
+        except Rejected as exc:          # never executed: counted with the run, kept aside, and on to the next
+            self.rejects(data, exc, f"list {self.keys.items}")
+            self.run_stats.inc_value(f"sweep/redis/rejected/{exc.reason}")
             return None
         try:
             item = self.validate.process_item(item)
@@ -226,7 +237,14 @@ class Ingest:
     def _ensure_run(self, listings: list[Listing]) -> None:
         new = {item.platform for item in listings} - self.platforms
         if new:
-            known = {k.decode(): json.loads(v) for k, v in self.server.hgetall(self.keys.platforms).items()}
+            known = {}
+            for name, data in self.server.hgetall(self.keys.platforms).items():
+                name = name.decode("utf-8", "replace")
+                try:
+                    known[name] = decode_platform(name, data)
+                except Rejected as exc:      # the listing is still stored, under a bare platform record
+                    self.rejects(data, exc, f"hash {self.keys.platforms} field {name[:80]!r}")
+                    self.run_stats.inc_value(f"sweep/redis/rejected/{exc.reason}")
             self.store.register_platforms([SimpleNamespace(**known.get(name, {"name": name, "kind": "", "base_url": "",
                                                                              "path": "", "enabled": True}))
                                            for name in sorted(new)])

@@ -23,9 +23,13 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, directory: Path):
+    """``extra`` arguments (e.g. --requirepass, --user, --tls-port); ``password`` is the default user's."""
+
+    def __init__(self, directory: Path, extra: list[str] | None = None, password: str | None = None):
         self.directory = directory
         self.port = free_port()
+        self.extra = list(extra or [])
+        self.password = password
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -36,7 +40,7 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
              "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes",
-             "--logfile", str(self.directory / "redis.log")],
+             "--logfile", str(self.directory / "redis.log"), *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -52,7 +56,7 @@ class RedisServer:
     def client(self):
         import redis
 
-        return redis.Redis.from_url(self.url)
+        return redis.Redis.from_url(self.url, password=self.password)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

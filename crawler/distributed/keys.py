@@ -11,6 +11,7 @@ Shared:
     <prefix>:items:processing                    list  — listings `sweep ingest` popped and has not committed
     <prefix>:ingest                              string with a TTL — held by the one running `sweep ingest`
     <prefix>:platforms                           hash  — platform name → its profile (kind, base URL) as JSON
+    <prefix>:rejected                            list  — the newest entries refused as not valid JSON of their kind
 """
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ class Keys:
     @property
     def ingest_lock(self) -> str:
         return f"{self.prefix}:ingest"
+
+    @property
+    def rejected(self) -> str:
+        return f"{self.prefix}:rejected"
 
     @property
     def platforms(self) -> str:

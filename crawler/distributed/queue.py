@@ -11,10 +11,15 @@ Pushing a new request and recording its fingerprint are one script too: a reques
 "seen" without being queued, even if the worker dies in between.
 
 FIFO (LPUSH, pop from the right): requests carry no priority across workers.
+
+Entries are JSON (:class:`~.request_codec.RequestCodec`), never pickle: scrapy-redis's
+``serializer`` is not used, whatever SCHEDULER_SERIALIZER says.
 """
 from __future__ import annotations
 
 from scrapy_redis.queue import Base
+
+from .request_codec import RequestCodec
 
 PUSH_UNSEEN = """
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
@@ -38,8 +43,9 @@ return n
 
 
 class ReliableQueue(Base):
-    def __init__(self, server, spider, key, serializer=None, processing_key: str = ""):
-        super().__init__(server, spider, key, serializer)
+    def __init__(self, server, spider, key, processing_key: str = ""):
+        super().__init__(server, spider, key, serializer=_NoSerializer)
+        self.codec = RequestCodec(spider)
         self.processing = processing_key
         self._push_unseen = server.register_script(PUSH_UNSEEN)
         self._requeue = server.register_script(REQUEUE)
@@ -47,12 +53,14 @@ class ReliableQueue(Base):
     def __len__(self) -> int:
         return self.server.llen(self.key)
 
-    # -- encoding (scrapy-redis's, public here) -------------------------------------------------
+    # -- encoding: JSON, checked (request_codec.py) ------------------------------------------------
     def encode(self, request) -> bytes:
-        return self._encode_request(request)
+        return self.codec.encode(request)
 
     def decode(self, data: bytes):
-        return self._decode_request(data)
+        return self.codec.decode(data)
+
+    _encode_request, _decode_request = encode, decode      # scrapy-redis's names, in case it calls them
 
     # -- queue ---------------------------------------------------------------------------------
     def push(self, request) -> None:
@@ -66,6 +74,7 @@ class ReliableQueue(Base):
         return self._push_unseen(keys=[dupefilter_key, self.key], args=[fingerprint, data]) == 1
 
     def pop(self, timeout=0):
+        """Scrapy-redis's interface (unused by ReliableScheduler, which rejects bad entries itself)."""
         entry = self.pop_data(timeout)
         return self.decode(entry) if entry else None
 
@@ -87,3 +96,13 @@ class ReliableQueue(Base):
 
     def clear(self) -> None:
         self.server.delete(self.key)
+
+
+class _NoSerializer:
+    """Given to scrapy-redis's Base so it does not default to picklecompat; never called."""
+
+    @staticmethod
+    def loads(data):
+        raise TypeError("the request queue is JSON; see request_codec.py")
+
+    dumps = loads

@@ -1,9 +1,13 @@
 """ReliableScheduler: scrapy-redis's scheduler for `sweep worker`, losing nothing when a worker dies.
 
 What it keeps from scrapy-redis: one Redis request queue and one dupefilter set per platform,
-shared by every worker (``scrapy_redis.dupefilter.RFPDupeFilter`` fingerprints, requests
-pickled with ``SCHEDULER_SERIALIZER``), state kept across runs (SCHEDULER_PERSIST) and
-SCHEDULER_FLUSH_ON_START. What it adds:
+shared by every worker (``scrapy_redis.dupefilter.RFPDupeFilter`` fingerprints), state kept
+across runs (SCHEDULER_PERSIST) and SCHEDULER_FLUSH_ON_START. What it adds:
+
+- requests as checked JSON, never pickle (:mod:`.request_codec`; SCHEDULER_SERIALIZER is not
+  read): an entry that is not a valid request — a pickle, bad JSON, an unknown key or callback —
+  is never executed; it is counted (``sweep/redis/rejected/<reason>``), logged once per reason,
+  moved to ``<prefix>:rejected``, and the worker takes the next;
 
 - a reliable pop (:class:`~.queue.ReliableQueue`): popped requests wait in this worker's
   processing list until :class:`~crawler.scheduler.tracking.AckTracker` acknowledges them —
@@ -17,17 +21,15 @@ SCHEDULER_FLUSH_ON_START. What it adds:
   finished crawl forgets the dupefilter, so the next crawl fetches everything again.
 
 Settings read: REDIS_URL (and scrapy-redis's REDIS_HOST/REDIS_PORT/REDIS_PARAMS),
-SCHEDULER_SERIALIZER, SCHEDULER_FLUSH_ON_START, DUPEFILTER_DEBUG, SWEEP_REDIS_PREFIX,
+SCHEDULER_FLUSH_ON_START, DUPEFILTER_DEBUG, SWEEP_REDIS_PREFIX,
 SWEEP_WORKER_TIMEOUT.
 """
 from __future__ import annotations
 
-import importlib
 import itertools
 import json
 import logging
 import os
-import pickle
 import secrets
 import socket
 from collections import deque
@@ -42,6 +44,7 @@ from twisted.internet import task
 from ..scheduler.tracking import AckTracker
 from .keys import Keys
 from .queue import ReliableQueue
+from .wire import Rejected, Rejects
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +55,8 @@ def worker_id() -> str:
 
 class ReliableScheduler(Scheduler):
     def __init__(self, server, crawler, keys: Keys, timeout: float, flush_on_start: bool = False,
-                 serializer=None, debug: bool = False):
-        super().__init__(server, persist=True, flush_on_start=flush_on_start, serializer=serializer)
+                 debug: bool = False):
+        super().__init__(server, persist=True, flush_on_start=flush_on_start)
         self.crawler = crawler
         self.stats = crawler.stats
         self.keys = keys
@@ -64,27 +67,25 @@ class ReliableScheduler(Scheduler):
         self.tracker: AckTracker | None = None
         self.inflight: dict[int, bytes] = {}      # tracker key -> the request as it sits in the processing list
         self.seq = itertools.count()
-        self.memory: deque = deque()              # requests that cannot be pickled: this worker only
+        self.memory: deque = deque()              # requests the queue format cannot carry: this worker only
         self.memory_seen: set[str] = set()
         self.beat = None
+        self.rejects = Rejects(server, keys.rejected, crawler.stats, "request")
 
     @classmethod
     def from_crawler(cls, crawler):
         s = crawler.settings
         server = connection.get_redis_from_settings(s)
         server.ping()
-        serializer = s.get("SCHEDULER_SERIALIZER")
-        if isinstance(serializer, str):
-            serializer = importlib.import_module(serializer)
         return cls(server, crawler, Keys(s.get("SWEEP_REDIS_PREFIX") or "sweep"), s.getfloat("SWEEP_WORKER_TIMEOUT"),
-                   s.getbool("SCHEDULER_FLUSH_ON_START"), serializer, s.getbool("DUPEFILTER_DEBUG"))
+                   s.getbool("SCHEDULER_FLUSH_ON_START"), s.getbool("DUPEFILTER_DEBUG"))
 
     # -- Scrapy's scheduler interface ----------------------------------------------------------
     def open(self, spider):
         self.spider = spider
         profile = spider.profile
         self.platform = profile.name
-        self.queue = ReliableQueue(self.server, spider, self.keys.requests(self.platform), self.serializer,
+        self.queue = ReliableQueue(self.server, spider, self.keys.requests(self.platform),
                                    self.keys.processing(self.platform, self.worker))
         self.df = RFPDupeFilter(self.server, key=self.keys.dupefilter(self.platform), debug=self.debug)
         self.tracker = AckTracker(self.crawler, self._acknowledge)
@@ -128,7 +129,7 @@ class ReliableScheduler(Scheduler):
         fingerprint = None if request.dont_filter else self.df.request_fingerprint(request)
         try:
             data = self.queue.encode(request)
-        except (ValueError, TypeError, AttributeError, pickle.PicklingError) as exc:
+        except (ValueError, TypeError, AttributeError) as exc:       # request_codec.Unencodable and kin
             return self._enqueue_in_memory(request, fingerprint, parent, replaced, exc)
         if fingerprint is None:
             self.queue.push_data(data)
@@ -146,16 +147,16 @@ class ReliableScheduler(Scheduler):
     def next_request(self):
         if self.memory:
             return self.memory.popleft()
-        data = self.queue.pop_data()
-        if data is None:
-            return None
-        try:
-            request = self.queue.decode(data)
-        except Exception as exc:          # written by another version, or its callback is gone
-            logger.error("%s: dropping a request that cannot be read back: %s", self.platform, exc)
-            self.queue.ack([data])
-            self.stats.inc_value("scheduler/unreadable")
-            return None
+        while True:
+            data = self.queue.pop_data()
+            if data is None:
+                return None
+            try:
+                request = self.queue.decode(data)
+                break
+            except Rejected as exc:        # never executed: counted, kept aside, and on to the next
+                self.rejects(data, exc, f"queue {self.queue.key}")
+                self.queue.ack([data])
         key = next(self.seq)
         self.inflight[key] = data
         self.stats.inc_value("scheduler/dequeued/redis")
@@ -216,8 +217,8 @@ class ReliableScheduler(Scheduler):
                 return False
             self.memory_seen.add(fingerprint)
         self.stats.inc_value("scheduler/unserializable")
-        logger.warning("%s: %s kept in this worker's memory only (cannot be pickled: %s)", self.platform,
-                       request.url, why)
+        logger.warning("%s: %s kept in this worker's memory only (the queue format cannot carry it: %s)",
+                       self.platform, request.url, why)
         self.tracker.enqueued(parent, replaced, stored=False)
         self.memory.append(request)
         return True

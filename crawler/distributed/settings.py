@@ -9,7 +9,6 @@ from __future__ import annotations
 
 WORKER_SETTINGS = {
     "SCHEDULER": "crawler.distributed.scheduler.ReliableScheduler",
-    "SCHEDULER_SERIALIZER": "scrapy_redis.picklecompat",
     "ITEM_PIPELINES": {
         "crawler.pipelines.validate.ValidatePipeline": 100,
         "crawler.pipelines.normalise.NormalisePipeline": 200,

@@ -9,6 +9,7 @@ Settings read: SWEEP_MODEL, SWEEP_CLASSIFY_BATCH, SWEEP_CLASSIFY_WORKERS.
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 from scrapy.exceptions import NotConfigured
@@ -19,9 +20,12 @@ _worker_model = None
 _pools: dict[tuple[str, int], list] = {}     # (model, workers) -> [pool, users]: spiders in one process share
 
 
-def _worker_init(model_path: str) -> None:
+def _worker_init(model_path: str, parent_pid: int | None = None) -> None:
     global _worker_model
+    from classifier.die_with_parent import die_with_parent
     from classifier.predict import Classifier
+
+    die_with_parent(parent_pid)       # a killed crawl must not leave its model process behind
 
     _worker_model = Classifier.load(model_path)
 
@@ -57,7 +61,8 @@ class ClassifyPipeline:
         if self.workers > 0:
             key = (self.model_path, self.workers)
             if key not in _pools:
-                pool = ProcessPoolExecutor(self.workers, initializer=_worker_init, initargs=(self.model_path,))
+                pool = ProcessPoolExecutor(self.workers, initializer=_worker_init,
+                                           initargs=(self.model_path, os.getpid()))
                 pool.submit(_worker_predict, []).result()   # fail now, not mid-crawl, on a bad model
                 _pools[key] = [pool, 0]
             _pools[key][1] += 1

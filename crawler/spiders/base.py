@@ -22,6 +22,8 @@ class ProfileSpider(scrapy.Spider):
     """
 
     kind = ""
+    # The only methods a request read back from a shared queue may name (crawler/distributed/).
+    REQUEST_CALLBACKS = frozenset({"parse_list", "parse_listing", "on_error", "on_browser_error"})
 
     def __init__(self, profile: str | None = None, profiles_dir: str | None = None, base_url: str | None = None,
                  keywords: str | None = None, *args, **kwargs):

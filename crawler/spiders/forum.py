@@ -5,6 +5,7 @@ from .base import ProfileSpider
 class ForumSpider(ProfileSpider):
     name = "forum"
     kind = "forum"
+    REQUEST_CALLBACKS = ProfileSpider.REQUEST_CALLBACKS | {"parse_thread_page", "_partial"}
 
     def complete(self, listing, page, response):
         listing.extra["replies"] = listing.extra.get("replies", [])[1:]   # [0] is the first post itself
