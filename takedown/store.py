@@ -39,6 +39,13 @@ class Store:
             self.db["crawl_runs"].update(run_id, {"finished_at": now_iso(), "outcome": outcome,
                                                   "stats": _dumps(stats)})
 
+    def record_monitors(self, run_id: int, monitors: dict[str, list[dict]]) -> None:
+        """Each platform's monitor results ({monitor, status, message}) for a run."""
+        with self.db.atomic():
+            self.db["monitor_results"].insert_all(
+                [{"run_id": run_id, "platform": platform, "monitor": r["monitor"], "status": r["status"],
+                  "message": r["message"]} for platform, rows in monitors.items() for r in rows])
+
     def register_platforms(self, profiles) -> None:
         with self.db.atomic():
             for p in profiles:
