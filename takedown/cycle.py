@@ -36,10 +36,10 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     profiles = load_profiles(profiles_dir or PROFILE_DIR, platforms or None)
     if not profiles:
         raise ValueError("no enabled platform profiles to crawl")
-    stray = sorted(set(base_urls or {}) - {p.name for p in profiles})
-    if stray:      # ignoring it would send the crawl to the profile's own address instead
-        raise ProfileError(f"--base-url {', '.join(stray)}: no platform of that name is being crawled "
-                           f"(crawling: {', '.join(p.name for p in profiles)})")
+    known = [p.name for p in load_profiles(profiles_dir or PROFILE_DIR, enabled_only=False)]
+    stray = sorted(set(base_urls or {}) - set(known))
+    if stray:      # ignoring it would let a mistyped name's platform go to the profile's own address
+        raise ProfileError(f"--base-url {', '.join(stray)}: no profile of that name (profiles: {', '.join(known)})")
     artifact.load()           # refuse to start with a missing or untrusted model, before any crawling
     store = Store(open_db(db_path))
     store.register_platforms([p.rebase(base_urls[p.name]) if p.name in (base_urls or {}) else p for p in profiles])
