@@ -13,7 +13,10 @@ class Listing:
     url: str
     title: str = ""
     description: str = ""
-    price: float | str | None = None
+    price: float | str | None = None      # as extracted; the amount once normalised (crawler/price.py)
+    price_text: str | None = None         # the price as the page shows it: what the classifier reads
+    currency: str | None = None
+    price_unit: str | None = None         # 月, 条, 次 … when the price is per something
     seller_name: str | None = None
     seller_id: str | None = None
     seller_url: str | None = None

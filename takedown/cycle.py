@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from classifier import artifact
 from crawler.profile import PROFILE_DIR, ProfileError, load_profiles
 from crawler.run import crawl, crawl_settings
+from crawler.stats import summarise
 
 from .db import open_db
 from .store import Store
@@ -25,30 +26,20 @@ class CycleResult:
         return sum(p.get("listings", 0) for p in self.platforms.values())
 
 
-def _summarise(stats: dict) -> dict:
-    keep = {"pages": stats.get("response_received_count", 0), "listings": stats.get("sweep/stored", 0),
-            "new": stats.get("sweep/items_new", 0), "changed": stats.get("sweep/items_changed", 0),
-            "unchanged": stats.get("sweep/items_seen", 0), "invalid": stats.get("sweep/items_invalid", 0),
-            "errors": stats.get("log_count/ERROR", 0), "finish_reason": stats.get("finish_reason", "not started")}
-    keep.update({k: v for k, v in stats.items() if k.startswith(("sweep/", "downloader/response_status_count/"))
-                 and isinstance(v, (int, float))})
-    return keep
-
-
 def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=None, base_urls: dict | None = None,
               keywords: str | None = None, progress: bool = True, log_level: str = "WARNING",
               config=None, resume: bool = False) -> CycleResult:
     """``resume``: continue what an interrupted crawl of these platforms left in the frontier."""
-    from .schedule import crawl_overrides, monitor_failures, record_monitors
+    from .schedule import crawl_overrides, monitor_failures
 
     overrides = crawl_overrides(config)      # [crawl] contact → User-Agent, [monitors] thresholds (sweep.toml)
     profiles = load_profiles(profiles_dir or PROFILE_DIR, platforms or None)
     if not profiles:
         raise ValueError("no enabled platform profiles to crawl")
-    stray = sorted(set(base_urls or {}) - {p.name for p in profiles})
-    if stray:      # ignoring it would send the crawl to the profile's own address instead
-        raise ProfileError(f"--base-url {', '.join(stray)}: no platform of that name is being crawled "
-                           f"(crawling: {', '.join(p.name for p in profiles)})")
+    known = [p.name for p in load_profiles(profiles_dir or PROFILE_DIR, enabled_only=False)]
+    stray = sorted(set(base_urls or {}) - set(known))
+    if stray:      # ignoring it would let a mistyped name's platform go to the profile's own address
+        raise ProfileError(f"--base-url {', '.join(stray)}: no profile of that name (profiles: {', '.join(known)})")
     artifact.load()           # refuse to start with a missing or untrusted model, before any crawling
     store = Store(open_db(db_path))
     store.register_platforms([p.rebase(base_urls[p.name]) if p.name in (base_urls or {}) else p for p in profiles])
@@ -61,7 +52,7 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     except BaseException:
         store.finish_run(run_id, "failed", {})
         raise
-    result = CycleResult(run_id, "ok", {name: _summarise(s) for name, s in stats.items()})
+    result = CycleResult(run_id, "ok", {name: summarise(s) for name, s in stats.items()})
     for name, summary in result.platforms.items():
         if summary["finish_reason"] != "finished":
             result.failures.append(f"{name}: crawl ended with {summary['finish_reason']!r} — what it did not "
@@ -76,7 +67,7 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     result.failures += monitor_failures(result.monitors)       # "<platform>: monitor <check> failed: …"
     result.outcome = "failed" if result.failures else "ok"
     try:
-        record_monitors(store.db, run_id, result.monitors)
+        store.record_monitors(run_id, result.monitors)
         store.finish_run(run_id, result.outcome, {"platforms": result.platforms, "failures": result.failures})
     except sqlite3.Error as exc:            # e.g. the disk is full: the crawl itself already stopped cleanly
         result.outcome = "failed"

@@ -150,5 +150,13 @@ def m003_states_and_audit(db: sqlite_utils.Database) -> None:
                "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
 
 
+@migrations()
+def m004_price_as_shown(db: sqlite_utils.Database) -> None:
+    """The price as the page shows it, with its currency and unit (``price`` stays the amount)."""
+    for table in ("listings", "listing_versions"):
+        for column in ("price_text", "currency", "price_unit"):
+            db[table].add_column(column, str)
+
+
 # Each area keeps its schema changes in its own module (registered after the ones above).
 from . import schema_classifier, schema_review, schema_takedown, schema_ops  # noqa: E402,F401

@@ -84,13 +84,6 @@ def monitor_failures(monitors: dict[str, list[dict]]) -> list[str]:
             for platform, rows in monitors.items() for row in failures(rows)]
 
 
-def record_monitors(db, run_id: int, monitors: dict[str, list[dict]]) -> None:
-    with db.atomic():
-        db["monitor_results"].insert_all(
-            [{"run_id": run_id, "platform": platform, "monitor": r["monitor"], "status": r["status"],
-              "message": r["message"]} for platform, rows in monitors.items() for r in rows])
-
-
 # -- the timetable -------------------------------------------------------------------------------
 @dataclass
 class Timetable:

@@ -39,6 +39,13 @@ class Store:
             self.db["crawl_runs"].update(run_id, {"finished_at": now_iso(), "outcome": outcome,
                                                   "stats": _dumps(stats)})
 
+    def record_monitors(self, run_id: int, monitors: dict[str, list[dict]]) -> None:
+        """Each platform's monitor results ({monitor, status, message}) for a run."""
+        with self.db.atomic():
+            self.db["monitor_results"].insert_all(
+                [{"run_id": run_id, "platform": platform, "monitor": r["monitor"], "status": r["status"],
+                  "message": r["message"]} for platform, rows in monitors.items() for r in rows])
+
     def register_platforms(self, profiles) -> None:
         with self.db.atomic():
             for p in profiles:
@@ -82,24 +89,26 @@ class Store:
         c = item.classification or {}
         previous = conn.execute("SELECT state FROM listings WHERE id = ?", [item.id]).fetchone()
         conn.execute(
-            "INSERT INTO listings (id, platform, platform_id, kind, url, title, description, price, seller_id, "
-            "images, extra, content_hash, version, first_seen, last_seen, first_run_id, last_run_id, state, label, score, "
-            "flagged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "INSERT INTO listings (id, platform, platform_id, kind, url, title, description, price, price_text, "
+            "currency, price_unit, seller_id, images, extra, content_hash, version, first_seen, last_seen, first_run_id, "
+            "last_run_id, state, label, score, flagged) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET url = excluded.url, title = excluded.title, "
-            "description = excluded.description, price = excluded.price, seller_id = excluded.seller_id, "
+            "description = excluded.description, price = excluded.price, price_text = excluded.price_text, "
+            "currency = excluded.currency, price_unit = excluded.price_unit, seller_id = excluded.seller_id, "
             "images = excluded.images, extra = excluded.extra, content_hash = excluded.content_hash, "
             "version = excluded.version, last_seen = excluded.last_seen, last_run_id = excluded.last_run_id, "
             "label = excluded.label, score = excluded.score, flagged = excluded.flagged",
             [item.id, item.platform, item.platform_id, item.kind, item.url, item.title, item.description,
-             item.price, seller_key, _dumps(item.images), _dumps(item.extra), item.content_hash, item.version,
+             item.price, item.price_text, item.currency, item.price_unit, seller_key, _dumps(item.images), _dumps(item.extra), item.content_hash, item.version,
              item.crawled_at, item.crawled_at, run_id, run_id, "new", c.get("label"), c.get("score"),
              int(bool(c.get("flagged")))])
         self._follow_classification(conn, item, previous[0] if previous else "new", c)
         conn.execute(
             "INSERT OR IGNORE INTO listing_versions (listing_id, version, content_hash, title, description, price, "
-            "seen_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [item.id, item.version, item.content_hash, item.title, item.description, item.price,
-             item.crawled_at, run_id])
+            "price_text, currency, price_unit, seen_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [item.id, item.version, item.content_hash, item.title, item.description, item.price, item.price_text,
+             item.currency, item.price_unit, item.crawled_at, run_id])
         if c:
             conn.execute(
                 "INSERT INTO classifications (listing_id, version, model_version, label, score, flagged, scores, "

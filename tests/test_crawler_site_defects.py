@@ -99,7 +99,7 @@ def test_a_base_url_for_no_platform_is_refused_before_anything_is_crawled(model_
     proc = sweep("crawl", "--db", str(db), "--platform", "marketplace", "--base-url",
                  "marketplce=http://127.0.0.1:9", check=False)
     assert proc.returncode != 0
-    assert "--base-url marketplce: no platform of that name is being crawled (crawling: marketplace)" in proc.stderr
+    assert "--base-url marketplce: no profile of that name (profiles: appstore, " in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not db.exists()                                  # refused before the store was opened
 
@@ -172,3 +172,33 @@ def test_a_page_without_its_blob_yields_empty_fields_not_a_crash():
     profile = embedded_profile("window.__INITIAL_STATE__", {"title": "jmes:item.title", "description": "jmes:item.desc"})
     got = listing(profile, "http://127.0.0.1:9001/post/6.html", "<html><body><p>改版了</p></body></html>")
     assert got.title == "" and got.description == ""            # dropped by validation, counted by the monitors
+
+
+@pytest.mark.parametrize("shown, amount, currency, unit, kind", [
+    ("¥12,800.00", 12800.0, "CNY", None, "amount"),          # was read as 12.8
+    ("NT$12,000", 12000.0, "TWD", None, "amount"),            # was read as 12.0
+    ("US$ 1,299.99", 1299.99, "USD", None, "amount"),
+    ("￥30/月", 30.0, "CNY", "月", "amount"),
+    ("0.08元/条", 0.08, "CNY", "条", "amount"),
+    ("1.2万", 12000.0, None, None, "amount"),
+    ("免费", 0.0, None, None, "free"),
+    ("面议", None, None, None, "negotiable"),
+    ("价格私聊", None, None, None, "negotiable"),
+    (88, 88.0, None, None, "amount"),                          # a JSON API's number
+])
+def test_prices_are_kept_as_shown_with_amount_currency_and_unit(shown, amount, currency, unit, kind):
+    from crawler.price import parse_price
+
+    price = parse_price(shown)
+    assert (price.amount, price.currency, price.unit, price.kind) == (amount, currency, unit, kind)
+    assert price.text == (str(shown) if isinstance(shown, str) else "88")
+
+
+def test_the_classifier_reads_the_same_price_from_a_crawl_as_from_sweep_classify():
+    from crawler.pipelines.classify import as_record
+    from crawler.pipelines.normalise import NormalisePipeline
+
+    page = '<h1>二手 游戏本</h1><div class="desc">九成新</div><span class="price">NT$12,000</span>'
+    item = NormalisePipeline().process_item(listing(CLASSIFIEDS, "http://127.0.0.1:9001/post/31.html", page))
+    assert (item.price, item.price_text, item.currency) == (12000.0, "NT$12,000", "TWD")
+    assert as_record(item)["price"] == "NT$12,000"       # what a JSONL line for `sweep classify` carries

@@ -35,7 +35,8 @@ def _worker_predict(records: list[dict]) -> list[dict]:
 
 
 def as_record(item: Listing) -> dict:
-    return {"title": item.title, "description": item.description, "kind": item.kind, "price": item.price}
+    """What the classifier reads: the price as shown, as `sweep classify` passes an input's price."""
+    return {"title": item.title, "description": item.description, "kind": item.kind, "price": item.price_text}
 
 
 class ClassifyPipeline:

@@ -4,27 +4,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
-
 from ..contacts import find_contacts
 from ..items import Listing
+from ..price import parse_price
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _WS = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
-_PRICE = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 def tidy(text: str | None) -> str:
     text = _CONTROL.sub("", text or "")
     text = text.encode("utf-8", "replace").decode("utf-8")      # lone surrogates
     return _WS.sub(" ", text).strip()
-
-
-def parse_price(value) -> float | None:
-    if value is None or isinstance(value, float):
-        return value
-    m = _PRICE.search(unicodedata.normalize("NFKC", str(value)))
-    return float(m.group().replace(",", ".")) if m else None
 
 
 def content_hash(item: Listing) -> str:
@@ -38,7 +29,9 @@ class NormalisePipeline:
         item.title = tidy(item.title)
         item.description = tidy(item.description)
         item.seller_name = tidy(item.seller_name) or None
-        item.price = parse_price(item.price)
+        price = parse_price(item.price)
+        item.price, item.price_text = (price.amount, price.text) if price else (None, None)
+        item.currency, item.price_unit = (price.currency, price.unit) if price else (None, None)
         if "replies" in item.extra:
             item.extra["replies"] = [tidy(r) for r in item.extra["replies"] if tidy(r)]
         text = "\n".join([item.title, item.description, *item.extra.get("replies", [])])

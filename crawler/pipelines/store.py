@@ -12,7 +12,10 @@ A write that fails is rolled back whole and its listings are kept:
   announced (``commit_failed``, ``sweep/store/unsaved``): its requests stay in the frontier and
   ``--resume`` fetches them again.
 
-Settings read: SWEEP_DB, SWEEP_RUN_ID (a bare ``scrapy crawl`` opens and closes its own run),
+A bare ``scrapy crawl`` (no SWEEP_RUN_ID) opens its own run and, once the spider has closed and
+its monitors have run, records it as a cycle does: the platform's summary and monitor results.
+
+Settings read: SWEEP_DB, SWEEP_RUN_ID,
 SWEEP_STORE_BATCH, SWEEP_STORE_BUSY_TIMEOUT, SWEEP_STORE_RETRIES.
 """
 from __future__ import annotations
@@ -21,11 +24,14 @@ import logging
 import sqlite3
 import time
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from takedown.db import open_db
 from takedown.store import Store
+
+from ..stats import summarise
 
 from ..items import Listing
 from ..scheduler.tracking import commit_failed, items_committed
@@ -67,8 +73,12 @@ class StorePipeline:
         if not s.get("SWEEP_DB"):
             raise NotConfigured("SWEEP_DB is not set")
         run_id = s.getint("SWEEP_RUN_ID") or None
-        return cls(s.get("SWEEP_DB"), run_id, s.getint("SWEEP_STORE_BATCH"), crawler,
-                   s.getfloat("SWEEP_STORE_BUSY_TIMEOUT", 30.0), s.getint("SWEEP_STORE_RETRIES", 5))
+        pipeline = cls(s.get("SWEEP_DB"), run_id, s.getint("SWEEP_STORE_BATCH"), crawler,
+                       s.getfloat("SWEEP_STORE_BUSY_TIMEOUT", 30.0), s.getint("SWEEP_STORE_RETRIES", 5))
+        if pipeline.own_run:
+            # Connected after the extensions (Spidermon's among them), so the monitors have run by then.
+            crawler.signals.connect(pipeline.finish_own_run, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self):
         self.store = Store(open_db(self.db_path))
@@ -129,10 +139,20 @@ class StorePipeline:
             logger.error("%d listings were not stored in %s; rerun with --resume to fetch them again",
                          len(self.buffer), self.db_path)
             self.crawler.signals.send_catch_log(signal=commit_failed, items=self.buffer)
-        if self.own_run:
-            stats = {k: v for k, v in self.crawler.stats.get_stats().items() if isinstance(v, (int, float))}
-            try:
-                self.store.finish_run(self.run_id, "failed" if self.buffer else "ok", stats)
-            except sqlite3.Error as exc:
-                logger.error("could not record the end of run %s: %s", self.run_id, exc)
+        if not self.own_run:
+            self.store.db.close()
+
+    def finish_own_run(self, spider, reason):
+        """A bare ``scrapy crawl``'s run, recorded like a cycle's: summary per platform and monitors."""
+        stats = self.crawler.stats.get_stats()
+        name = spider.profile.name
+        summary = summarise({**stats, "finish_reason": reason})
+        monitors = {name: stats.get("sweep/monitors", [])}
+        failed = bool(self.buffer) or reason != "finished" or any(r["status"] in ("FAIL", "ERROR")
+                                                                  for r in monitors[name])
+        try:
+            self.store.record_monitors(self.run_id, monitors)
+            self.store.finish_run(self.run_id, "failed" if failed else "ok", {"platforms": {name: summary}})
+        except sqlite3.Error as exc:
+            logger.error("could not record the end of run %s: %s", self.run_id, exc)
         self.store.db.close()
