@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import fields
 
 from ..items import Listing
+from ..profile import KINDS as PROFILE_KINDS
 from .wire import Rejected, compile_schema, dump, load
 
 _STR = {"type": "string"}
 _OPT_STR = {"type": ["string", "null"]}
 _STRINGS = {"type": "array", "items": _STR}
-KINDS = ["ecommerce", "appstore", "forum"]
+KINDS = list(PROFILE_KINDS)
 
 LISTING_SCHEMA = {
     "type": "object",
@@ -25,6 +26,7 @@ LISTING_SCHEMA = {
     "properties": {
         "id": _STR, "platform": _STR, "platform_id": _STR, "kind": {"enum": KINDS}, "url": _STR,
         "title": _STR, "description": _STR, "price": {"type": ["number", "string", "null"]},
+        "price_text": _OPT_STR, "currency": _OPT_STR, "price_unit": _OPT_STR,
         "seller_name": _OPT_STR, "seller_id": _OPT_STR, "seller_url": _OPT_STR,
         "contacts": {"type": "array", "items": {"type": "object", "required": ["type", "value"],
                                                 "additionalProperties": False,
