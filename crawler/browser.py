@@ -36,6 +36,9 @@ async def prepare_page(page, request) -> None:
     """playwright_page_init_callback: guard the page (popups: refused), then bound its lifetime."""
     from .middlewares.browser_retry import watch_page
 
+    ua = request.headers.get(b"User-Agent")
+    if ua:           # the guard fetches for the page: with the crawl's User-Agent, as scrapy-playwright would
+        await page.set_extra_http_headers({"User-Agent": ua.decode("latin-1")})
     await guard_for(request.meta.get("download_slot")).install_async(page)
     if not getattr(page.context, "_sweep_guarded", False):
         # Popups are pages the page route misses, and rendering never needs them: refuse all.
