@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from typing import Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -40,7 +41,8 @@ class RouteGuard:
         self.policy = policy
         self.skip = skip
         self.on_refuse = on_refuse       # called with (url, reason) for each refusal
-        self.refused: list[tuple[str, str]] = []
+        self.refused: deque[tuple[str, str]] = deque(maxlen=100)    # the latest (url, reason)
+        self.refusals = 0
 
     def judge(self, url: str) -> str | None:
         """Why the page may not fetch ``url``, or None."""
@@ -50,6 +52,7 @@ class RouteGuard:
 
     def _refuse(self, url: str, reason: str) -> None:
         self.refused.append((url, reason))
+        self.refusals += 1
         log.warning("browser request refused %s: %s", url, reason)
         if self.on_refuse:
             self.on_refuse(url, reason)

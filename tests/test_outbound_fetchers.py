@@ -246,8 +246,8 @@ def test_evidence_raw_fetch_connects_to_the_checked_address():
 
 
 # -- evidence: Chromium -------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
+@pytest.fixture
+def browser():          # one sync Playwright per thread at a time: capture_listings starts its own
     b = Browser(timeout_ms=15000)
     yield b
     b.close()
@@ -400,5 +400,8 @@ def test_crawl_chromium_blocks_script_fetches_and_redirects_to_internal_addresse
     assert "/internal" not in site.paths()
     assert "/item/9" in site.paths()               # the page's own, allowed fetch went through the guard
     assert stats["sweep/browser/sandboxed"] in (0, 1)
+    assert stats["sweep/allowlist/refused"] == 1                 # /flip/2's redirect: ignored, never retried
+    assert stats["sweep/browser/refused"] == 6                   # what /js/1's script asked for
+    assert proc.returncode == 0, proc.stderr[-3000:]
     rows = dict(sqlite3.connect(db).execute("SELECT platform_id, description FROM listings").fetchall())
     assert "blocked" in rows["1"] and SECRET not in " ".join(rows.values())

@@ -26,7 +26,7 @@ from scrapy.utils.misc import load_object
 from outbound.browser import RouteGuard
 from outbound.policy import Policy, check_url, ip_literal, url_refusal
 
-from ..browser import PREPARE, register_guard
+from ..browser import PREPARE, guard_for, register_guard
 
 __all__ = ["AllowListMiddleware", "BrowserRequestFilter", "check_url", "url_refusal"]
 
@@ -77,6 +77,8 @@ class AllowListMiddleware:
         return None
 
     def process_response(self, request, response, spider=None):
+        if request.meta.get("playwright"):       # what the page's route guard refused so far
+            self.stats.set_value("sweep/browser/refused", guard_for(request.meta.get("download_slot")).refusals)
         if response.url != request.url and request.meta.get("playwright"):     # Chromium followed a redirect
             profile = self._profile()
             reason = profile and url_refusal(response.url, profile.allowed_hosts, profile.allow_loopback)

@@ -62,9 +62,9 @@ class ProfileSpider(scrapy.Spider):
         spider.profile = profile.rebase(base) if base else profile
         spider.allowed_domains = list(spider.profile.allowed_hosts)
         cls.apply_profile_settings(spider.profile, settings)
+        spider.browser_sandboxed = None        # recorded in the run's stats when the crawl starts
         if spider.profile.listing.get("browser") and settings.getbool("SWEEP_RENDER"):
-            sandboxed = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("chromium_sandbox", False)
-            crawler.stats.set_value("sweep/browser/sandboxed", int(bool(sandboxed)))
+            spider.browser_sandboxed = bool(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("chromium_sandbox"))
         return spider
 
     @staticmethod
@@ -104,6 +104,8 @@ class ProfileSpider(scrapy.Spider):
         return urls
 
     async def start(self):
+        if self.browser_sandboxed is not None:
+            self.crawler.stats.set_value("sweep/browser/sandboxed", int(self.browser_sandboxed))
         n_search = len(self.seed_urls()) - len(self.profile.seeds.get("pages", []))
         for n, url in enumerate(self.seed_urls()):
             seed_kind = "search" if n < n_search else "pages"     # the zero-listings monitor counts per kind
