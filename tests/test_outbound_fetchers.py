@@ -394,7 +394,8 @@ def test_crawl_chromium_blocks_script_fetches_and_redirects_to_internal_addresse
     site.flip_to = internal                        # the browser's second load of /flip/2 redirects inside Chromium
     listing = {**probe_profile(site.url)["listing"], "url": r"/(?:item|js|flip)/(?P<id>\d+)$",
                "fields": {"title": "css:h1.t::text", "description": ["css:div.desc ::text", "css:#out ::text"]},
-               "browser": {"when": "xpath://div[@id='out'][contains(., '描述加载中')]", "timeout_ms": 8000}}
+               "browser": {"when": "xpath://div[@id='out'][contains(., '描述加载中')]", "timeout_ms": 8000,
+                           "wait_for": "xpath://div[@id='out'][not(contains(., '描述加载中'))]"}}
     proc, stats, db = _crawl(site, tmp_path, ["/js/1", "/flip/2"], listing=listing)
     assert stats.get("sweep/probe/browser_pages") == 2, proc.stderr[-3000:]
     assert "/internal" not in site.paths()
