@@ -11,6 +11,10 @@ next ``sweep report`` files the next step of the platform's escalation ladder (r
 the same channels, then the next channel). With the ladder exhausted it stays
 ``still_live``. A removed listing that comes back at the same address goes ``still_live``.
 
+Every fetch and every redirect hop must pass the platform's outbound policy
+(takedown/fetch_policy.py, outbound/session.py); a refused one is an ``error`` whose signal
+starts ``refused:`` — never a removal.
+
     [recheck]  first_after_hours = 1, interval_hours = 24, confirm_checks = 2,
                confirm_gap_hours = 24, watch_removed_days = 30, removed_interval_hours = 168,
                rate_limit_per_minute = 120, max_per_cycle = 500

@@ -6,6 +6,7 @@
 
 The intake dedupes on the idempotency key, so a resend after a crash is never a second
 report. A bearer token, if the platform needs one, comes from ``[platforms.<name>] token_env``.
+Every request and redirect hop passes the platform's outbound policy (a refusal is permanent).
 """
 from __future__ import annotations
 
