@@ -15,6 +15,7 @@ facts).
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -125,6 +126,7 @@ exec {setpriv} --reuid={uid} --regid={gid} --clear-groups --inh-caps=-all --boun
 def write_wrapper(facts: Facts, executable: str) -> str:
     """A root-owned script, in a root-only directory, that runs ``executable`` as the browser user."""
     directory = tempfile.mkdtemp(prefix="sweep-chromium-")
+    atexit.register(shutil.rmtree, directory, True)
     path = os.path.join(directory, "chromium-as-user")
     with open(path, "w") as fh:
         fh.write(_WRAPPER.format(user=facts.user, uid=facts.uid, gid=facts.gid, setpriv=facts.setpriv,

@@ -57,6 +57,7 @@ class Site:
         self.hits: list[tuple[str, str]] = []
         self.links: list[str] = []
         self.js_targets: list[str] = []
+        self.ws_targets: list[str] = []
         self.flip_to = "http://10.0.0.1/"
         self.intake_to = "http://10.0.0.1/api/report"
         self.seen: set[str] = set()
@@ -109,7 +110,10 @@ class Site:
         elif path.startswith("/js/"):
             script = ("<script>Promise.allSettled(%s.map(u => fetch(u).then(r => r.text()))).then(rs => "
                       "{document.getElementById('out').textContent = rs.map(r => r.status === 'fulfilled' ? "
-                      "r.value : 'blocked').join(' | ')})</script>" % json.dumps(self.js_targets))
+                      "r.value : 'blocked').join(' | ')});"
+                      "for (const u of %s) { const ws = new WebSocket(u); ws.onopen = () => "
+                      "document.body.append(' ws-open '); }</script>"
+                      % (json.dumps(self.js_targets), json.dumps(self.ws_targets)))
             self.send(handler, 200, LISTING.format(n=n, out="描述加载中", script=script))
         elif path.startswith("/flip/") and not first:
             self.send(handler, 302, "", {"Location": self.flip_to})
@@ -265,7 +269,9 @@ def test_evidence_chromium_refuses_a_redirect_to_an_internal_address(site, brows
 def test_evidence_chromium_blocks_what_a_page_script_fetches(site, browser):
     internal = f"http://localhost:{site.port}/internal"
     site.js_targets = [*PRIVATE, internal, f"/redirect?to={internal}", "/redirect?to=http://10.0.0.1/x", "/item/2"]
+    site.ws_targets = ["ws://10.0.0.1/feed", f"ws://localhost:{site.port}/internal"]
     shot, text, refused = browser.screenshot(f"{site.url}/js/1", "Sweep-test", open_policy(), javascript=True)
+    assert set(site.ws_targets) <= set(refused) and "ws-open" not in text
     assert shot[:8] == b"\x89PNG\r\n\x1a\n"
     # Each internal fetch failed in the page; the allowed one worked.
     assert text.count("blocked") == len(site.js_targets) - 1 and "probe listing 2" in text and SECRET not in text
