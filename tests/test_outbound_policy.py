@@ -178,3 +178,29 @@ def test_the_crawl_browser_filter_refuses_localhost_without_allow_loopback():
     assert BrowserRequestFilter(closed, "crawler.browser.abort_request")(request) is True
     sandbox = SimpleNamespace(name="sandboxed", allowed_hosts=["127.0.0.1", "localhost"], allow_loopback=True)
     assert BrowserRequestFilter(sandbox, "crawler.browser.abort_request")(request) is False
+
+
+def test_a_platforms_rule_outside_the_crawl(tmp_path):
+    """Its profile's hosts and loopback flag, the host it was crawled at, its configured URLs;
+    a platform without a profile gets its base URL's host only, never loopback."""
+    from crawler.profile import load_profile
+    from takedown.config import Config
+    from takedown.db import open_db
+    from takedown.fetch_policy import platform_policy
+    from takedown.store import Store
+    from tests.fixtures_ops import write_profile
+
+    data = probe_profile("http://127.0.0.1:8080")
+    data["listing"]["browser"] = {"when": "css:#out"}
+    profile = load_profile(write_profile(tmp_path, data))
+    db = open_db(tmp_path / "sweep.db")
+    Store(db).register_platforms([profile.rebase("http://localhost:9000")])
+    config = Config({"platforms": {"probe": {"report_url": "https://intake.example/api"}}})
+    rule = platform_policy(db, config, "probe")
+    assert rule.renders and rule.policy.allow_loopback
+    assert set(rule.policy.allowed_hosts) == {"127.0.0.1", "localhost", "intake.example"}
+    db.execute("INSERT INTO platforms (name, kind, base_url) VALUES ('other', 'forum', 'https://bbs.example')")
+    other = platform_policy(db, Config(), "other")
+    assert other.policy.allowed_hosts == ("bbs.example",) and not other.policy.allow_loopback and not other.renders
+    assert "allowed_hosts" in platform_policy(db, Config(), "unknown").policy.refusal("https://bbs.example/")
+    db.close()
