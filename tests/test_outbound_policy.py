@@ -204,3 +204,12 @@ def test_a_platforms_rule_outside_the_crawl(tmp_path):
     assert other.policy.allowed_hosts == ("bbs.example",) and not other.policy.allow_loopback and not other.renders
     assert "allowed_hosts" in platform_policy(db, Config(), "unknown").policy.refusal("https://bbs.example/")
     db.close()
+
+
+@pytest.mark.parametrize("url", ["http://2130706433/", "http://0x7f.1/", "http://0177.0.0.1/", "http://127.1/"])
+def test_odd_spellings_of_an_address_are_judged_by_the_address(url):
+    """Numeric host forms are not IP literals to ipaddress; the resolver (inet_aton, no DNS) says 127.0.0.1."""
+    from urllib.parse import urlsplit
+
+    policy = Policy((urlsplit(url).hostname,), False)
+    assert "loopback" in policy.refusal(url)
