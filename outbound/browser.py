@@ -15,6 +15,7 @@ One guard per platform (its :class:`~outbound.policy.Policy`); ``skip`` is an ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from typing import Callable
@@ -89,7 +90,8 @@ class RouteGuard:
                 response = route.fetch(url=url, max_redirects=0)
             except Exception as exc:          # noqa: BLE001 — the page sees a failed load, as without the guard
                 log.debug("browser fetch of %s failed: %s", url, exc)
-                route.abort("failed")
+                with contextlib.suppress(Exception):        # the page may be gone already
+                    route.abort("failed")
                 return
             target = self._next_hop(url, response)
             if target is None:
@@ -130,7 +132,8 @@ class RouteGuard:
                 response = await route.fetch(url=url, max_redirects=0)
             except Exception as exc:          # noqa: BLE001 — the page sees a failed load, as without the guard
                 log.debug("browser fetch of %s failed: %s", url, exc)
-                await route.abort("failed")
+                with contextlib.suppress(Exception):        # the page may be gone already
+                    await route.abort("failed")
                 return
             target = self._next_hop(url, response)
             if target is None:
