@@ -33,8 +33,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from outbound.browser import RouteGuard
-from outbound.chromium import ARGS as CHROMIUM_ARGS
-from outbound.chromium import CHROMIUM, launch
+from outbound.chromium import launch
 from outbound.httpclient import checked
 from outbound.policy import Policy, Refused
 
@@ -46,7 +45,6 @@ from .fetch_policy import PlatformPolicy, platform_policy
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Sweep/0.1 (harassment-tool takedown crawler; evidence capture; +https://example.org/sweep)"
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS"]       # where Chromium is and how it starts: outbound/chromium.py
 # Listings whose evidence is captured, most urgent first: relists jump the queue.
 CAPTURE_STATES = ("relisted", "confirmed", "flagged")
 MAX_REDIRECTS = 5

@@ -24,7 +24,7 @@ import pytest
 import requests
 
 from outbound.policy import Policy
-from outbound.session import PolicySession, Refused
+from outbound.session import PolicySession
 from takedown.channels import ListingRef, PermanentError, PlatformSettings, Report
 from takedown.channels.sandbox_intake import SandboxIntake
 from takedown.config import Config
