@@ -1,9 +1,47 @@
-"""Browser-side request policy for rendered pages."""
+"""Browser-side request policy for rendered pages.
 
+Every rendered page gets the platform's outbound route guard (outbound/browser.py) before it
+navigates: :func:`prepare_page` is the ``playwright_page_init_callback`` AllowListMiddleware
+puts on every browser request. The guard checks each request the page makes and each redirect
+hop, fetching them itself, so Chromium never connects anywhere the profile does not allow.
+"""
+from __future__ import annotations
+
+from outbound.browser import RouteGuard
+from outbound.policy import Policy
+
+PREPARE = "crawler.browser.prepare_page"
 # Rendering needs the page's scripts and XHR only; images, fonts and media are skipped.
 _SKIP = {"image", "media", "font"}
+# {profile name: its guard}, registered when a rendering spider starts (request meta only carries
+# the profile name as ``download_slot``: meta must stay plain data for the frontier).
+_GUARDS: dict[str, RouteGuard] = {}
 
 
 def abort_request(request) -> bool:
     """Called by scrapy-playwright for every request a rendered page makes."""
     return request.resource_type in _SKIP
+
+
+def register_guard(name: str, guard: RouteGuard) -> None:
+    _GUARDS[name] = guard
+
+
+def guard_for(name: str | None) -> RouteGuard:
+    """The platform's guard; an unknown platform gets one that refuses everything."""
+    return _GUARDS.get(name) or RouteGuard(Policy(()), skip=abort_request)
+
+
+async def prepare_page(page, request) -> None:
+    """playwright_page_init_callback: guard the page (popups: refused), then bound its lifetime."""
+    from .middlewares.browser_retry import watch_page
+
+    ua = request.headers.get(b"User-Agent")
+    if ua:           # the guard fetches for the page: with the crawl's User-Agent, as scrapy-playwright would
+        await page.set_extra_http_headers({"User-Agent": ua.decode("latin-1")})
+    await guard_for(request.meta.get("download_slot")).install_async(page)
+    if not getattr(page.context, "_sweep_guarded", False):
+        # Popups are pages the page route misses, and rendering never needs them: refuse all.
+        page.context._sweep_guarded = True
+        await guard_for(None).install_async(page.context)
+    await watch_page(page, request)

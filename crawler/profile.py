@@ -15,6 +15,8 @@ import jsonschema
 import yaml
 from parsel import Selector
 
+from outbound.policy import allowlist_problem
+
 PROFILE_DIR = Path(__file__).parent / "profiles"
 KEYWORDS_FILE = Path(__file__).parent / "keywords.txt"
 KINDS = ("ecommerce", "appstore", "forum")
@@ -217,6 +219,9 @@ def parse_profile(data, source: str) -> Profile:
             codecs.lookup(data["encoding"])
         except LookupError:
             raise ProfileError(f"{source}: field 'encoding': unknown encoding {data['encoding']!r}") from None
+    problem = allowlist_problem(data["allowed_hosts"])
+    if problem:
+        raise ProfileError(f"{source}: field 'allowed_hosts': {problem}")
     host = urlsplit(data["base_url"]).hostname
     if host not in data["allowed_hosts"]:
         raise ProfileError(f"{source}: field 'allowed_hosts': must include the base_url host {host!r}")

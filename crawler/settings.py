@@ -88,7 +88,8 @@ PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     "executable_path": "/usr/bin/chromium",
     "headless": True,
-    "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    # No --no-sandbox: the spider adds the sandbox decision (outbound/chromium.py) to these options.
+    "args": ["--headless", "--disable-gpu", "--disable-background-networking",
              "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
              # A runaway script crashes its tab in ~1.5 s instead of eating ~4 GB over ~25 s first.
              "--js-flags=--max-old-space-size=512"],
@@ -97,6 +98,7 @@ PLAYWRIGHT_MAX_CONTEXTS = 1
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 15000
 PLAYWRIGHT_ABORT_REQUEST = "crawler.browser.abort_request"
+SWEEP_BROWSER_USER = "nobody"     # run as root: Chromium runs as this user, so its sandbox works
 
 ITEM_PIPELINES = {
     "crawler.pipelines.validate.ValidatePipeline": 100,

@@ -77,8 +77,11 @@ def register(cli: click.Group) -> None:
                 raise click.ClickException("evidence does not match its recorded digests")
             return
         result = capture_listings(db_path, config, clock, listing_ids=list(listing_ids) or None)
-        _emit({"captured": len(result.captured), "errors": result.errors}, as_json,
-              f"captured evidence for {len(result.captured)} listing(s); {len(result.errors)} failed")
+        _emit({"captured": len(result.captured), "errors": result.errors, "refused": result.refused,
+               "browser_sandboxed": result.sandboxed}, as_json,
+              f"captured evidence for {len(result.captured)} listing(s); {len(result.errors)} failed"
+              + (f" ({result.refused} refused by the outbound policy)" if result.refused else "")
+              + (" — Chromium ran WITHOUT its sandbox" if result.sandboxed is False else ""))
         for lid, why in result.errors.items():
             click.echo(f"  {lid}: {why}", err=True)
 

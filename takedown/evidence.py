@@ -9,6 +9,13 @@ py-wacz, so ReplayWeb.page and pywb open it. The screenshot is also kept as a PN
 Files go to ``<db dir>/evidence/<platform>/<id>/v<version>-<UTC time>.{wacz,png}`` (or
 ``[evidence] dir``), are linked into place only when complete, never overwritten and made
 read-only; their SHA-256 digests go into the ``evidence`` table, which refuses updates.
+
+Both fetches obey the platform's outbound policy (takedown/fetch_policy.py): the raw fetch checks
+each hop and connects to the checked address; Chromium gets the route guard, which checks every
+request the page makes and every redirect. A refused hop fails the capture with the reason, and
+nothing of it is archived or screenshotted. JavaScript runs only for platforms whose profile
+marks pages for the browser (``listing.browser``); Chromium runs sandboxed where the machine
+allows it (outbound/chromium.py).
 """
 from __future__ import annotations
 
@@ -25,16 +32,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+from outbound.browser import RouteGuard
+from outbound.chromium import launch
+from outbound.httpclient import checked
+from outbound.policy import Policy, Refused
+
 from .clock import SYSTEM, iso
 from .config import Config
 from .db import open_db
+from .fetch_policy import PlatformPolicy, platform_policy
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Sweep/0.1 (harassment-tool takedown crawler; evidence capture; +https://example.org/sweep)"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 # Listings whose evidence is captured, most urgent first: relists jump the queue.
 CAPTURE_STATES = ("relisted", "confirmed", "flagged")
 MAX_REDIRECTS = 5
@@ -42,6 +52,10 @@ MAX_REDIRECTS = 5
 
 class EvidenceError(RuntimeError):
     pass
+
+
+class EvidenceRefused(EvidenceError):
+    """The outbound policy refused the page, a redirect of it, or where it moved (nothing was kept)."""
 
 
 def user_agent(config: Config | None) -> str:
@@ -163,14 +177,18 @@ class Exchange:
     location: str | None = None
 
 
-def fetch_raw(url: str, ua: str = USER_AGENT, timeout: float = 20.0) -> list[Exchange]:
-    """GET ``url`` following redirects; every hop's exact request and response bytes."""
+def fetch_raw(url: str, policy: Policy, ua: str = USER_AGENT, timeout: float = 20.0) -> list[Exchange]:
+    """GET ``url`` following redirects, each hop checked by ``policy`` before it is connected;
+    every hop's exact request and response bytes."""
     hops: list[Exchange] = []
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EvidenceError(f"cannot capture {url!r}: not an http(s) URL")
-        conn = (_HTTPS if parts.scheme == "https" else _HTTP)(parts.hostname, parts.port, timeout=timeout)
+        try:
+            conn = checked(_HTTPS if parts.scheme == "https" else _HTTP, url, policy, timeout)
+        except Refused as exc:
+            raise EvidenceRefused(f"cannot capture {hops[0].url if hops else url}: {exc}") from None
         try:
             conn.request("GET", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
                          headers={"User-Agent": ua, "Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
@@ -239,44 +257,71 @@ def package_wacz(warc: bytes, url: str, when: str, title: str) -> bytes:
 class CaptureResult:
     captured: list[int] = field(default_factory=list)      # evidence ids
     errors: dict[str, str] = field(default_factory=dict)   # listing id -> why
+    refused: int = 0                                        # captures the outbound policy refused
+    sandboxed: bool | None = None                           # Chromium ran sandboxed (None: not started)
 
     def __int__(self):
         return len(self.captured)
 
 
 class Browser:
-    """One headless Debian Chromium for a batch of screenshots (started lazily)."""
+    """One headless Debian Chromium for a batch of screenshots (started lazily), sandboxed where the
+    machine allows it; a context with JavaScript and one without, and every page guarded."""
 
-    def __init__(self, timeout_ms: int = 20000):
+    def __init__(self, timeout_ms: int = 20000, user: str = "nobody"):
         self.timeout_ms = timeout_ms
-        self._pw = self._browser = self._context = None
+        self.user = user
+        self.sandboxed: bool | None = None        # known once started
+        self._pw = self._browser = None
+        self._contexts: dict[bool, object] = {}
 
-    def screenshot(self, url: str, ua: str) -> tuple[bytes, str]:
-        """Full-page PNG of the rendered page and its visible text (what the screenshot shows, searchable)."""
-        if self._context is None:
+    def _context(self, ua: str, javascript: bool):
+        if self._browser is None:
             from playwright.sync_api import sync_playwright
 
             _warn_without_cjk_font()
+            chosen = launch(self.user)
+            self.sandboxed = chosen.sandbox
             self._pw = sync_playwright().start()
-            self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            self._context = self._browser.new_context(user_agent=ua, viewport={"width": 1280, "height": 900},
-                                                      locale="zh-CN")
-        page = self._context.new_page()
+            self._browser = self._pw.chromium.launch(**chosen.playwright_options())
+        if javascript not in self._contexts:
+            context = self._browser.new_context(user_agent=ua, viewport={"width": 1280, "height": 900},
+                                                locale="zh-CN", java_script_enabled=javascript,
+                                                service_workers="block")    # a worker's fetches escape routes
+            RouteGuard(Policy(())).install(context)      # popups: the page's own guard is on the page only
+            self._contexts[javascript] = context
+        return self._contexts[javascript]
+
+    def screenshot(self, url: str, ua: str, policy: Policy, javascript: bool = False) -> tuple[bytes, str, list]:
+        """Full-page PNG of the rendered page, its visible text (what the screenshot shows, searchable) and
+        the URLs the page asked for that ``policy`` refused. A refused navigation fails the capture."""
+        page = self._context(ua, javascript).new_page()
+        guard = RouteGuard(policy)
+        guard.install(page)
         try:
-            page.goto(url, wait_until="networkidle", timeout=self.timeout_ms)
+            try:
+                page.goto(url, wait_until="networkidle", timeout=self.timeout_ms)
+            except Exception as exc:
+                refused = [f"{u}: {why}" for u, why in guard.refused]
+                if refused:
+                    raise EvidenceRefused(f"cannot capture {url}: refused {refused[0]}") from None
+                raise
+            if page.url != url and guard.judge(page.url):      # belt and braces: never shoot a refused page
+                raise EvidenceRefused(f"cannot capture {url}: the page moved to {page.url}")
             shot = page.screenshot(full_page=True, type="png", timeout=self.timeout_ms)
-            return shot, page.inner_text("body", timeout=self.timeout_ms)
+            return shot, page.inner_text("body", timeout=self.timeout_ms), [u for u, _ in guard.refused]
         finally:
             page.close()
 
     def close(self) -> None:
-        for closer in (self._context, self._browser):
+        for closer in (*self._contexts.values(), self._browser):
             with contextlib.suppress(Exception):
                 closer and closer.close()
         if self._pw:
             with contextlib.suppress(Exception):
                 self._pw.stop()
-        self._pw = self._browser = self._context = None
+        self._pw = self._browser = None
+        self._contexts = {}
 
 
 def _warn_without_cjk_font() -> None:
@@ -295,11 +340,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^\w.-]+", "_", text)[:80] or "_"
 
 
-def capture_one(db_path: str | Path, listing: dict, out_dir: Path, browser: Browser, clock=SYSTEM,
-                ua: str = USER_AGENT) -> dict:
+def capture_one(db_path: str | Path, listing: dict, out_dir: Path, browser: Browser, rule: PlatformPolicy,
+                clock=SYSTEM, ua: str = USER_AGENT) -> dict:
     """Fetch, screenshot and package one listing; returns the evidence row (not yet stored)."""
-    hops = fetch_raw(listing["url"], ua)
-    shot, rendered_text = browser.screenshot(listing["url"], ua)
+    hops = fetch_raw(listing["url"], rule.policy, ua)
+    shot, rendered_text, refused = browser.screenshot(listing["url"], ua, rule.policy, javascript=rule.renders)
     when = clock.now()
     captured_at = iso(when)
     final = hops[-1]
@@ -307,7 +352,8 @@ def capture_one(db_path: str | Path, listing: dict, out_dir: Path, browser: Brow
             "url": listing["url"], "final_url": final.url, "http_status": final.status,
             "response_sha256": sha256_bytes(final.response), "screenshot_sha256": sha256_bytes(shot),
             "hops": [{"url": h.url, "status": h.status, "response_sha256": sha256_bytes(h.response)} for h in hops],
-            "rendered_text": rendered_text[:20000], "tool": "Sweep 0.1"}
+            "rendered_text": rendered_text[:20000], "tool": "Sweep 0.1",
+            "refused_requests": refused[:50], "javascript": rule.renders}
     wacz = package_wacz(build_warc(hops, shot, meta), listing["url"], captured_at, listing.get("title") or listing["url"])
     stem = out_dir / _slug(listing["platform"]) / _slug(listing["platform_id"] or listing["id"])
     name = f"v{listing['version']}-{when.strftime('%Y%m%dT%H%M%S%fZ')}"
@@ -348,14 +394,19 @@ def capture_listings(db_path: str | Path, config: Config | None = None, clock=SY
         db.close()
         return result
     out_dir, ua = evidence_dir(db_path, config), user_agent(config)
-    browser = Browser(int(config.section("evidence").get("timeout_ms", 20000)))
+    section = config.section("evidence")
+    browser = Browser(int(section.get("timeout_ms", 20000)), section.get("browser_user", "nobody"))
+    rules: dict[str, PlatformPolicy] = {}
     try:
         for listing in todo:
+            if listing["platform"] not in rules:
+                rules[listing["platform"]] = platform_policy(db, config, listing["platform"])
             try:
-                row = capture_one(db_path, listing, out_dir, browser, clock, ua)
+                row = capture_one(db_path, listing, out_dir, browser, rules[listing["platform"]], clock, ua)
             except Exception as exc:     # a page or the browser failing must not stop the batch
                 log.warning("evidence for %s not captured: %s", listing["id"], exc)
                 result.errors[listing["id"]] = str(exc)[:300]
+                result.refused += isinstance(exc, EvidenceRefused)
                 continue
             with db.atomic():
                 # A concurrent capture of the same version already won: keep its row, ours stays on disk.
@@ -367,6 +418,7 @@ def capture_listings(db_path: str | Path, config: Config | None = None, clock=SY
             if cur.rowcount:
                 result.captured.append(cur.lastrowid)
     finally:
+        result.sandboxed = browser.sandboxed
         browser.close()
         db.close()
     return result

@@ -11,6 +11,10 @@ next ``sweep report`` files the next step of the platform's escalation ladder (r
 the same channels, then the next channel). With the ladder exhausted it stays
 ``still_live``. A removed listing that comes back at the same address goes ``still_live``.
 
+Every fetch and every redirect hop must pass the platform's outbound policy
+(takedown/fetch_policy.py, outbound/session.py); a refused one is an ``error`` whose signal
+starts ``refused:`` — never a removal.
+
     [recheck]  first_after_hours = 1, interval_hours = 24, confirm_checks = 2,
                confirm_gap_hours = 24, watch_removed_days = 30, removed_interval_hours = 168,
                rate_limit_per_minute = 120, max_per_cycle = 500
@@ -23,10 +27,13 @@ from urllib.parse import urlsplit
 
 import requests
 
+from outbound.session import PolicySession, Refused
+
 from .channels import CheckResult, ListingRef
 from .clock import SYSTEM, iso, parse_iso
 from .config import Config
 from .db import open_db
+from .fetch_policy import platform_policy
 from .reports import RateLimiter, build_channel, current_level, immediate, platform_settings, steps
 from .states import transition
 
@@ -81,10 +88,16 @@ def classify_response(removed: dict, status: int, text: str, redirected_to: str 
     return CheckResult("error", f"http_{status}", status)
 
 
-def fetch_check(session: requests.Session, url: str, removed: dict, timeout: float = 20.0) -> CheckResult:
-    """Re-fetch ``url`` (following redirects) and classify what came back."""
+def fetch_check(session: PolicySession, url: str, removed: dict, timeout: float = 20.0) -> CheckResult:
+    """Re-fetch ``url`` (following redirects, each hop checked by the platform's outbound policy) and
+    classify what came back. A refused hop is an error with its reason, never "gone"."""
+    if not isinstance(session, PolicySession):
+        raise TypeError("fetch_check needs an outbound.session.PolicySession (the platform's outbound policy)")
     try:
         resp = session.get(url, timeout=timeout, allow_redirects=True)
+    except Refused as exc:
+        log.warning("recheck of %s refused: %s", url, exc)
+        return CheckResult("error", f"refused:{exc.reason}"[:300], None)
     except requests.RequestException as exc:
         return CheckResult("error", f"fetch:{type(exc).__name__}", None)
     redirected = resp.url if resp.history else None
@@ -195,14 +208,15 @@ def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool
     summary = {"checked": 0, "live": 0, "gone": 0, "error": 0, "removed": 0, "still_live": 0, "escalated": 0,
                "came_back": 0, "relisted": 0}
     db = open_db(db_path)
-    session = requests.Session()
-    session.headers["User-Agent"] = user_agent(config)
-    limiter, checkers, settings_of = RateLimiter(clock), {}, {}
+    limiter, checkers, settings_of, sessions = RateLimiter(clock), {}, {}, []
     try:
         for listing in due_listings(db, config, clock, force):
             platform = listing["platform"]
             if platform not in settings_of:
                 settings_of[platform] = ps = platform_settings(db, config, platform)
+                session = PolicySession(platform_policy(db, config, platform).policy)
+                session.headers["User-Agent"] = user_agent(config)
+                sessions.append(session)
                 checkers[platform] = _checker(ps, config, db_path, session)
             ps = settings_of[platform]
             limiter.wait(("recheck", platform), cfg["rate"])
@@ -219,7 +233,8 @@ def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool
             summary[result.status] += 1
         summary["relisted"] = link_relists(db, config, clock)
     finally:
-        session.close()
+        for session in sessions:
+            session.close()
         db.close()
     return summary
 

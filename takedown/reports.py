@@ -49,6 +49,7 @@ from .clock import SYSTEM, iso
 from .config import Config, ConfigError
 from .db import open_db
 from .evidence import resolve_path
+from .fetch_policy import platform_policy
 from .states import transition
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def platform_settings(db, config: Config, name: str) -> PlatformSettings:
         escalation=_names(sect, "escalation", DEFAULT_ESCALATION if sandbox else [], name, extra=("refile",)),
         deadline_hours=_number(sect, "deadline_hours", 48, name),
         rate_limit_per_minute=_number(sect, "rate_limit_per_minute", 60, name),
-        removed=removed, settings=sect)
+        removed=removed, settings=sect, policy=platform_policy(db, config, name).policy)
 
 
 def _names(sect: dict, key: str, default: list, platform: str, extra: tuple = ()) -> list[str]:

@@ -17,6 +17,8 @@ So for every browser request (meta ``playwright``) this middleware
   timeouts + SWEEP_BROWSER_GRACE seconds; past it the tab is closed, which ends whatever call was
   waiting on it. Once a tab of a request has crashed or hung, scrapy-playwright's silent
   re-creations are cut short (each new tab is closed at once) so the retry below is the only one;
+- a page the outbound route guard refused (``ERR_BLOCKED_BY_CLIENT``) is not retried: it is
+  ignored and counted as ``sweep/allowlist/refused``;
 - retries what Playwright raised — ``timeout``, ``crashed``, ``hung``, ``closed``, ``error``,
   each counted as ``sweep/faults/browser_<reason>`` — on a fresh page, up to
   SWEEP_BROWSER_RETRY_TIMES times (``sweep/faults/browser_retried``), then gives up with one
@@ -122,6 +124,14 @@ class BrowserRetryMiddleware:
 
         if not request.meta.get("playwright") or not isinstance(exception, PlaywrightError):
             return None
+        if "ERR_BLOCKED_BY_CLIENT" in str(exception):
+            # The outbound route guard (crawler/browser.py) refused the page or a redirect of it: policy,
+            # not a fault — never retried, counted with the allow-list's refusals.
+            from scrapy.exceptions import IgnoreRequest
+
+            self.stats.inc_value("sweep/allowlist/refused")
+            logger.warning("%s: the outbound policy refused rendering it (or where it redirects)", request.url)
+            raise IgnoreRequest(f"refused {request.url}: the outbound policy refused the page or its redirect")
         reason = request.meta.get("browser_failure") or _reason(exception)
         self.stats.inc_value(f"sweep/faults/browser_{reason}")
         profile = getattr(self.crawler.spider, "profile", None)

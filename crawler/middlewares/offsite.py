@@ -1,120 +1,36 @@
-"""Only addresses a profile allows: its hosts, and never private, link-local or reserved addresses.
+"""Only addresses a profile allows — the Scrapy adapter of the outbound policy (outbound/policy.py).
 
 Replaces Scrapy's OffsiteMiddleware (crawler/settings.py), which matches host names only, lets
 ``dont_filter``/``allow_offsite`` requests through and never looks at the address a name
 resolves to. Here every request — seeds, links, redirects (Scrapy sends the redirected request
 back through the downloader middlewares), browser pages and robots.txt — must pass
-:func:`url_refusal`:
-
-- ``http``/``https`` only, and the host is one of the profile's ``allowed_hosts`` (exact, or
-  ``*.example.com`` for its subdomains);
-- the address (an IP literal, or what a host name resolves to) is public; loopback only when the
-  profile says ``allow_loopback: true`` (the bundled sandbox). Private (10/8, 172.16/12,
-  192.168/16, fc00::/7), link-local (169.254/16 — cloud metadata — fe80::/10), CGNAT,
-  multicast, reserved and unspecified addresses are always refused.
+:func:`outbound.policy.url_refusal` (http(s), the profile's ``allowed_hosts``, a public address;
+loopback only with ``allow_loopback``).
 
 Names are resolved through the crawler's own (caching) resolver, so the address checked is the
-address the download connects to. Chromium resolves and redirects on its own: the pages and
-scripts a rendered page requests are checked by :class:`BrowserRequestFilter`, and a rendered
+address the download connects to. Chromium fetches on its own: every browser request gets
+:data:`crawler.browser.PREPARE` as its page init callback, which installs the profile's route
+guard (registered by :class:`BrowserRequestFilter`) on the page before it navigates; a rendered
 response whose final URL was refused is dropped here.
-
-Rechecks and other code that fetch outside Scrapy call :func:`check_url` (resolving with the
-system resolver) before each request and each redirect.
 
 Settings read: SWEEP_ALLOWLIST_ENABLED.
 """
 from __future__ import annotations
 
-import functools
-import ipaddress
 import logging
-import socket
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.misc import load_object
 
+from outbound.browser import RouteGuard
+from outbound.policy import Policy, check_url, ip_literal, url_refusal
+
+from ..browser import PREPARE, guard_for, register_guard
+
+__all__ = ["AllowListMiddleware", "BrowserRequestFilter", "check_url", "url_refusal"]
+
 logger = logging.getLogger(__name__)
-
-
-def _normal_host(host: str) -> str:
-    return host.lower().rstrip(".")
-
-
-def host_allowed(host: str, allowed_hosts) -> bool:
-    host = _normal_host(host)
-    for allowed in allowed_hosts:
-        allowed = _normal_host(allowed)
-        if host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:])):
-            return True
-    return False
-
-
-@functools.lru_cache(maxsize=4096)         # pure, and asked for every request of a platform
-def ip_literal(host: str):
-    """The address if ``host`` is an IP literal (as urlsplit gives it), else None."""
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return None
-
-
-@functools.lru_cache(maxsize=4096)
-def address_refusal(address, allow_loopback: bool = False) -> str | None:
-    """Why this address may not be crawled, or None."""
-    addr = ipaddress.ip_address(address) if isinstance(address, str) else address
-    if addr.version == 6 and addr.ipv4_mapped:
-        addr = addr.ipv4_mapped
-    if addr.is_unspecified:                # 0.0.0.0 / :: connect to this machine
-        return f"{addr} is not a public address (the unspecified address)"
-    if addr.is_loopback:
-        return None if allow_loopback else f"{addr} is a loopback address (the profile does not allow_loopback)"
-    if addr.is_link_local:
-        return f"{addr} is a link-local address"
-    if addr.is_multicast or addr.is_reserved:
-        return f"{addr} is not a public address"
-    if addr.is_private:
-        return f"{addr} is a private address"
-    if not addr.is_global:
-        return f"{addr} is not a public address"
-    return None
-
-
-def url_refusal(url: str, allowed_hosts, allow_loopback: bool = False, addresses=None) -> str | None:
-    """Why ``url`` may not be fetched for a profile, or None. ``addresses``: what its host resolves to."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return f"scheme {parts.scheme!r} is not http(s)"
-    host = parts.hostname
-    if not host:
-        return "no host"
-    if not host_allowed(host, allowed_hosts):
-        return f"host {host!r} is not in the profile's allowed_hosts"
-    literal = ip_literal(host)
-    for address in [literal] if literal is not None else (addresses or []):
-        reason = address_refusal(address, allow_loopback)
-        if reason:
-            return f"host {host!r}: {reason}"
-    return None
-
-
-def resolve_host(host: str) -> list[str]:
-    """Every address the system resolver gives for ``host``."""
-    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    return sorted({info[4][0] for info in infos})
-
-
-def check_url(url: str, profile, resolve=resolve_host) -> str | None:
-    """Outside Scrapy (rechecks): why ``url`` may not be fetched for ``profile``, or None."""
-    reason = url_refusal(url, profile.allowed_hosts, profile.allow_loopback)
-    host = urlsplit(url).hostname
-    if reason or ip_literal(host) is not None:
-        return reason
-    try:
-        addresses = resolve(host)
-    except OSError as exc:
-        return f"host {host!r} does not resolve: {exc}"
-    return url_refusal(url, profile.allowed_hosts, profile.allow_loopback, addresses)
 
 
 class AllowListMiddleware:
@@ -145,6 +61,8 @@ class AllowListMiddleware:
         profile = self._profile()
         if profile is None:            # not a profile spider (benchmarks): nothing to check against
             return None
+        if request.meta.get("playwright"):           # the page gets the profile's route guard first
+            request.meta.setdefault("playwright_page_init_callback", PREPARE)
         reason = url_refusal(request.url, profile.allowed_hosts, profile.allow_loopback)
         host = urlsplit(request.url).hostname
         if reason is None and ip_literal(host) is None:
@@ -159,6 +77,8 @@ class AllowListMiddleware:
         return None
 
     def process_response(self, request, response, spider=None):
+        if request.meta.get("playwright"):       # what the page's route guard refused so far
+            self.stats.set_value("sweep/browser/refused", guard_for(request.meta.get("download_slot")).refusals)
         if response.url != request.url and request.meta.get("playwright"):     # Chromium followed a redirect
             profile = self._profile()
             reason = profile and url_refusal(response.url, profile.allowed_hosts, profile.allow_loopback)
@@ -176,22 +96,19 @@ class AllowListMiddleware:
 
 
 class BrowserRequestFilter:
-    """PLAYWRIGHT_ABORT_REQUEST for one profile: abort what ``inner`` aborts, and every request a
-    rendered page makes to an address the profile does not allow (names are checked by host;
-    Chromium resolves them itself)."""
+    """PLAYWRIGHT_ABORT_REQUEST for one profile: abort what ``inner`` aborts, and every request the
+    profile's policy refuses (names resolved, so ``localhost`` is loopback). Also registers the
+    profile's route guard, which :func:`crawler.browser.prepare_page` installs on each page."""
 
     def __init__(self, profile, inner=None):
         if isinstance(inner, BrowserRequestFilter):
             inner = inner.inner
         self.inner = load_object(inner) if inner else None
-        self.allowed_hosts = list(profile.allowed_hosts)
-        self.allow_loopback = profile.allow_loopback
+        self.guard = RouteGuard(Policy.of(profile), skip=self.inner)
+        if getattr(profile, "name", None):
+            register_guard(profile.name, self.guard)
 
     def __call__(self, request) -> bool:
         if self.inner is not None and self.inner(request):
             return True
-        reason = url_refusal(request.url, self.allowed_hosts, self.allow_loopback)
-        if reason and not request.url.startswith(("data:", "blob:", "about:")):
-            logger.warning("browser request refused %s: %s", request.url, reason)
-            return True
-        return False
+        return self.guard.judge(request.url) is not None

@@ -11,6 +11,20 @@ from ..extract import ListingPage, ListPage
 from ..profile import PROFILE_DIR, Profile, load_profiles
 
 
+def launch_options(settings) -> dict:
+    """PLAYWRIGHT_LAUNCH_OPTIONS with Chromium sandboxed where this machine allows it (outbound/chromium.py):
+    the configured options and extra args, the sandbox decision's executable and args."""
+    from outbound.chromium import launch
+
+    chosen = launch(settings.get("SWEEP_BROWSER_USER") or "nobody",
+                    settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("executable_path") or "/usr/bin/chromium")
+    configured = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS")
+    extra = [a for a in configured.get("args", []) if a not in chosen.args and a != "--no-sandbox"]
+    options = {**configured, **chosen.playwright_options()}
+    options["args"] = [*chosen.args, *extra]
+    return options
+
+
 class ProfileSpider(scrapy.Spider):
     """Crawl one platform described by a profile.
 
@@ -18,7 +32,7 @@ class ProfileSpider(scrapy.Spider):
     ``profile`` (name; default: the one enabled profile of this kind), ``profiles_dir``,
     ``base_url`` (point the profile elsewhere, e.g. the sandbox on another port),
     ``keywords`` (comma-separated, replaces the keyword list).
-    Settings read: SWEEP_PROFILES_DIR, SWEEP_BASE_URLS ({profile: url}), SWEEP_RENDER.
+    Settings read: SWEEP_PROFILES_DIR, SWEEP_BASE_URLS ({profile: url}), SWEEP_RENDER, SWEEP_BROWSER_USER.
     """
 
     kind = ""
@@ -50,6 +64,9 @@ class ProfileSpider(scrapy.Spider):
         spider.profile = profile.rebase(base) if base else profile
         spider.allowed_domains = list(spider.profile.allowed_hosts)
         cls.apply_profile_settings(spider.profile, settings)
+        spider.browser_sandboxed = None        # recorded in the run's stats when the crawl starts
+        if spider.profile.listing.get("browser") and settings.getbool("SWEEP_RENDER"):
+            spider.browser_sandboxed = bool(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("chromium_sandbox"))
         return spider
 
     @staticmethod
@@ -69,6 +86,8 @@ class ProfileSpider(scrapy.Spider):
 
             policy = BrowserRequestFilter(profile, settings.get("PLAYWRIGHT_ABORT_REQUEST"))
             settings.set("PLAYWRIGHT_ABORT_REQUEST", policy, priority="spider")
+        if profile.listing.get("browser") and settings.getbool("SWEEP_RENDER"):
+            settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch_options(settings), priority="spider")
         if not (profile.listing.get("browser") and settings.getbool("SWEEP_RENDER")):
             # Without this every spider would start its own Playwright driver process.
             base = settings.getdict("DOWNLOAD_HANDLERS_BASE")
@@ -87,6 +106,8 @@ class ProfileSpider(scrapy.Spider):
         return urls
 
     async def start(self):
+        if self.browser_sandboxed is not None:
+            self.crawler.stats.set_value("sweep/browser/sandboxed", int(self.browser_sandboxed))
         n_search = len(self.seed_urls()) - len(self.profile.seeds.get("pages", []))
         for n, url in enumerate(self.seed_urls()):
             seed_kind = "search" if n < n_search else "pages"     # the zero-listings monitor counts per kind

@@ -125,6 +125,7 @@ class PlatformSettings:
     rate_limit_per_minute: float = 60.0
     removed: dict = field(default_factory=dict)              # the profile's listing.removed block
     settings: dict = field(default_factory=dict)             # the raw [platforms.<name>] table
+    policy: object = None                                    # outbound.policy.Policy: what may be fetched
 
 
 class Channel(ABC):

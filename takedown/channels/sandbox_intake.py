@@ -6,10 +6,15 @@
 
 The intake dedupes on the idempotency key, so a resend after a crash is never a second
 report. A bearer token, if the platform needs one, comes from ``[platforms.<name>] token_env``.
+Every request and redirect hop passes the platform's outbound policy (a refusal is permanent).
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import requests
+
+from outbound.session import PolicySession, Refused
 
 from .base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt, ReceiptLookup, Report,
                    TransientError)
@@ -29,8 +34,11 @@ class SandboxIntake(Channel, ReceiptLookup):
         if not base.startswith(("http://", "https://")):
             raise NotConfigured(f"{platform.name}: no base URL for its report intake (crawl it once, or set "
                                 f"[platforms.{platform.name}] report_url)")
+        if platform.policy is None:
+            raise NotConfigured(f"{platform.name}: no outbound policy (use reports.platform_settings)")
         self.base = base
-        self.session = requests.Session()
+        # Every request and redirect hop is checked: the platform's hosts, never an internal address.
+        self.session = PolicySession(platform.policy.widened(urlsplit(base).hostname))
         self.session.headers["User-Agent"] = self.settings.get("user_agent", "Sweep/0.1 (report filing)")
         if self._secrets.get("token"):
             self.session.headers["Authorization"] = f"Bearer {self._secrets['token']}"
@@ -45,6 +53,8 @@ class SandboxIntake(Channel, ReceiptLookup):
                                 for item in report.listings if item.evidence]}
         try:
             resp = self.session.post(f"{self.base}/api/report", json=payload, timeout=TIMEOUT)
+        except Refused as exc:
+            raise PermanentError(f"{self.platform.name} intake refused by the outbound policy: {exc.reason}") from None
         except requests.RequestException as exc:
             raise TransientError(f"{self.platform.name} intake unreachable: {type(exc).__name__}") from None
         if resp.status_code == 429 or resp.status_code >= 500:
@@ -65,6 +75,9 @@ class SandboxIntake(Channel, ReceiptLookup):
             resp = self.session.get(f"{self.base}/api/reports", timeout=TIMEOUT)
             resp.raise_for_status()
             received = resp.json()
+        except Refused as exc:
+            raise PermanentError(f"{self.platform.name} report list refused by the outbound policy: "
+                                 f"{exc.reason}") from None
         except (requests.RequestException, ValueError) as exc:
             raise TransientError(f"{self.platform.name} report list unavailable: {type(exc).__name__}") from None
         for item in received:

@@ -1,0 +1,56 @@
+"""The outbound policy (outbound/policy.py) of a platform, for fetchers outside the crawl.
+
+Evidence, rechecks and report intakes fetch a platform's pages with the rule its crawl used:
+the profile's ``allowed_hosts`` and ``allow_loopback``, plus the host of the base URL the
+platform was crawled at (the sandbox on free ports, as ``Profile.rebase``) and the hosts of
+``[platforms.<name>] base_url``/``report_url``. A platform without a profile gets its base
+URL's host only, never loopback.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from outbound.policy import Policy
+
+from .config import Config
+
+
+@dataclass(frozen=True)
+class PlatformPolicy:
+    policy: Policy
+    renders: bool = False       # the profile marks pages for the browser (listing.browser): JavaScript on
+
+
+def platform_policy(db, config: Config | None, name: str, resolve=None) -> PlatformPolicy:
+    """The outbound rule for platform ``name`` (its profile, its crawled base URL, its configuration)."""
+    row = db.execute("SELECT base_url, profile_path FROM platforms WHERE name = ?", [name]).fetchone()
+    sect = (config or Config()).section(f"platforms.{name}")
+    hosts, loopback, renders = _profile_rule(name, row[1] if row else None)
+    extra = [urlsplit(u).hostname for u in (row[0] if row else None, sect.get("base_url"), sect.get("report_url"))
+             if isinstance(u, str) and u]
+    policy = Policy(tuple(hosts), loopback, **({"resolve": resolve} if resolve else {}))
+    return PlatformPolicy(policy.widened(*[h for h in extra if h]), renders)
+
+
+def _profile_rule(name: str, profile_path: str | None) -> tuple[tuple, bool, bool]:
+    from crawler.profile import PROFILE_DIR, ProfileError
+
+    for path in (profile_path, PROFILE_DIR / f"{name}.yaml"):
+        if path and Path(path).exists():
+            try:
+                return _load(str(path), Path(path).stat().st_mtime_ns)
+            except ProfileError:
+                continue
+    return (), False, False
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: str, mtime_ns: int) -> tuple[tuple, bool, bool]:
+    """(allowed_hosts, allow_loopback, renders) of a profile file (reloaded only when it changes)."""
+    from crawler.profile import load_profile
+
+    profile = load_profile(path)
+    return tuple(profile.allowed_hosts), bool(profile.allow_loopback), bool(profile.listing.get("browser"))
