@@ -20,6 +20,7 @@ import binascii
 from scrapy.utils.request import request_from_dict
 
 from ..items import Listing
+from ..browser import PREPARE
 from ..middlewares.browser_retry import WATCH
 from ..scheduler.durable import request_to_dict
 from .listing_codec import listing_dict, listing_from_dict
@@ -47,7 +48,7 @@ META_SCHEMA = {
                          "additionalProperties": False,
                          "properties": {"body": _B64, "encoding": _STR, "content_type": _STR}},
     # crawler/middlewares/browser_retry.py; scrapy-playwright imports this dotted path: only ours
-    "browser_deadline": _NUM, "browser_retries": _INT, "playwright_page_init_callback": {"const": WATCH},
+    "browser_deadline": _NUM, "browser_retries": _INT, "playwright_page_init_callback": {"enum": [PREPARE, WATCH]},
     # scrapy-playwright's, on a retried rendered page
     "playwright_context": {"const": "default"}, "playwright_suggested_filename": _STR,
     "playwright_security_details": {"type": ["object", "null"],
