@@ -76,7 +76,8 @@ def test_the_full_takedown_loop(fresh_sandbox, catalogue, model_path, browser, s
     rows = {"gone": gone, "stays": stays, "relists": relists}
     db = tmp_path / "sweep.db"
     profiles = search_only_profile(tmp_path, [r.title for r in rows.values()])
-    crawl = ["crawl", "--db", str(db), "--profiles", str(profiles), *base_url_args(fresh_sandbox.urls)]
+    crawl = ["crawl", "--db", str(db), "--profiles", str(profiles),
+             *base_url_args({"marketplace": fresh_sandbox.urls["marketplace"]})]
 
     # Crawl and flag.
     sweep(*crawl)
