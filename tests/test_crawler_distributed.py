@@ -86,7 +86,7 @@ def test_two_workers_one_killed_mid_crawl_store_every_listing_exactly_once(
     assert ingest.wait(timeout=120) == 0, output(ingest)[-3000:]
     taken_back = sum(int(n) for n in re.findall(r"(\d+) requests taken back", output(survivor)))
     # The survivor's crawl health: the four checks a worker can judge, per platform, all passed.
-    assert len(re.findall(r"; finished; monitors 4 of 4 OK", output(survivor))) == 3, output(survivor)[-3000:]
+    assert len(re.findall(r"; finished; monitors 5 of 5 OK", output(survivor))) == 3, output(survivor)[-3000:]
     assert held and taken_back >= held                  # everything it held was fetched again, by the survivor
     con = sqlite3.connect(db)
     ids = [r[0] for r in con.execute("SELECT id FROM listings")]
@@ -119,4 +119,4 @@ def test_a_worker_whose_platform_fails_says_which_check_failed_and_exits_non_zer
     assert "forum: monitor error_ratio failed:" in out and "forum: monitor retry_ratio failed:" in out, out[-3000:]
     share = int(re.search(r"\d+ of \d+ requests failed \((\d+)%", out).group(1))
     assert share >= 80          # every page failed (robots.txt, also refused, is not a page error)
-    assert "; finished; monitors 2 of 4 OK" in out       # it did finish, and no extraction raised
+    assert "; finished; monitors 3 of 5 OK" in out       # it did finish, no extraction raised, nothing unrendered
