@@ -114,7 +114,8 @@ def add_common_routes(app: web.Application, platform: str, moderation: Moderatio
         moderation.apply_due()
         removed = [k for k in report.listing_keys if k in moderation.removed]
         return web.json_response({"report_id": report.report_id, "listings": report.listing_keys,
-                                  "removed": removed, "received_at": report.received_at})
+                                  "removed": removed, "received_at": report.received_at,
+                                  "withdrawn": sorted(report.withdrawn)})
 
     async def api_report_withdraw(request):
         """``POST /api/report/{rid}/withdraw`` {"listings": [url, ...], "reason"}: the reporter takes it back."""
