@@ -100,7 +100,7 @@ LISTINGS = [
     ("marketplace", "ecommerce", "170", "s-reopen", "重开店", "改号软件 任意显号 网络电话",
      "网络改号电话，来电显示任意号码。"),
     ("marketplace", "ecommerce", "240", "s-emoji", "猫🐈店", "猫🐈池 八口猫池 批量收码",
-     "八口猫池🐈，批量收码，多卡猫池设备。"),
+     "八口猫池🐈，批量收码，多卡猫池设备。\n" + "支持移动、联通、电信卡，八口同时在线，批量收发短信，稳定不掉线。\n" * 14),
     ("bazaar", "ecommerce", "1", "s-bidi", BIDI_SELLER, BIDI_TITLE, BIDI_DESCRIPTION),
     ("bazaar", "ecommerce", "2", "s-get", "小孙", "呼死你 电话轰炸 包月 不限次数",
      "呼死你包月，电话轰炸任意号码，不限次数。"),
