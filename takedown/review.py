@@ -42,8 +42,8 @@ _ORDER = "(l.state = 'relisted') DESC, l.score DESC, coalesce(l.state_changed_at
 
 
 # The category of a listing's latest confirmation (None if never confirmed); shown beside the model's label.
-_DECIDED = ("(SELECT rv.category FROM reviews rv WHERE rv.listing_id = l.id AND rv.decision = 'confirmed' "
-            "ORDER BY rv.id DESC LIMIT 1)")
+_DECIDED = ("(SELECT CASE WHEN rv.decision = 'confirmed' THEN rv.category END FROM reviews rv "
+            "WHERE rv.listing_id = l.id ORDER BY rv.id DESC LIMIT 1)")
 
 
 class ReviewError(ValueError):
@@ -304,7 +304,7 @@ class Review:
                 pending = []
             transition(conn, listing_id, "flagged", actor, "undo" + (f": {reason}" if reason else ""),
                        at=self.clock(), detail={"undo": row[0], "pending_reports_left": pending})
-            conn.execute("DELETE FROM claims WHERE listing_id = ?", [listing_id])
+            self._taken_back(conn, listing_id, actor, "undone", reason)
 
     def reopen(self, listing_id: str, actor: str, reason: str) -> list[int]:
         """Put a reported listing back in the queue after its report was sent; ``reason`` is
@@ -328,8 +328,16 @@ class Review:
                                                                           self._now()])
             transition(conn, listing_id, "flagged", actor, f"reopened: {reason}", at=self.clock(),
                        detail={"reopen": row[0], "withdraw_reports": sent})
-            conn.execute("DELETE FROM claims WHERE listing_id = ?", [listing_id])
+            self._taken_back(conn, listing_id, actor, "reopened", reason)
         return sent
+
+    def _taken_back(self, conn, listing_id: str, actor: str, decision: str, reason: str) -> None:
+        """A reviews row that supersedes the decision: it is no longer a training label (classifier/reviews.py
+        reads each listing's latest row and only learns from confirmed/rejected ones)."""
+        conn.execute("INSERT INTO reviews (listing_id, version, reviewer, decision, category, reason, decided_at, bulk) "
+                     "SELECT id, version, ?, ?, NULL, ?, ?, 0 FROM listings WHERE id = ?",
+                     [actor, decision, reason or None, self._now(), listing_id])
+        conn.execute("DELETE FROM claims WHERE listing_id = ?", [listing_id])
 
     def needs_person(self, limit: int = 50) -> list[dict]:
         """Listings still live after every escalation step (see ``takedown.escalation``)."""

@@ -259,6 +259,9 @@ def test_undo_puts_a_decision_back_until_its_report_is_sent(db):
                                 "ORDER BY id DESC LIMIT 1").fetchone()
     assert action == "state:confirmed->flagged"
     assert json.loads(detail)["reason"] == "undo: wrong category"
+    # the undone decision is no longer a training label
+    from classifier.reviews import review_rows
+    assert "review:marketplace:1" not in {x["id"] for x in review_rows(db)}
     r.reject("marketplace:2", "alice", "not enough evidence")
     r.undo("marketplace:2", "alice")
     assert db.execute("SELECT state FROM listings WHERE id = 'marketplace:2'").fetchone()[0] == "flagged"

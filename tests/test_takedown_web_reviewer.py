@@ -94,7 +94,7 @@ def test_the_queue_search_finds_a_listing_by_contact_seller_or_title(browser, re
             page.keyboard.press("Enter")
             expect(page.locator("tr.row")).to_have_count(1)
             expect(page.locator("tr.row")).to_have_attribute("data-id", target)
-            assert f"q={text}" in page.url or "q=" in page.url
+            assert "q=" in page.url
         page.fill("#queue-search", "%")
         page.keyboard.press("Enter")
         expect(page.locator("tr.row")).to_have_count(0)
