@@ -33,12 +33,12 @@ def colourful_pixels(png: bytes) -> int:
 
 
 def test_bulk_confirm_keeps_each_listings_category_and_marks_a_changed_one(browser, review_server):
-    ids = [listing_id(p) for p in ("211", "212", "213")]
+    ids = [listing_id(p, "souk") for p in ("211", "212", "213")]
     labels = dict(rows(review_server, "SELECT id, label FROM listings WHERE id IN (?, ?, ?)", ids))
     assert len(set(labels.values())) >= 2                   # the model sees different tools here
     changed = next(c for c in HARMFUL if c != labels[ids[2]])
     with signed_in(browser, review_server, "root") as page:
-        page.goto("/seller?id=marketplace:s-mix")
+        page.goto("/seller?id=souk:s-mix")
         for lid in ids:                                      # each row starts at its own label
             expect(page.locator(f'select[name="category:{lid}"]')).to_have_value(labels[lid])
         page.select_option(f'select[name="category:{ids[2]}"]', changed)
@@ -58,7 +58,7 @@ def test_bulk_confirm_keeps_each_listings_category_and_marks_a_changed_one(brows
 
 
 def test_number_keys_choose_the_category_and_u_undoes_the_decision(browser, review_server):
-    first = listing_id("221")
+    first = listing_id("221", "souk")
     with signed_in(browser, review_server, "hana") as page:
         page.goto(f"/listing?id={first}")
         keys_ready(page)
@@ -83,7 +83,7 @@ def test_number_keys_choose_the_category_and_u_undoes_the_decision(browser, revi
 
 
 def test_the_queue_search_finds_a_listing_by_contact_seller_or_title(browser, review_server):
-    target = listing_id("231")
+    target = listing_id("231", "souk")
     with signed_in(browser, review_server, "alice") as page:
         page.goto("/queue")
         keys_ready(page)
@@ -101,7 +101,7 @@ def test_the_queue_search_finds_a_listing_by_contact_seller_or_title(browser, re
 
 
 def test_a_listing_whose_escalation_ran_out_needs_a_person(browser, review_server):
-    stuck = listing_id("160")
+    stuck = listing_id("160", "souk")
     with signed_in(browser, review_server, "alice") as page:
         page.goto("/queue")
         expect(page.locator("#needs-person")).to_contain_text("needs a person")
@@ -112,7 +112,7 @@ def test_a_listing_whose_escalation_ran_out_needs_a_person(browser, review_serve
 
 
 def test_an_admin_reopens_a_reported_listing_and_its_report_is_queued_for_withdrawal(browser, review_server):
-    lid = listing_id("170")
+    lid = listing_id("170", "souk")
     with signed_in(browser, review_server, "alice") as page:
         page.goto(f"/listing?id={lid}")
         expect(page.locator("#reopen-form")).to_have_count(0)            # reviewers cannot
@@ -128,7 +128,7 @@ def test_an_admin_reopens_a_reported_listing_and_its_report_is_queued_for_withdr
 
 def test_an_emoji_renders_as_a_colour_glyph_in_the_ui(browser, review_server):
     with signed_in(browser, review_server, "root") as page:
-        page.goto(f"/listing?id={listing_id('240')}")
+        page.goto(f"/listing?id={listing_id('240', 'souk')}")
         claimed(page)                       # the claim's answer changes the text above: measure after it
         page.evaluate("document.fonts.ready.then(() => true)")
         box = page.evaluate("""() => {
@@ -189,7 +189,7 @@ def test_evidence_screenshots_draw_emoji_in_colour(tmp_path):
 
 
 @pytest.mark.parametrize("path", ["/queue", "/dashboard", "/audit", "/seller?id=marketplace:s-bulk",
-                                  "/seller?id=marketplace:s-mix", f"/listing?id={listing_id('240')}"])
+                                  "/seller?id=souk:s-mix", f"/listing?id={listing_id('240', 'souk')}"])
 def test_pages_fit_a_390_px_phone(browser, review_server, path):
     with signed_in(browser, review_server, "root") as page:
         page.set_viewport_size(PHONE)
@@ -201,7 +201,7 @@ def test_pages_fit_a_390_px_phone(browser, review_server, path):
 def test_confirm_is_on_the_first_screen_of_the_listing_page_at_390_px(browser, review_server):
     with signed_in(browser, review_server, "root") as page:
         page.set_viewport_size(PHONE)
-        page.goto(f"/listing?id={listing_id('240')}")
+        page.goto(f"/listing?id={listing_id('240', 'souk')}")
         claimed(page)
         box = page.locator("#confirm-form button.confirm").bounding_box()
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PHONE["height"], box
