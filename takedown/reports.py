@@ -484,7 +484,8 @@ def send_withdrawals(db, config: Config, clock=SYSTEM, db_path=None) -> dict:
     in the audit log; a transient failure is tried again next run."""
     done = {"withdrawn": 0, "unsupported": 0, "withdraw_errors": 0}
     pending = db.execute("SELECT w.id, w.report_id, w.listing_id, w.reason, r.channel, r.platform, r.receipt, l.url "
-                         "FROM withdrawals w JOIN reports r ON r.id = w.report_id JOIN listings l ON l.id = w.listing_id "
+                         "FROM withdrawals w JOIN reports r ON r.id = w.report_id "
+                         "JOIN listings l ON l.id = w.listing_id "
                          "WHERE w.state = 'pending' ORDER BY w.id").fetchall()
     for wid, report_id, lid, reason, channel_name, platform, receipt, url in pending:
         state, note = "unsupported", UNSUPPORTED
@@ -508,7 +509,7 @@ def send_withdrawals(db, config: Config, clock=SYSTEM, db_path=None) -> dict:
                          [state, iso(clock.now()), None if state == "withdrawn" else note, wid])
             audit(conn, ACTOR, f"report:withdrawal_{state}", lid,
                   {"report_id": report_id, "channel": channel_name, "reason": note}, clock.now())
-        done["withdrawn" if state == "withdrawn" else "unsupported" if state == "unsupported" else "withdraw_errors"] += 1
+        done[state if state in ("withdrawn", "unsupported") else "withdraw_errors"] += 1
     return done
 
 

@@ -334,8 +334,8 @@ class Review:
     def _taken_back(self, conn, listing_id: str, actor: str, decision: str, reason: str) -> None:
         """A reviews row that supersedes the decision: it is no longer a training label (classifier/reviews.py
         reads each listing's latest row and only learns from confirmed/rejected ones)."""
-        conn.execute("INSERT INTO reviews (listing_id, version, reviewer, decision, category, reason, decided_at, bulk) "
-                     "SELECT id, version, ?, ?, NULL, ?, ?, 0 FROM listings WHERE id = ?",
+        conn.execute("INSERT INTO reviews (listing_id, version, reviewer, decision, category, reason, decided_at, "
+                     "bulk) SELECT id, version, ?, ?, NULL, ?, ?, 0 FROM listings WHERE id = ?",
                      [actor, decision, reason or None, self._now(), listing_id])
         conn.execute("DELETE FROM claims WHERE listing_id = ?", [listing_id])
 
