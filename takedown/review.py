@@ -44,6 +44,9 @@ _ORDER = "(l.state = 'relisted') DESC, l.score DESC, coalesce(l.state_changed_at
 # The category of a listing's latest confirmation (None if never confirmed); shown beside the model's label.
 _DECIDED = ("(SELECT CASE WHEN rv.decision = 'confirmed' THEN rv.category END FROM reviews rv "
             "WHERE rv.listing_id = l.id ORDER BY rv.id DESC LIMIT 1)")
+# In the queue: the category of its last confirmation even if taken back since (what the next reviewer should know).
+_DECIDED_BEFORE = ("(SELECT rv.category FROM reviews rv WHERE rv.listing_id = l.id AND rv.decision = 'confirmed' "
+                   "ORDER BY rv.id DESC LIMIT 1)")
 
 
 class ReviewError(ValueError):
@@ -122,7 +125,7 @@ class Review:
         return list(self.db.query(
             "SELECT l.id, l.platform, l.kind, l.title, l.label, l.score, l.state, l.price, l.seller_id, "
             "s.name AS seller_name, coalesce(l.state_changed_at, l.first_seen) AS waiting_since, "
-            f"{_DECIDED} AS decided_category, "
+            f"{_DECIDED_BEFORE} AS decided_category, "
             "(SELECT reviewer FROM claims mc WHERE mc.listing_id = l.id AND mc.expires_at > ?) AS claimed_by "
             f"{sql} ORDER BY {_ORDER} LIMIT ? OFFSET ?", [self._now(), *params, limit, offset]))
 

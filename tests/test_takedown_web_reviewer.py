@@ -76,6 +76,8 @@ def test_number_keys_choose_the_category_and_u_undoes_the_decision(browser, revi
         page.keyboard.press("u")
         expect(page.locator(".flash.ok")).to_have_text(f"Undone: {first} is back in the queue.")
         expect(page.locator("#undo-form")).to_have_count(0)
+        page.goto("/queue?platform=souk")           # back in the queue, with the earlier choice pointed out
+        expect(page.locator(f'tr.row[data-id="{first}"] .differs')).to_have_text(f"was decided {HARMFUL[pick - 1]}")
     assert state(review_server, first) == "flagged"
     actions = rows(review_server, "SELECT actor, action FROM audit_log WHERE listing_id = ? AND actor = 'hana' "
                                   "ORDER BY id", [first])
