@@ -11,12 +11,14 @@ CORPUS  := $(wildcard classifier/corpus/*.jsonl) classifier/data/userdict.txt
 install: $(STAMP) system-deps
 
 # Debian's Chromium is the only browser Sweep uses (`playwright install` is never run); redis-server
-# serves distributed crawls and their tests.
+# serves distributed crawls and their tests. The fonts: Chinese and colour emoji (猫🐈池, not 猫▯池) in
+# the review UI and evidence screenshots.
 system-deps:
-	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy -a -x /usr/bin/redis-server || { \
-	  echo "installing Debian chromium, a Chinese font for screenshots and redis-server (needs root)"; \
+	@test -x /usr/bin/chromium -a -d /usr/share/fonts/truetype/wqy -a -x /usr/bin/redis-server \
+	  -a -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf || { \
+	  echo "installing Debian chromium, Chinese and emoji fonts for screenshots and redis-server (needs root)"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei \
-	    redis-server; }
+	    fonts-noto-color-emoji redis-server; }
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }

@@ -28,6 +28,7 @@ class Report:
     idempotency_key: str | None
     received_at: float
     listing_keys: list[str] = field(default_factory=list)
+    withdrawn: dict[str, str] = field(default_factory=dict)     # listing key -> the reporter's reason
 
 
 class Moderation:
@@ -60,13 +61,27 @@ class Moderation:
             heapq.heappush(self._due, (report.received_at + self.delay, key))
         return report, True
 
+    def withdraw(self, report_id: str, keys: list[str], reason: str) -> Report | None:
+        """The reporter takes a report back for ``keys``: listings not yet removed stay up (unless
+        another report still asks for them). None for an unknown report."""
+        report = self.reports.get(report_id)
+        if report is None:
+            return None
+        for key in keys:
+            if key in report.listing_keys:
+                report.withdrawn[key] = reason
+        return report
+
+    def _still_asked(self, key: str) -> bool:
+        return any(key in r.listing_keys and key not in r.withdrawn for r in self.reports.values())
+
     def apply_due(self) -> None:
         """Carry out removals whose delay has passed (called before serving each request)."""
         now = self.clock()
         while self._due and self._due[0][0] <= now:
             _, key = heapq.heappop(self._due)
             row = self.find(key)
-            if row is None or key in self.removed or row.outcome not in REMOVED_OUTCOMES:
+            if row is None or key in self.removed or row.outcome not in REMOVED_OUTCOMES or not self._still_asked(key):
                 continue
             self.removed[key] = row.outcome
             if row.outcome == "relist":

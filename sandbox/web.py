@@ -114,7 +114,24 @@ def add_common_routes(app: web.Application, platform: str, moderation: Moderatio
         moderation.apply_due()
         removed = [k for k in report.listing_keys if k in moderation.removed]
         return web.json_response({"report_id": report.report_id, "listings": report.listing_keys,
-                                  "removed": removed, "received_at": report.received_at})
+                                  "removed": removed, "received_at": report.received_at,
+                                  "withdrawn": sorted(report.withdrawn)})
+
+    async def api_report_withdraw(request):
+        """``POST /api/report/{rid}/withdraw`` {"listings": [url, ...], "reason"}: the reporter takes it back."""
+        try:
+            payload = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return web.json_response({"error": "body must be JSON"}, status=400)
+        if not isinstance(payload, dict) or not isinstance(payload.get("listings"), list):
+            return web.json_response({"error": "body must be a JSON object with listings"}, status=400)
+        rows = [resolve(str(t)) for t in payload["listings"]]
+        known = moderation.reports.get(request.match_info["rid"])
+        if known is None or known.platform != platform or any(r is None for r in rows):
+            return web.json_response({"error": "no such report or listing"}, status=404)
+        report = moderation.withdraw(known.report_id, [r.key for r in rows], str(payload.get("reason", ""))[:500])
+        return web.json_response({"report_id": report.report_id, "status": "withdrawn",
+                                  "withdrawn": sorted(report.withdrawn)})
 
     async def api_reports(request):
         return web.json_response([{"report_id": r.report_id, "listings": r.listing_keys,
@@ -141,6 +158,7 @@ def add_common_routes(app: web.Application, platform: str, moderation: Moderatio
     app.router.add_get("/img/{name}", image)
     app.router.add_post("/api/report", api_report)
     app.router.add_get("/api/report/{rid}", api_report_status)
+    app.router.add_post("/api/report/{rid}/withdraw", api_report_withdraw)
     app.router.add_get("/api/reports", api_reports)
     app.router.add_get("/report", report_form)
     app.router.add_post("/report", report_post)

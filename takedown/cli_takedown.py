@@ -132,6 +132,12 @@ def register(cli: click.Group) -> None:
         if not as_json:
             for channel, why in summary.get("not_configured", {}).items():
                 click.echo(f"  skipped {channel}: {why}", err=True)
+            if summary.get("needs_person"):
+                click.echo(f"{summary['needs_person']} listing(s) need a person: still live after every escalation "
+                           "step (see the review queue)")
+            if summary.get("unsupported"):
+                click.echo(f"{summary['unsupported']} withdrawal(s) not supported by their channel: contact the "
+                           "platform (see the audit log)")
 
     @cli.command()
     @_common

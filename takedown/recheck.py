@@ -33,6 +33,7 @@ from .channels import CheckResult, ListingRef
 from .clock import SYSTEM, iso, parse_iso
 from .config import Config
 from .db import open_db
+from .escalation import mark_needs_person
 from .fetch_policy import platform_policy
 from .reports import RateLimiter, build_channel, current_level, immediate, platform_settings, steps
 from .states import transition
@@ -179,6 +180,8 @@ def _decide(conn, listing: dict, result: CheckResult, ps, cfg: dict, now, summar
         transition(conn, lid, "escalated", ACTOR, f"{reason}; escalation level {level}", at=now,
                    detail={"escalation_level": level, "channels": steps(ps, level)})
         summary["escalated"] += 1
+    elif mark_needs_person(conn, lid, reason, now, ACTOR):      # the ladder has no step left
+        summary["needs_person"] += 1
 
 
 def due_listings(db, config: Config, clock=SYSTEM, force: bool = False) -> list[dict]:
@@ -206,7 +209,7 @@ def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool
     config = config or Config()
     cfg = _settings(config)
     summary = {"checked": 0, "live": 0, "gone": 0, "error": 0, "removed": 0, "still_live": 0, "escalated": 0,
-               "came_back": 0, "relisted": 0}
+               "came_back": 0, "relisted": 0, "needs_person": 0}
     db = open_db(db_path)
     limiter, checkers, settings_of, sessions = RateLimiter(clock), {}, {}, []
     try:

@@ -44,13 +44,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from .channels import (CHANNELS, Channel, Citation, EvidenceRef, ListingRef, NotConfigured, PermanentError,
-                       PlatformSettings, Receipt, ReceiptLookup, Report, TransientError)
+                       PlatformSettings, Receipt, ReceiptLookup, Report, TransientError, Withdraw)
 from .clock import SYSTEM, iso
 from .config import Config, ConfigError
 from .db import open_db
+from .escalation import count_needing_person
 from .evidence import resolve_path
 from .fetch_policy import platform_policy
-from .states import transition
+from .states import audit, transition
 
 log = logging.getLogger(__name__)
 
@@ -407,8 +408,11 @@ def send_one(db, report_id: int, channel: Channel, clock, cfg: dict, db_path, co
         if previous == 0 and not _drop_withdrawn(db, report_id):
             return "cancelled"
         # Count the attempt before it happens: after a crash, attempts > 0 means "may have been sent".
-        with immediate(db) as conn:
-            conn.execute("UPDATE reports SET attempts = attempts + 1 WHERE id = ?", [report_id])
+        with immediate(db) as conn:           # a report a reviewer emptied since (undo) is not sent
+            counted = conn.execute("UPDATE reports SET attempts = attempts + 1 WHERE id = ? AND state = 'pending' AND "
+                                   "EXISTS (SELECT 1 FROM report_listings WHERE report_id = ?)", [report_id, report_id])
+            if not counted.rowcount:
+                return "skipped"
         report = load_report(db, report_id, db_path, config)
         try:
             if previous > 0 and isinstance(channel, ReceiptLookup):
@@ -472,6 +476,44 @@ def send_pending(db, config: Config, clock=SYSTEM, db_path=None, summary: dict |
     return summary
 
 
+UNSUPPORTED = "withdrawal not supported by this channel — contact the platform"
+
+
+def send_withdrawals(db, config: Config, clock=SYSTEM, db_path=None) -> dict:
+    """Withdraw sent reports for listings a reviewer reopened: through the channel where it can
+    (``Withdraw``), else recorded as unsupported so a person contacts the platform. Both end
+    in the audit log; a transient failure is tried again next run."""
+    done = {"withdrawn": 0, "unsupported": 0, "withdraw_errors": 0}
+    pending = db.execute("SELECT w.id, w.report_id, w.listing_id, w.reason, r.channel, r.platform, r.receipt, l.url "
+                         "FROM withdrawals w JOIN reports r ON r.id = w.report_id "
+                         "JOIN listings l ON l.id = w.listing_id "
+                         "WHERE w.state = 'pending' ORDER BY w.id").fetchall()
+    for wid, report_id, lid, reason, channel_name, platform, receipt, url in pending:
+        state, note = "unsupported", UNSUPPORTED
+        if issubclass(CHANNELS.get(channel_name, Channel), Withdraw):
+            try:
+                channel = build_channel(channel_name, platform_settings(db, config, platform), config, db_path)
+                try:
+                    channel.withdraw(load_report(db, report_id, db_path, config), receipt or "", [url], reason or "")
+                finally:
+                    channel.close()
+                state, note = "withdrawn", f"withdrawn via {channel_name} (receipt {receipt})"
+            except (NotConfigured, TransientError) as exc:
+                done["withdraw_errors"] += 1
+                with immediate(db) as conn:
+                    conn.execute("UPDATE withdrawals SET error = ? WHERE id = ?", [str(exc)[:500], wid])
+                continue
+            except PermanentError as exc:
+                state, note = "failed", f"{channel_name} refused the withdrawal: {exc}"[:500]
+        with immediate(db) as conn:
+            conn.execute("UPDATE withdrawals SET state = ?, done_at = ?, error = ? WHERE id = ?",
+                         [state, iso(clock.now()), None if state == "withdrawn" else note, wid])
+            audit(conn, ACTOR, f"report:withdrawal_{state}", lid,
+                  {"report_id": report_id, "channel": channel_name, "reason": note}, clock.now())
+        done[state if state in ("withdrawn", "unsupported") else "withdraw_errors"] += 1
+    return done
+
+
 def retry_failed(db, clock=SYSTEM) -> int:
     """Put failed reports back in the outbox (after fixing what made them fail)."""
     with immediate(db) as conn:
@@ -512,10 +554,12 @@ def file_confirmed(db_path, config: Config | None = None, clock=SYSTEM) -> dict:
                     summary["evidence_errors"] = result.errors
         db = open_db(db_path)
         try:
+            summary.update({k: v for k, v in send_withdrawals(db, config, clock, db_path).items() if v})
             notes: dict = {}
             summary["planned"] = plan_reports(db, config, clock, db_path, notes)
             summary.update({k: v for k, v in notes.items()})
             send_pending(db, config, clock, db_path, summary)
+            summary["needs_person"] = count_needing_person(db)
         finally:
             db.close()
     return summary

@@ -22,6 +22,7 @@ import sqlite_utils
 
 from classifier import HARMFUL
 
+from .escalation import needing_person
 from .states import transition
 
 QUEUE_STATES = ("flagged", "relisted")
@@ -30,8 +31,22 @@ REJECT_REASONS = ("not a harassment tool", "legitimate telecom equipment", "news
                   "duplicate of another listing", "not enough evidence")
 MAX_REASON = 500
 FILTERS = ("platform", "label", "kind")
+SEARCH = "q"                          # free text over title, seller name and contact values
+KEPT = (*FILTERS, SEARCH)             # what the queue's links carry from page to page
+MAX_SEARCH = 100
+# Decided listings a reviewer may still take back: undo before any report left, reopen after.
+UNDOABLE = ("confirmed", "rejected")
+REOPENABLE = ("reported", "still_live", "escalated")
 # The queue's order, shared by the page, "next" and the j/k neighbours.
 _ORDER = "(l.state = 'relisted') DESC, l.score DESC, coalesce(l.state_changed_at, l.first_seen) ASC, l.id ASC"
+
+
+# The category of a listing's latest confirmation (None if never confirmed); shown beside the model's label.
+_DECIDED = ("(SELECT CASE WHEN rv.decision = 'confirmed' THEN rv.category END FROM reviews rv "
+            "WHERE rv.listing_id = l.id ORDER BY rv.id DESC LIMIT 1)")
+# In the queue: the category of its last confirmation even if taken back since (what the next reviewer should know).
+_DECIDED_BEFORE = ("(SELECT rv.category FROM reviews rv WHERE rv.listing_id = l.id AND rv.decision = 'confirmed' "
+                   "ORDER BY rv.id DESC LIMIT 1)")
 
 
 class ReviewError(ValueError):
@@ -93,6 +108,12 @@ class Review:
             if filters.get(name):
                 where.append(f"l.{name} = ?")
                 params.append(filters[name])
+        text = (filters.get(SEARCH) or "").strip()[:MAX_SEARCH].lower()
+        if text:                          # instr, not LIKE: a typed % or _ is just a character
+            where.append("(instr(lower(coalesce(l.title, '')), ?) OR instr(lower(coalesce(s.name, '')), ?) OR "
+                         "EXISTS (SELECT 1 FROM listing_contacts lc JOIN contacts ct ON ct.id = lc.contact_id "
+                         "WHERE lc.listing_id = l.id AND instr(lower(ct.value), ?)))")
+            params += [text] * 3
         sql = ("FROM listings l LEFT JOIN sellers s ON s.id = l.seller_id "
                "LEFT JOIN claims c ON c.listing_id = l.id AND c.expires_at > ? AND c.reviewer != ? "
                "WHERE " + " AND ".join(where))
@@ -104,6 +125,7 @@ class Review:
         return list(self.db.query(
             "SELECT l.id, l.platform, l.kind, l.title, l.label, l.score, l.state, l.price, l.seller_id, "
             "s.name AS seller_name, coalesce(l.state_changed_at, l.first_seen) AS waiting_since, "
+            f"{_DECIDED_BEFORE} AS decided_category, "
             "(SELECT reviewer FROM claims mc WHERE mc.listing_id = l.id AND mc.expires_at > ?) AS claimed_by "
             f"{sql} ORDER BY {_ORDER} LIMIT ? OFFSET ?", [self._now(), *params, limit, offset]))
 
@@ -204,7 +226,10 @@ class Review:
     def _decide(self, conn, listing_id, reviewer, target, category, reason, bulk: str | None = None) -> None:
         _, version = self._reviewable(conn, listing_id, reviewer, self.clock())
         why = (f"confirmed as {category}" + (f": {reason}" if reason else "")) if category else reason
-        detail = {"category": category} if category else {}
+        detail = {}
+        if category:
+            model = conn.execute("SELECT label FROM listings WHERE id = ?", [listing_id]).fetchone()[0]
+            detail = {"category": category, "model_label": model}
         if bulk:
             detail["bulk_seller"] = bulk
         transition(conn, listing_id, target, reviewer, why, at=self.clock(), detail=detail)
@@ -214,24 +239,35 @@ class Review:
         conn.execute("DELETE FROM claims WHERE listing_id = ?", [listing_id])
 
     def decide_seller(self, seller_id: str, actor: str, decision: str, listing_ids: list[str],
-                      category: str | None = None, reason: str = "") -> dict:
-        """One decision for several of a seller's listings (admins). Listings another reviewer
-        holds, or that are no longer waiting, are skipped and returned with why."""
+                      categories: dict[str, str] | None = None, reason: str = "") -> dict:
+        """One decision for several of a seller's listings (admins). A confirmation keeps each
+        listing's own category (the model's label) unless ``categories`` names another for it; a
+        listing with neither is skipped. Listings another reviewer holds, or that are no longer
+        waiting, are skipped and returned with why."""
+        categories = categories or {}
         if decision == "confirm":
-            if category not in CATEGORIES:
-                raise ReviewError(f"unknown category {category!r}")
+            bad = sorted({c for c in categories.values() if c and c not in CATEGORIES})
+            if bad:
+                raise ReviewError(f"unknown category {bad[0]!r}")
             target, reason = "confirmed", _clean(reason, required=False)
         elif decision == "reject":
-            target, category, reason = "rejected", None, _clean(reason, required=True)
+            target, reason = "rejected", _clean(reason, required=True)
         else:
             raise ReviewError(f"unknown decision {decision!r}")
         decided, skipped = [], []
         with self._write() as conn:
-            own = {r[0] for r in conn.execute("SELECT id FROM listings WHERE seller_id = ?", [seller_id])}
+            own = dict(conn.execute("SELECT id, label FROM listings WHERE seller_id = ?", [seller_id]).fetchall())
             for listing_id in dict.fromkeys(listing_ids):
                 if listing_id not in own:
                     skipped.append((listing_id, "not this seller's listing"))
                     continue
+                category = None
+                if target == "confirmed":
+                    category = categories.get(listing_id) or (own[listing_id] if own[listing_id] in CATEGORIES
+                                                              else None)
+                    if category is None:
+                        skipped.append((listing_id, "choose a category for it (the model did not name one)"))
+                        continue
                 try:
                     self._decide(conn, listing_id, actor, target, category, reason, bulk=seller_id)
                 except ReviewError as exc:
@@ -239,6 +275,76 @@ class Review:
                 else:
                     decided.append(listing_id)
         return {"decided": decided, "skipped": skipped}
+
+    # -- taking a decision back -------------------------------------------------------------
+    def undo(self, listing_id: str, actor: str, reason: str = "") -> None:
+        """Put a confirmed or rejected listing back in the queue, as long as no report with it
+        has been sent or attempted. It leaves any report still waiting in the outbox."""
+        reason = _clean(reason, required=False)
+        with self._write() as conn:
+            row = conn.execute("SELECT state FROM listings WHERE id = ?", [listing_id]).fetchone()
+            if row is None:
+                raise NotFound(f"no listing {listing_id!r}")
+            if row[0] not in UNDOABLE:
+                raise NotReviewable(f"{listing_id} is {row[0]}: only a confirmed or rejected listing can be undone"
+                                    + (" (reopen it instead)" if row[0] in REOPENABLE else ""))
+            if self._has("reports") and self._has("report_listings", "report_id", "listing_id"):
+                started = conn.execute(
+                    "SELECT r.id FROM reports r JOIN report_listings rl ON rl.report_id = r.id WHERE rl.listing_id = ? "
+                    "AND (r.state = 'sent' OR r.attempts > 0)", [listing_id]).fetchone()
+                if started:
+                    raise NotReviewable(f"{listing_id}: report {started[0]} is being sent; reopen it once it is sent")
+                pending = [r[0] for r in conn.execute(
+                    "SELECT r.id FROM reports r JOIN report_listings rl ON rl.report_id = r.id WHERE rl.listing_id = ? "
+                    "AND r.state = 'pending'", [listing_id])]
+                for report_id in pending:
+                    conn.execute("DELETE FROM report_listings WHERE report_id = ? AND listing_id = ?",
+                                 [report_id, listing_id])
+                    conn.execute("UPDATE reports SET state = 'failed', error = 'cancelled: every listing was taken "
+                                 "back before sending' WHERE id = ? AND NOT EXISTS (SELECT 1 FROM report_listings "
+                                 "WHERE report_id = ?)", [report_id, report_id])
+            else:
+                pending = []
+            transition(conn, listing_id, "flagged", actor, "undo" + (f": {reason}" if reason else ""),
+                       at=self.clock(), detail={"undo": row[0], "pending_reports_left": pending})
+            self._taken_back(conn, listing_id, actor, "undone", reason)
+
+    def reopen(self, listing_id: str, actor: str, reason: str) -> list[int]:
+        """Put a reported listing back in the queue after its report was sent; ``reason`` is
+        required. Each sent report with it gets a withdrawal request, which ``sweep report``
+        sends where the channel can withdraw and records as unsupported elsewhere. Returns
+        the reports concerned."""
+        reason = _clean(reason, required=True)
+        with self._write() as conn:
+            row = conn.execute("SELECT state FROM listings WHERE id = ?", [listing_id]).fetchone()
+            if row is None:
+                raise NotFound(f"no listing {listing_id!r}")
+            if row[0] not in REOPENABLE:
+                raise NotReviewable(f"{listing_id} is {row[0]}: only a reported listing can be reopened"
+                                    + (" (undo it instead)" if row[0] in UNDOABLE else ""))
+            sent = [r[0] for r in conn.execute(
+                "SELECT r.id FROM reports r JOIN report_listings rl ON rl.report_id = r.id WHERE rl.listing_id = ? "
+                "AND r.state = 'sent' ORDER BY r.id", [listing_id])] if self._has("withdrawals") else []
+            for report_id in sent:
+                conn.execute("INSERT INTO withdrawals (report_id, listing_id, reason, requested_by, requested_at, "
+                             "state) VALUES (?, ?, ?, ?, ?, 'pending')", [report_id, listing_id, reason, actor,
+                                                                          self._now()])
+            transition(conn, listing_id, "flagged", actor, f"reopened: {reason}", at=self.clock(),
+                       detail={"reopen": row[0], "withdraw_reports": sent})
+            self._taken_back(conn, listing_id, actor, "reopened", reason)
+        return sent
+
+    def _taken_back(self, conn, listing_id: str, actor: str, decision: str, reason: str) -> None:
+        """A reviews row that supersedes the decision: it is no longer a training label (classifier/reviews.py
+        reads each listing's latest row and only learns from confirmed/rejected ones)."""
+        conn.execute("INSERT INTO reviews (listing_id, version, reviewer, decision, category, reason, decided_at, "
+                     "bulk) SELECT id, version, ?, ?, NULL, ?, ?, 0 FROM listings WHERE id = ?",
+                     [actor, decision, reason or None, self._now(), listing_id])
+        conn.execute("DELETE FROM claims WHERE listing_id = ?", [listing_id])
+
+    def needs_person(self, limit: int = 50) -> list[dict]:
+        """Listings still live after every escalation step (see ``takedown.escalation``)."""
+        return needing_person(self.db, limit)
 
     # -- what a reviewer reads --------------------------------------------------------------
     def listing(self, listing_id: str) -> dict | None:
@@ -319,7 +425,7 @@ class Review:
         seller = dict(zip(("id", "platform", "seller_id", "name", "url", "first_seen", "last_seen"), row))
         marks = ", ".join("?" * len(QUEUE_STATES))
         seller["listings"] = list(self.db.query(
-            "SELECT l.id, l.title, l.state, l.label, l.score, l.price, "
+            f"SELECT l.id, l.title, l.state, l.label, l.score, l.price, {_DECIDED} AS decided_category, "
             "(SELECT reviewer FROM claims c WHERE c.listing_id = l.id AND c.expires_at > ?) AS claimed_by, "
             f"l.state IN ({marks}) AS waiting FROM listings l WHERE l.seller_id = ? "
             "ORDER BY waiting DESC, l.score DESC, l.id", [self._now(), *QUEUE_STATES, seller_id]))
@@ -339,7 +445,13 @@ class Review:
         sql = "SELECT id, at, actor, action, listing_id, detail FROM audit_log"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        return list(self.db.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]))
+        rows = list(self.db.query(sql + " ORDER BY id DESC LIMIT ?", [*params, limit]))
+        for row in rows:                  # a decision whose category is not the model's label is marked
+            detail = _loads(row["detail"], {})
+            detail = detail if isinstance(detail, dict) else {}
+            model, category = detail.get("model_label"), detail.get("category")
+            row["differs_from"] = model if category and model and category != model else None
+        return rows
 
 
 def _clean(text: str | None, required: bool) -> str:

@@ -64,3 +64,15 @@ def takedown_001_evidence_reports_rechecks(db: sqlite_utils.Database) -> None:
 
     db["listings"].add_column("reported_at", str)
     db["listings"].add_column("removed_at", str)
+
+
+@migrations()
+def takedown_002_withdrawals(db: sqlite_utils.Database) -> None:
+    """``withdrawals``: a reviewer reopened a listing after its report was sent; ``sweep report``
+    asks the report's channel to withdraw it (``withdrawn``) or records that it cannot
+    (``unsupported``: the platform must be contacted by a person)."""
+    db["withdrawals"].create({"id": int, "report_id": int, "listing_id": str, "reason": str, "requested_by": str,
+                              "requested_at": str, "state": str, "done_at": str, "receipt": str, "error": str},
+                             pk="id", not_null={"report_id", "listing_id", "state"}, defaults={"state": "pending"},
+                             foreign_keys=[("report_id", "reports", "id"), ("listing_id", "listings", "id")])
+    db["withdrawals"].create_index(["state"])

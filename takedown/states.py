@@ -7,6 +7,9 @@
      ▼
   relisted (a removed listing's seller/contact/text came back) ──► confirmed / rejected
 
+  Taking a decision back: confirmed/rejected ──undo──► flagged while no report has left;
+  reported/still_live/escalated ──reopen (with a reason; the report is withdrawn)──► flagged.
+
 Every change goes through ``transition``: it refuses illegal moves and writes the audit
 log in the same transaction as the state, so the two can never disagree.
 """
@@ -21,11 +24,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"flagged", "relisted"}),
     "flagged": frozenset({"confirmed", "rejected", "new", "relisted"}),     # new: a changed version reads benign
     "relisted": frozenset({"confirmed", "rejected"}),
-    "confirmed": frozenset({"reported", "rejected"}),                       # rejected: a second reviewer overrules
-    "rejected": frozenset({"flagged", "confirmed"}),                        # a changed version is flagged again
-    "reported": frozenset({"removed", "still_live"}),
-    "still_live": frozenset({"removed", "escalated"}),
-    "escalated": frozenset({"reported", "removed"}),
+    "confirmed": frozenset({"reported", "rejected", "flagged"}),            # rejected: a second reviewer overrules
+    "rejected": frozenset({"flagged", "confirmed"}),                        # flagged: a changed version, or undo
+    "reported": frozenset({"removed", "still_live", "flagged"}),            # flagged: reopened (report withdrawn)
+    "still_live": frozenset({"removed", "escalated", "flagged"}),
+    "escalated": frozenset({"reported", "removed", "flagged"}),
     "removed": frozenset({"still_live"}),                                   # it came back at the same address
 }
 

@@ -48,6 +48,9 @@ BIDI_SELLER = "\u202eNIMDA\u202c 小店"
 #   marketplace:104     CSRF (bob)        marketplace:666  hostile text    marketplace:106  highlights
 #   marketplace:201-203 bulk by seller (root)   marketplace:150  reported and removed
 #   bazaar:1  bidi controls (carol)    bazaar:2  a cross-port GET must change nothing (carol)
+#   issue 13, on their own platform (the dashboard test counts the marketplace): souk:211-213 bulk keeps each
+#   category (root)   souk:221-222 number keys and undo (hana)   souk:231 queue search   souk:160 needs a
+#   person   souk:170 reopened after its report was sent (root)   souk:240 an emoji in the title
 LISTINGS = [
     ("appstore", "appstore", "9001", "dev-1", "某开发者", "呼死你软件 包月不限次数 电话轰炸",
      "正版呼死你，电话轰炸任意号码，包月不限次数。联系 QQ 123456789"),
@@ -80,15 +83,33 @@ LISTINGS = [
      "呼死你 电话轰炸 包月 QQ 123456789"),
     ("marketplace", "ecommerce", "301", "s-ok", "正规数码", "小米原装充电器 快充",
      "全新原装快充充电器，支持多种手机，七天无理由退货。"),
+    ("souk", "ecommerce", "211", "s-mix", "杂货铺", "呼死你软件 包月不限次数 电话轰炸",
+     "正版呼死你，电话轰炸任意号码，包月不限次数。"),
+    ("souk", "ecommerce", "212", "s-mix", "杂货铺", "短信轰炸机 在线版 全网接口",
+     "短信轰炸机，全网短信接口，一键轰炸，测压平台，包月。"),
+    ("souk", "ecommerce", "213", "s-mix", "杂货铺", "出 GoIP 语音网关 八口",
+     "GoIP 语音网关 八口 出售，SIM 语音网关 批量。"),
+    ("souk", "ecommerce", "221", "s-keys", "键盘店", "呼死你 电话轰炸 包月 不限次数",
+     "呼死你包月，电话轰炸任意号码，不限次数。"),
+    ("souk", "ecommerce", "222", "s-keys", "键盘店", "呼死你 电话轰炸 永久版 无限呼叫",
+     "呼死你永久版，电话轰炸，无限呼叫。"),
+    ("souk", "ecommerce", "231", "s-find", "寻找测试店", "八口猫池 多卡设备",
+     "八口猫池，多卡猫池设备。微信 abc_demo"),
+    ("souk", "ecommerce", "160", "s-stuck", "顽固店", "呼死你 轰炸软件 包月 永久",
+     "呼死你 电话轰炸 包月 永久版。"),
+    ("souk", "ecommerce", "170", "s-reopen", "重开店", "改号软件 任意显号 网络电话",
+     "网络改号电话，来电显示任意号码。"),
+    ("souk", "ecommerce", "240", "s-emoji", "猫🐈店", "猫🐈池 八口猫池 批量收码",
+     "八口猫池🐈，批量收码，多卡猫池设备。\n" + "支持移动、联通、电信卡，八口同时在线，批量收发短信，稳定不掉线。\n" * 14),
     ("bazaar", "ecommerce", "1", "s-bidi", BIDI_SELLER, BIDI_TITLE, BIDI_DESCRIPTION),
     ("bazaar", "ecommerce", "2", "s-get", "小孙", "呼死你 电话轰炸 包月 不限次数",
      "呼死你包月，电话轰炸任意号码，不限次数。"),
 ]
 
 # dave is disabled by a test and erin signs out (which ends all her sessions), frank gets locked out by
-# wrong passwords and gina signs in through a proxy: nobody else uses them.
+# wrong passwords and gina signs in through a proxy: nobody else uses them. hana: issue 13's keyboard tests.
 ROLES = {"alice": "reviewer", "bob": "reviewer", "carol": "reviewer", "dave": "reviewer", "erin": "reviewer",
-         "frank": "reviewer", "gina": "reviewer", "root": "admin"}
+         "frank": "reviewer", "gina": "reviewer", "hana": "reviewer", "root": "admin"}
 PASSWORDS = {name: secrets.token_urlsafe(16) for name in ROLES}
 
 
@@ -145,6 +166,7 @@ def build_listings(rows, classifier, crawled_at: str = "2026-11-27T00:00:00+00:0
 def review_db(model_path, tmp_path_factory) -> Path:
     from classifier.predict import shared
     from takedown.db import open_db
+    from takedown.escalation import mark_needs_person
     from takedown.review import Review
     from takedown.states import transition
     from takedown.store import Store
@@ -166,6 +188,19 @@ def review_db(model_path, tmp_path_factory) -> Path:
     with db.conn:
         transition(db.conn, gone, "reported", "tests", "filed", at=reported)
         transition(db.conn, gone, "removed", "tests", "404", at=reported + timedelta(hours=3))
+    # Issue 13: one listing whose escalation ran out, one reported through a (recorded) sent report.
+    stuck, sent = listing_id("160", "souk"), listing_id("170", "souk")
+    Review(db).confirm(stuck, "root", "call_bomber")
+    Review(db).confirm(sent, "root", "caller_id_spoof")
+    with db.conn:
+        for lid in (stuck, sent):
+            transition(db.conn, lid, "reported", "tests", "filed", at=reported)
+            cur = db.conn.execute("INSERT INTO reports (channel, platform, idempotency_key, state, attempts, sent_at, "
+                                  "receipt) VALUES ('sandbox_intake', 'souk', ?, 'sent', 1, ?, 'SO000042')",
+                                  [f"k-{lid}", reported.isoformat()])
+            db.conn.execute("INSERT INTO report_listings (report_id, listing_id) VALUES (?, ?)", [cur.lastrowid, lid])
+        transition(db.conn, stuck, "still_live", "tests", "live after 48 h", at=reported + timedelta(hours=49))
+        mark_needs_person(db.conn, stuck, "live after 48 h", reported + timedelta(hours=49), "tests")
     db.close()
     return path
 

@@ -129,7 +129,7 @@ def test_removals_are_confirmed_by_consistent_checks_and_what_stays_up_is_escala
         assert file_confirmed(path, CONFIG, clock)["sent"] == 1
     clock.advance(hours=49)
     last = recheck_due(path, CONFIG, clock)
-    assert last["still_live"] == 1 and last["escalated"] == 0
+    assert last["still_live"] == 1 and last["escalated"] == 0 and last["needs_person"] == 1
     assert _listings(path)[never.key]["state"] == "still_live"
     db = open_db(path)
     ladder = [(r["escalation_level"], r["channel"]) for r in db.query(
@@ -138,7 +138,7 @@ def test_removals_are_confirmed_by_consistent_checks_and_what_stays_up_is_escala
     actions = [r[0] for r in db.execute("SELECT action FROM audit_log WHERE listing_id = ? ORDER BY id", [never.key])]
     db.close()
     assert ladder == [(0, "sandbox_intake"), (1, "sandbox_intake"), (2, "xarf"), (3, "csv_12321")]
-    assert actions[-2:] == ["state:escalated->reported", "state:reported->still_live"]
+    assert actions[-3:] == ["state:escalated->reported", "state:reported->still_live", "needs_person"]
     assert len(list((tmp_path / "exports" / "xarf").glob("*.json"))) == 1
     assert len(list((tmp_path / "exports" / "12321").glob("*.csv"))) == 1
 

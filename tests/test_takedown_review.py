@@ -127,7 +127,7 @@ def test_confirm_moves_the_state_records_the_review_and_audits(db):
                                        "'marketplace:1' ORDER BY id DESC LIMIT 1").fetchone()
     assert (actor, action) == ("alice", "state:flagged->confirmed")
     assert json.loads(detail) == {"reason": "confirmed as modem_pool: 八口 猫池, sold as a set",
-                                  "category": "modem_pool"}
+                                  "category": "modem_pool", "model_label": "modem_pool"}
     assert r.claim_of("marketplace:1") is None
     assert "1" not in ids(r.queue("bob"))
 
@@ -164,8 +164,7 @@ def test_a_seller_is_decided_in_bulk_skipping_what_others_hold(db):
     r = review(db)
     r.claim("marketplace:4", "bob")
     result = r.decide_seller("marketplace:s2", "root", "confirm",
-                             ["marketplace:2", "marketplace:4", "marketplace:1", "marketplace:2"],
-                             category="modem_pool")
+                             ["marketplace:2", "marketplace:4", "marketplace:1", "marketplace:2"])
     assert result["decided"] == ["marketplace:2"]
     skipped = dict(result["skipped"])
     assert "bob" in skipped["marketplace:4"] and skipped["marketplace:1"] == "not this seller's listing"
@@ -205,3 +204,97 @@ def test_audit_entries_filter_by_listing_and_actor(db):
     entries = r.audit_entries(listing_id="marketplace:1")
     assert [e["actor"] for e in entries] == ["alice", "classifier"]       # newest first
     assert len(r.audit_entries(limit=2)) == 2
+
+
+# -- issue 13: bulk categories per row, undo and reopen, search, needs a person ----------------
+@pytest.fixture
+def mixed(tmp_path):
+    """One seller whose listings the model labels three different ways (and one benign)."""
+    db = open_db(tmp_path / "mixed.db")
+    Store(db).write_batch([item("11", 0.9, seller="mix", label="call_bomber"),
+                           item("12", 0.9, seller="mix", label="sms_bomber"),
+                           item("13", 0.9, seller="mix", label="voice_gateway"),
+                           item("14", 0.9, seller="mix", label="benign")], run_id=None)
+    return db
+
+
+def test_bulk_confirm_keeps_each_listings_own_category_unless_a_row_changes_it(mixed):
+    r = review(mixed)
+    ids_ = [f"marketplace:{n}" for n in ("11", "12", "13", "14")]
+    result = r.decide_seller("marketplace:mix", "root", "confirm", ids_, categories={"marketplace:13": "modem_pool"})
+    assert result["decided"] == ids_[:3]
+    assert dict(result["skipped"]) == {"marketplace:14": "choose a category for it (the model did not name one)"}
+    assert mixed.execute("SELECT listing_id, category FROM reviews ORDER BY listing_id").fetchall() == [
+        ("marketplace:11", "call_bomber"), ("marketplace:12", "sms_bomber"), ("marketplace:13", "modem_pool")]
+    # The one that differs from the model is marked in the seller page and the audit log.
+    listings = {x["id"]: x for x in r.seller("marketplace:mix")["listings"]}
+    assert listings["marketplace:13"]["decided_category"] == "modem_pool"
+    assert listings["marketplace:13"]["label"] == "voice_gateway"
+    marked = {e["listing_id"]: e["differs_from"] for e in r.audit_entries() if e["action"] == "state:flagged->confirmed"}
+    assert marked == {"marketplace:11": None, "marketplace:12": None, "marketplace:13": "voice_gateway"}
+    with pytest.raises(ReviewError, match="unknown category 'benign'"):
+        r.decide_seller("marketplace:mix", "root", "confirm", ["marketplace:14"], categories={"marketplace:14": "benign"})
+
+
+def _report(db, listing_id, state="pending", attempts=0):
+    cur = db.execute("INSERT INTO reports (channel, platform, idempotency_key, state, attempts, receipt) "
+                     "VALUES ('sandbox_intake', 'marketplace', ?, ?, ?, 'MA000001')",
+                     [f"k-{listing_id}-{state}-{attempts}", state, attempts])
+    db.execute("INSERT INTO report_listings (report_id, listing_id) VALUES (?, ?)", [cur.lastrowid, listing_id])
+    db.conn.commit()
+    return cur.lastrowid
+
+
+def test_undo_puts_a_decision_back_until_its_report_is_sent(db):
+    r = review(db)
+    r.confirm("marketplace:1", "alice", "modem_pool")
+    pending = _report(db, "marketplace:1")
+    r.undo("marketplace:1", "alice", "wrong category")
+    assert db.execute("SELECT state FROM listings WHERE id = 'marketplace:1'").fetchone()[0] == "flagged"
+    assert "1" in ids(r.queue("bob"))
+    # the waiting report lost its only listing, so it is cancelled and never sent
+    assert db.execute("SELECT state, error FROM reports WHERE id = ?", [pending]).fetchone() == (
+        "failed", "cancelled: every listing was taken back before sending")
+    action, detail = db.execute("SELECT action, detail FROM audit_log WHERE listing_id = 'marketplace:1' "
+                                "ORDER BY id DESC LIMIT 1").fetchone()
+    assert action == "state:confirmed->flagged"
+    assert json.loads(detail)["reason"] == "undo: wrong category"
+    # the undone decision is no longer a training label
+    from classifier.reviews import review_rows
+    assert "review:marketplace:1" not in {x["id"] for x in review_rows(db)}
+    r.reject("marketplace:2", "alice", "not enough evidence")
+    r.undo("marketplace:2", "alice")
+    assert db.execute("SELECT state FROM listings WHERE id = 'marketplace:2'").fetchone()[0] == "flagged"
+    # a report that was attempted (it may have reached the platform) can no longer be undone
+    r.confirm("marketplace:4", "alice", "modem_pool")
+    _report(db, "marketplace:4", attempts=1)
+    with pytest.raises(NotReviewable, match="being sent"):
+        r.undo("marketplace:4", "alice")
+    with pytest.raises(NotReviewable, match="only a confirmed or rejected"):
+        r.undo("marketplace:5", "alice")
+
+
+def test_reopen_after_sending_needs_a_reason_and_asks_for_a_withdrawal(db):
+    r = review(db)
+    r.confirm("marketplace:1", "alice", "modem_pool")
+    sent = _report(db, "marketplace:1", state="sent")
+    with db.conn:
+        transition(db.conn, "marketplace:1", "reported", "sweep-report", "filed")
+    with pytest.raises(NotReviewable, match="reopen it instead"):
+        r.undo("marketplace:1", "alice")
+    with pytest.raises(ReviewError, match="reason is required"):
+        r.reopen("marketplace:1", "root", " ")
+    assert r.reopen("marketplace:1", "root", "the seller showed a licence") == [sent]
+    assert db.execute("SELECT state FROM listings WHERE id = 'marketplace:1'").fetchone()[0] == "flagged"
+    assert db.execute("SELECT report_id, listing_id, reason, requested_by, state FROM withdrawals").fetchall() == [
+        (sent, "marketplace:1", "the seller showed a licence", "root", "pending")]
+    detail = json.loads(db.execute("SELECT detail FROM audit_log WHERE action = 'state:reported->flagged'").fetchone()[0])
+    assert detail["reason"] == "reopened: the seller showed a licence" and detail["withdraw_reports"] == [sent]
+
+
+def test_the_queue_search_matches_title_seller_and_contact_as_plain_text(db):
+    r = review(db)
+    assert ids(r.queue("alice", {"q": "123456789"})) == ["2", "4"]          # a contact value
+    assert ids(r.queue("alice", {"q": "店S2"})) == ["2", "4"]                # the seller's name, any case
+    assert ids(r.queue("alice", {"q": "猫池 3"})) == ["3"]                    # the title
+    assert r.queue("alice", {"q": "%"}) == [] and r.queue_size("alice", {"q": "_"}) == 0   # no wildcards

@@ -330,7 +330,8 @@ def test_an_admin_decides_a_sellers_listings_in_bulk(browser, review_server):
         page.goto("/seller?id=marketplace:s-bulk")
         page.check("#select-all")
         assert page.locator("input.pick:checked").count() == 3
-        expect(page.locator("#bulk-form select[name=category]")).to_have_value("modem_pool")
+        for lid in ids:                                     # each row keeps the listing's own category
+            expect(page.locator(f'#bulk-form select[name="category:{lid}"]')).to_have_value("modem_pool")
         page.click("#bulk-form button[type=submit]")
         expect(page.locator(".flash.ok")).to_have_text("3 listing(s) decided.")
     assert [state(review_server, i) for i in ids] == ["confirmed"] * 3

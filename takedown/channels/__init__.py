@@ -6,7 +6,7 @@ adapters. Adding a channel is adding a module with a ``Channel`` subclass and a 
 from __future__ import annotations
 
 from .base import (Channel, CheckResult, Citation, EvidenceRef, ListingRef, NotConfigured, PermanentError,
-                   PlatformSettings, Receipt, ReceiptLookup, Report, TransientError)
+                   PlatformSettings, Receipt, ReceiptLookup, Report, TransientError, Withdraw)
 from .csv_12321 import Csv12321Export
 from .email import EmailChannel
 from .sandbox_intake import SandboxIntake
@@ -16,4 +16,4 @@ CHANNELS: dict[str, type[Channel]] = {cls.name: cls for cls in (SandboxIntake, E
                                                                  Csv12321Export)}
 
 __all__ = ["CHANNELS", "Channel", "CheckResult", "Citation", "EvidenceRef", "ListingRef", "NotConfigured",
-           "PermanentError", "PlatformSettings", "Receipt", "ReceiptLookup", "Report", "TransientError"]
+           "PermanentError", "PlatformSettings", "Receipt", "ReceiptLookup", "Report", "TransientError", "Withdraw"]

@@ -154,6 +154,14 @@ class Channel(ABC):
         return f"<{type(self).__name__} {self.platform.name}>"
 
 
+class Withdraw:
+    """Mixin: the receiver lets a reporter take a report back for some of its listings."""
+
+    def withdraw(self, report: Report, receipt: str, listing_urls: list[str], reason: str) -> Receipt:
+        """Withdraw the report the channel acknowledged as ``receipt``; Transient/PermanentError as ``file``."""
+        raise NotImplementedError
+
+
 class ReceiptLookup:
     """Mixin: the channel can find a report it received by idempotency key (a check of the receipt)."""
 

@@ -3,6 +3,7 @@
     POST {base}/api/report   {"listings": [url, ...], "category", "reason", "reporter", "idempotency_key"}
          201 → {"report_id", "duplicate": false}; 200 → the same report again ("duplicate": true)
     GET  {base}/api/reports  every report received, with its idempotency key (receipt lookup)
+    POST {base}/api/report/{id}/withdraw  {"listings": [url, ...], "reason"}   the reporter takes it back
 
 The intake dedupes on the idempotency key, so a resend after a crash is never a second
 report. A bearer token, if the platform needs one, comes from ``[platforms.<name>] token_env``.
@@ -10,20 +11,20 @@ Every request and redirect hop passes the platform's outbound policy (a refusal 
 """
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 
 from outbound.session import PolicySession, Refused
 
 from .base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt, ReceiptLookup, Report,
-                   TransientError)
+                   TransientError, Withdraw)
 from .text import render_body
 
 TIMEOUT = 20.0
 
 
-class SandboxIntake(Channel, ReceiptLookup):
+class SandboxIntake(Channel, ReceiptLookup, Withdraw):
     name = "sandbox_intake"
     max_bundle = 20
     idempotent = True
@@ -69,6 +70,19 @@ class SandboxIntake(Channel, ReceiptLookup):
             raise PermanentError(f"{self.platform.name} intake refused the report: HTTP {resp.status_code} "
                                  f"{str(body.get('error', resp.text))[:200]}")
         return Receipt(str(body["report_id"]), bool(body.get("duplicate")), {"listings": body.get("listings", [])})
+
+    def withdraw(self, report: Report, receipt: str, listing_urls: list[str], reason: str) -> Receipt:
+        try:
+            resp = self.session.post(f"{self.base}/api/report/{quote(receipt, safe='')}/withdraw",
+                                     json={"listings": listing_urls, "reason": reason}, timeout=TIMEOUT)
+        except requests.RequestException as exc:
+            raise TransientError(f"{self.platform.name} intake unreachable: {type(exc).__name__}") from None
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise TransientError(f"{self.platform.name} intake answered {resp.status_code}")
+        if resp.status_code != 200:
+            raise PermanentError(f"{self.platform.name} intake refused the withdrawal: HTTP {resp.status_code} "
+                                 f"{resp.text[:200]}")
+        return Receipt(receipt, False, {"withdrawn": listing_urls})
 
     def find_receipt(self, report: Report) -> Receipt | None:
         try:

@@ -25,7 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from ..accounts_db import accounts_path, open_accounts
 from ..bidi import neutralise
 from ..db import open_db
-from ..review import FILTERS, Review
+from ..review import KEPT, Review
 from ..users import Users
 from . import security
 from .throttle import LoginGuard
@@ -91,6 +91,10 @@ class Ctx:
         self.settings = request.app.state.settings
 
     @property
+    def admin(self) -> bool:
+        return bool(self.user and self.user["role"] == "admin")
+
+    @property
     def session(self):
         return self.request.session
 
@@ -115,7 +119,7 @@ class Ctx:
         return int(raw)
 
     def filters(self) -> dict:
-        return {name: self.value(name) for name in FILTERS if self.value(name)}
+        return {name: self.value(name) for name in KEPT if self.value(name)}
 
     def review(self) -> Review:
         return Review(self.db, claim_timeout=self.settings["claim_timeout"])
@@ -129,7 +133,7 @@ class Ctx:
 
     def render(self, template: str, status_code: int = 200, **context) -> HTMLResponse:
         env: jinja2.Environment = self.request.app.state.templates
-        context.update(user=self.user, csrf_token=security.csrf_token(self.session),
+        context.update(user=self.user, csrf_token=security.csrf_token(self.session), undo=self.session.get("undo"),
                        flashes=self.session.pop("flash", []), path=self.request.url.path)
         return HTMLResponse(env.get_template(template).render(**context), status_code=status_code)
 

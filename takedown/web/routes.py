@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from pathlib import Path
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .. import dashboard
-from ..review import CATEGORIES, QUEUE_STATES, REJECT_REASONS, ClaimedByOther, ReviewError
+from .. import dashboard, escalation
+from ..review import (CATEGORIES, QUEUE_STATES, REJECT_REASONS, REOPENABLE, UNDOABLE, ClaimedByOther,
+                      ReviewError)
 from ..states import audit
 from ..users import session_start
 from . import charts
@@ -88,7 +88,8 @@ def queue(ctx: Ctx) -> Response:
     rows = review.queue(ctx.user["name"], filters, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     total = review.queue_size(ctx.user["name"], filters)
     return ctx.render("queue.html", rows=rows, total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)),
-                      filters=filters, facets=review.facets())
+                      filters=filters, facets=review.facets(), needs_person=review.needs_person(),
+                      needs_person_hint=escalation.HINT)
 
 
 @page()
@@ -118,9 +119,12 @@ def listing(ctx: Ctx) -> Response:
     prev_id, next_id = review.neighbours(listing_id, me, filters)
     explanation = (item["classification"] or {}).get("explanation") or []
     label = (item["classification"] or {}).get("label")
+    last = item["reviews"][-1] if item["reviews"] else None
     return ctx.render(
         "listing.html", item=item, filters=filters, claim=claim, claimed_by=claimed_by,
         decidable=item["state"] in QUEUE_STATES and claimed_by is None,
+        undoable=item["state"] in UNDOABLE and last is not None and (last["reviewer"] == me or ctx.admin),
+        reopenable=item["state"] in REOPENABLE and ctx.admin,
         claim_minutes=round(ctx.settings["claim_timeout"] / 60),
         title_segments=highlight(item["title"] or "", explanation, "title"),
         description_segments=highlight(item["description"] or "", explanation, "description"),
@@ -167,7 +171,43 @@ def decide(ctx: Ctx) -> Response:
     except ReviewError as exc:
         ctx.flash(str(exc), "error")
         return ctx.redirect(_listing_url(listing_id, filters))
+    ctx.session["undo"] = {"id": listing_id, "what": decision}      # the next page offers to take it back (u)
     return ctx.redirect(_listing_url(next_id if next_id != listing_id else None, filters))
+
+
+@page()
+def undo(ctx: Ctx) -> Response:
+    """Take a decision back before its report is sent: the decider, or an admin."""
+    review, filters, me = ctx.review(), ctx.filters(), ctx.user["name"]
+    listing_id = ctx.value("listing_id")
+    ctx.session.pop("undo", None)
+    item = review.listing(listing_id)
+    last = item["reviews"][-1] if item and item["reviews"] else None
+    if last is None or (last["reviewer"] != me and not ctx.admin):
+        ctx.flash(f"Only the reviewer who decided {listing_id} (or an admin) can undo it.", "error")
+        return ctx.redirect(_listing_url(listing_id, filters))
+    try:
+        review.undo(listing_id, me, ctx.value("reason"))
+    except ReviewError as exc:
+        ctx.flash(str(exc), "error")
+        return ctx.redirect(_listing_url(listing_id, filters))
+    ctx.flash(f"Undone: {listing_id} is back in the queue.", "ok")
+    return ctx.redirect(_listing_url(listing_id, filters))
+
+
+@page(role="admin")
+def reopen(ctx: Ctx) -> Response:
+    """After the report was sent: back to the queue with a reason, and the report withdrawn where the channel can."""
+    listing_id = ctx.value("listing_id")
+    try:
+        reports = ctx.review().reopen(listing_id, ctx.user["name"], ctx.value("reason"))
+    except ReviewError as exc:
+        ctx.flash(str(exc), "error")
+    else:
+        ctx.flash(f"Reopened {listing_id}; " + (f"the next `sweep report` withdraws report(s) "
+                                                f"{', '.join(map(str, reports))} where the channel allows."
+                                                if reports else "no sent report to withdraw."), "ok")
+    return ctx.redirect(_listing_url(listing_id, {}))
 
 
 @page()
@@ -182,9 +222,7 @@ def seller(ctx: Ctx) -> Response:
     found = ctx.review().seller(ctx.value("id"))
     if found is None:
         return ctx.error(404, "No such seller.")
-    labels = Counter(r["label"] for r in found["listings"] if r["waiting"] and r["label"] in CATEGORIES)
-    return ctx.render("seller.html", seller=found, categories=CATEGORIES, reasons=REJECT_REASONS,
-                      default_category=labels.most_common(1)[0][0] if labels else CATEGORIES[0])
+    return ctx.render("seller.html", seller=found, categories=CATEGORIES, reasons=REJECT_REASONS)
 
 
 @page(role="admin")
@@ -195,8 +233,10 @@ def seller_bulk(ctx: Ctx) -> Response:
         ctx.flash("Select at least one listing.", "error")
         return ctx.redirect("/seller?" + qs(id=seller_id))
     try:
+        # One category per row (category:<id>), preset to the listing's own label: never one for all.
+        categories = {i: ctx.value(f"category:{i}") for i in listing_ids if ctx.value(f"category:{i}")}
         result = ctx.review().decide_seller(seller_id, ctx.user["name"], ctx.value("decision"), listing_ids,
-                                            category=ctx.value("category") or None, reason=ctx.value("reason"))
+                                            categories=categories, reason=ctx.value("reason"))
     except ReviewError as exc:
         ctx.flash(str(exc), "error")
     else:
@@ -245,7 +285,7 @@ def dashboard_page(ctx: Ctx) -> Response:
               for prev, stage in zip((None, *dashboard.STAGES), dashboard.STAGES)]
     return ctx.render(
         "dashboard.html", total=total, platforms=platforms, stages=dashboard.STAGES, pct=_pct, hours=_hours,
-        activity=dashboard.review_activity(ctx.db),
+        activity=dashboard.review_activity(ctx.db), needs_person=escalation.needing_person(ctx.db),
         funnel_chart=charts.bars(funnel),
         removal_chart=charts.bars([(r["platform"], r["removal_rate"], _pct(r["removal_rate"])) for r in platforms],
                                   maximum=1.0),
@@ -274,6 +314,8 @@ def routes() -> list:
         Route("/claim", claim_listing, methods=["POST"]),
         Route("/decide", decide, methods=["POST"]),
         Route("/release", release, methods=["POST"]),
+        Route("/undo", undo, methods=["POST"]),
+        Route("/reopen", reopen, methods=["POST"]),
         Route("/seller", seller),
         Route("/seller/bulk", seller_bulk, methods=["POST"]),
         Route("/evidence/{evidence_id}/screenshot", screenshot),

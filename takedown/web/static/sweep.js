@@ -1,4 +1,5 @@
-// Keyboard shortcuts for reviewers: j/k move, y/n decide, o/Enter open, ? help; the listing page's claim.
+// Keyboard shortcuts for reviewers: j/k move, 1-5 category, y/n decide, u undo, / search, o/Enter open, ? help;
+// the listing page's claim.
 // No inline scripts anywhere (the CSP forbids them); this file only submits the page's own forms.
 (function () {
   "use strict";
@@ -39,6 +40,28 @@
     if (reason) reason.focus();
   }
 
+  // Listing page: 1–5 choose the category before y; a choice other than the model's label is pointed out.
+  var category = document.getElementById("category");
+  function showDiffers() {
+    var note = document.getElementById("category-differs");
+    if (note && category) note.hidden = category.value === category.dataset.model;
+  }
+  if (category) category.addEventListener("change", showDiffers);
+  function choose(n) {
+    if (!category || n < 1 || n > category.options.length) return false;
+    category.selectedIndex = n - 1;
+    showDiffers();
+    return true;
+  }
+
+  function focusSearch() {
+    var box = document.getElementById("queue-search");
+    if (!box) return false;
+    box.focus();
+    box.select();
+    return true;
+  }
+
   function toggleHelp() {
     var help = document.getElementById("shortcuts");
     if (help) help.hidden = !help.hidden;
@@ -58,8 +81,11 @@
       case "o": case "Enter":
         if (!rows.length || /^(A|BUTTON)$/.test(event.target.tagName)) return;
         go(rows[selected].dataset.href); break;
+      case "u": submit("undo-form"); break;
+      case "/": if (!focusSearch()) return; break;
       case "?": toggleHelp(); break;
-      default: return;
+      default:
+        if (!/^[1-9]$/.test(event.key) || !choose(Number(event.key))) return;
     }
     event.preventDefault();       // so "n" does not also type itself into the reason field
   });
