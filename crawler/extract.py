@@ -26,13 +26,13 @@ _WS = re.compile(r"\s+")
 # post's lines as written, and the classifier segments at them. Newlines in HTML source are
 # only whitespace, so they fold as before.
 BREAK = "\ue000"
-_BREAKS = re.compile(f"\\s*{BREAK}[\\s{BREAK}]*")
+_BREAKS = re.compile(f"\\s*{BREAK}[\\s{BREAK}]*")     # a run of breaks: one line break, or a blank line
 LIST_FIELDS = ("images", "replies")
 
 
 def _lines(text: str) -> str:
     """Whitespace folded to single spaces, the page's own line breaks kept as newlines."""
-    return _BREAKS.sub("\n", _WS.sub(" ", text)).strip()
+    return _BREAKS.sub(lambda m: "\n\n" if m.group().count(BREAK) > 1 else "\n", _WS.sub(" ", text)).strip()
 
 
 def _as_specs(spec) -> list[str]:
