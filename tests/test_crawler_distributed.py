@@ -28,11 +28,26 @@ def redis(redis_url):
     return redis_lib.Redis.from_url(redis_url)
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test():
+    """A failed test must not leave a worker or an ingest running: it would hold the next test's lock."""
+    yield
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def start(tmp_path, name: str, *args: str) -> subprocess.Popen:
     log = open(tmp_path / f"{name}.log", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, text=True, start_new_session=True,
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     proc.log = log
+    STARTED.append(proc)
     return proc
 
 
@@ -85,7 +100,7 @@ def test_two_workers_one_killed_mid_crawl_store_every_listing_exactly_once(
     assert survivor.wait(timeout=600) == 0, output(survivor)[-3000:]
     assert ingest.wait(timeout=120) == 0, output(ingest)[-3000:]
     taken_back = sum(int(n) for n in re.findall(r"(\d+) requests taken back", output(survivor)))
-    # The survivor's crawl health: the four checks a worker can judge, per platform, all passed.
+    # The survivor's crawl health: the five checks a worker can judge, per platform, all passed.
     assert len(re.findall(r"; finished; monitors 5 of 5 OK", output(survivor))) == 3, output(survivor)[-3000:]
     assert held and taken_back >= held                  # everything it held was fetched again, by the survivor
     con = sqlite3.connect(db)

@@ -134,7 +134,7 @@ def test_a_database_locked_by_another_process_is_waited_out(sandbox, model_path,
     assert crawl.returncode == 0, err[-3000:]
     assert "is locked by another process" in err and "listings kept" in err
     run = sqlite3.connect(db).execute("SELECT outcome, stats FROM crawl_runs").fetchone()
-    assert run[0] == "ok" and json.loads(run[1])["sweep/store/locked"] >= 1
+    assert run[0] == "ok" and json.loads(run[1])["platforms"]["forum"]["sweep/store/locked"] >= 1
     assert_stored_exactly_once(db, platform_truth(catalogue, "forum"))
 
 
