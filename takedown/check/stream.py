@@ -1,0 +1,121 @@
+"""Stream mode (`sweep check-stream`): decide listings from a Redis Stream, as many consumers as you like.
+
+Input: entries of ``<prefix>:check:in`` with a field ``listing`` (the same JSON object the API takes).
+Output: for each, an entry of ``<prefix>:check:out`` with ``entry`` (the input id), ``decision``
+(the API's JSON result) or ``error`` (a listing that is not valid, with the field). Consumers share
+the group ``<prefix>:check`` (XREADGROUP): each entry goes to one of them, and is acknowledged in
+the same MULTI/EXEC as its output is added, so an entry is never acked without its decision and
+never decided twice. A consumer that dies leaves its entries pending; every consumer first claims
+entries idle longer than ``claim_idle_ms`` (XAUTOCLAIM) — a killed consumer's work is finished by
+the others. Entries are JSON checked by decide.validate, never pickle.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+
+from .decide import InvalidListing, validate
+
+log = logging.getLogger(__name__)
+MAX_ENTRY = 1_000_000
+
+
+def stream_keys(prefix: str) -> dict:
+    return {"in": f"{prefix}:check:in", "out": f"{prefix}:check:out", "group": f"{prefix}:check"}
+
+
+def ensure_group(server, keys: dict) -> None:
+    import redis
+
+    try:
+        server.xgroup_create(keys["in"], keys["group"], id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def default_consumer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def _parse(fields: dict) -> dict:
+    raw = fields.get(b"listing")
+    if raw is None:
+        raise InvalidListing("listing", "the entry has no 'listing' field")
+    if len(raw) > MAX_ENTRY:
+        raise InvalidListing("listing", f"over {MAX_ENTRY} bytes")
+    try:
+        return validate(json.loads(raw.decode("utf-8"), parse_constant=lambda c: (_ for _ in ()).throw(
+            ValueError(f"{c} is not JSON"))))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        if isinstance(exc, InvalidListing):
+            raise
+        raise InvalidListing("listing", f"not valid JSON ({str(exc)[:100]})") from None
+
+
+class StreamChecker:
+    def __init__(self, server, checker, prefix: str = "sweep", consumer: str | None = None, batch: int = 100,
+                 block_ms: int = 1000, claim_idle_ms: int = 30_000, decision_log=None, maxlen: int | None = None):
+        self.server, self.checker = server, checker
+        self.keys = stream_keys(prefix)
+        self.consumer = consumer or default_consumer()
+        self.batch, self.block_ms, self.claim_idle_ms = batch, block_ms, claim_idle_ms
+        self.decision_log, self.maxlen = decision_log, maxlen
+        self.counts = {"decided": 0, "invalid": 0, "claimed": 0}
+        ensure_group(server, self.keys)
+
+    def _claim(self) -> list:
+        _next, entries, *_ = self.server.xautoclaim(self.keys["in"], self.keys["group"], self.consumer,
+                                                    self.claim_idle_ms, start_id="0-0", count=self.batch)
+        entries = [e for e in entries if e and e[1] is not None]
+        self.counts["claimed"] += len(entries)
+        return entries
+
+    def _read(self) -> list:
+        got = self.server.xreadgroup(self.keys["group"], self.consumer, {self.keys["in"]: ">"},
+                                     count=self.batch, block=self.block_ms)
+        return got[0][1] if got else []
+
+    def step(self) -> int:
+        """Claim abandoned entries, else read new ones; decide, write and ack them. Returns how many."""
+        entries = self._claim() or self._read()
+        if not entries:
+            return 0
+        good, bad = [], []
+        for entry_id, fields in entries:
+            try:
+                good.append((entry_id, _parse(fields)))
+            except InvalidListing as exc:
+                bad.append((entry_id, {"field": exc.field, "message": str(exc)}))
+        results = self.checker.check([listing for _, listing in good]) if good else []
+        pipe = self.server.pipeline(transaction=True)      # output and ack together, or neither
+        for (entry_id, _), result in zip(good, results):
+            pipe.xadd(self.keys["out"], {"entry": entry_id, "decision": json.dumps(result, ensure_ascii=False)},
+                      maxlen=self.maxlen, approximate=True)
+        for entry_id, error in bad:
+            pipe.xadd(self.keys["out"], {"entry": entry_id, "error": json.dumps(error, ensure_ascii=False)},
+                      maxlen=self.maxlen, approximate=True)
+        pipe.xack(self.keys["in"], self.keys["group"], *[e for e, _ in entries])
+        pipe.execute()
+        self.counts["decided"] += len(good)
+        self.counts["invalid"] += len(bad)
+        if bad:
+            log.warning("%d stream entries were not valid listings (first: %s)", len(bad), bad[0][1]["message"])
+        if self.decision_log is not None and good:
+            self.decision_log.record(f"stream:{self.consumer}", "stream", [g for _, g in good], results)
+        return len(entries)
+
+    def run(self, stop=lambda: False, exit_when_idle: float | None = None, clock=None) -> dict:
+        import time
+
+        clock = clock or time.monotonic
+        idle_since = clock()
+        while not stop():
+            if self.step():
+                idle_since = clock()
+            elif exit_when_idle is not None and clock() - idle_since >= exit_when_idle:
+                if not self.server.xpending(self.keys["in"], self.keys["group"])["pending"]:
+                    break
+        return self.counts
