@@ -165,4 +165,5 @@ def register(cli) -> None:
         finally:
             service.close()
         click.echo(f"check-stream: {counts['decided']} decided, {counts['invalid']} invalid, "
-                   f"{counts['claimed']} taken over from other consumers")
+                   f"{counts['claimed']} taken over from other consumers, "
+                   f"{counts['lost']} answered meanwhile by another")

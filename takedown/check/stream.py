@@ -4,10 +4,11 @@ Input: entries of ``<prefix>:check:in`` with a field ``listing`` (the same JSON 
 Output: for each, an entry of ``<prefix>:check:out`` with ``entry`` (the input id), ``decision``
 (the API's JSON result) or ``error`` (a listing that is not valid, with the field). Consumers share
 the group ``<prefix>:check`` (XREADGROUP): each entry goes to one of them, and is acknowledged in
-the same MULTI/EXEC as its output is added, so an entry is never acked without its decision and
-never decided twice. A consumer that dies leaves its entries pending; every consumer first claims
-entries idle longer than ``claim_idle_ms`` (XAUTOCLAIM) — a killed consumer's work is finished by
-the others. Entries are JSON checked by decide.validate, never pickle.
+one server-side script with adding its output, and only while this consumer still owns it: an
+entry is never acked without its decision and never decided twice. A consumer that dies leaves
+its entries pending; every consumer first claims entries idle longer than ``claim_idle_ms``
+(XAUTOCLAIM) — a killed consumer's work is finished by the others. A slow consumer whose entries
+were claimed meanwhile drops its answers to them (``lost``); the new owner's answer stands. Entries are JSON checked by decide.validate, never pickle.
 """
 from __future__ import annotations
 
@@ -20,6 +21,25 @@ from .decide import InvalidListing, validate
 
 log = logging.getLogger(__name__)
 MAX_ENTRY = 1_000_000
+# KEYS: in, out. ARGV: group, consumer, maxlen (0: none), then (id, field, payload) triples.
+# Writes and acks each entry only if this consumer still owns it; returns how many it wrote.
+_WRITE_OWNED = """
+local written = 0
+for i = 4, #ARGV, 3 do
+  local id = ARGV[i]
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if p[1] and p[1][2] == ARGV[2] then
+    if ARGV[3] ~= '0' then
+      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'entry', id, ARGV[i + 1], ARGV[i + 2])
+    else
+      redis.call('XADD', KEYS[2], '*', 'entry', id, ARGV[i + 1], ARGV[i + 2])
+    end
+    redis.call('XACK', KEYS[1], ARGV[1], id)
+    written = written + 1
+  end
+end
+return written
+"""
 
 
 def stream_keys(prefix: str) -> dict:
@@ -63,7 +83,8 @@ class StreamChecker:
         self.consumer = consumer or default_consumer()
         self.batch, self.block_ms, self.claim_idle_ms = batch, block_ms, claim_idle_ms
         self.decision_log, self.maxlen = decision_log, maxlen
-        self.counts = {"decided": 0, "invalid": 0, "claimed": 0}
+        self.counts = {"decided": 0, "invalid": 0, "claimed": 0, "lost": 0}
+        self._write = server.register_script(_WRITE_OWNED)
         ensure_group(server, self.keys)
 
     def _claim(self) -> list:
@@ -90,15 +111,13 @@ class StreamChecker:
             except InvalidListing as exc:
                 bad.append((entry_id, {"field": exc.field, "message": str(exc)}))
         results = self.checker.check([listing for _, listing in good]) if good else []
-        pipe = self.server.pipeline(transaction=True)      # output and ack together, or neither
+        args = [self.keys["group"], self.consumer, self.maxlen or 0]
         for (entry_id, _), result in zip(good, results):
-            pipe.xadd(self.keys["out"], {"entry": entry_id, "decision": json.dumps(result, ensure_ascii=False)},
-                      maxlen=self.maxlen, approximate=True)
+            args += [entry_id, "decision", json.dumps(result, ensure_ascii=False)]
         for entry_id, error in bad:
-            pipe.xadd(self.keys["out"], {"entry": entry_id, "error": json.dumps(error, ensure_ascii=False)},
-                      maxlen=self.maxlen, approximate=True)
-        pipe.xack(self.keys["in"], self.keys["group"], *[e for e, _ in entries])
-        pipe.execute()
+            args += [entry_id, "error", json.dumps(error, ensure_ascii=False)]
+        written = self._write(keys=[self.keys["in"], self.keys["out"]], args=args)
+        self.counts["lost"] += len(entries) - written
         self.counts["decided"] += len(good)
         self.counts["invalid"] += len(bad)
         if bad:
