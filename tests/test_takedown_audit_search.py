@@ -51,3 +51,10 @@ def test_audit_on_the_sandbox_with_report(sandbox, tmp_path, model_path):
     table = sweep("audit-search", "--db", str(db), "--keywords", "猫池", *base_url_args(sandbox.urls))
     assert "marketplace" in table.stdout and "worst queries" in table.stdout
     assert con.execute("SELECT count(*) FROM search_audits WHERE finished_at IS NOT NULL").fetchone()[0] == 2
+
+    from takedown.db import open_db
+    from takedown.visibility.report import visibility_over_time
+
+    series = visibility_over_time(open_db(db))          # what the dashboard shows
+    assert [len(series[p]) for p in ("marketplace", "appstore")] == [2, 2]
+    assert series["marketplace"][0]["visible"] == summary["marketplace"]["visible"]

@@ -10,6 +10,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import dashboard
+from ..visibility.report import visibility_over_time
 from ..review import CATEGORIES, QUEUE_STATES, REJECT_REASONS, ClaimedByOther, ReviewError
 from ..states import audit
 from ..users import session_start
@@ -245,7 +246,7 @@ def dashboard_page(ctx: Ctx) -> Response:
               for prev, stage in zip((None, *dashboard.STAGES), dashboard.STAGES)]
     return ctx.render(
         "dashboard.html", total=total, platforms=platforms, stages=dashboard.STAGES, pct=_pct, hours=_hours,
-        activity=dashboard.review_activity(ctx.db),
+        activity=dashboard.review_activity(ctx.db), visibility=visibility_over_time(ctx.db),
         funnel_chart=charts.bars(funnel),
         removal_chart=charts.bars([(r["platform"], r["removal_rate"], _pct(r["removal_rate"])) for r in platforms],
                                   maximum=1.0),
