@@ -12,9 +12,10 @@ from .web import add_common_routes, html, matches, page_of, qs, shell, text_html
 
 SITE = "闲趣集市"
 ITEM_URL = re.compile(r"/item/(\d+)")
-# Like many platforms, the search box refuses the well-known words exactly as typed (搜索结果未予显示)
+# Like many platforms, the search box refuses some well-known words exactly as typed (搜索结果未予显示)
 # while spaced, pinyin, traditional or homophone spellings go through: what `sweep audit-search` measures.
-SEARCH_BLOCKED = frozenset({"呼死你", "电话轰炸", "短信轰炸", "轰炸机", "改号", "改号软件", "猫池", "语音网关", "goip"})
+# (Deliberately not every keyword: a blocklist is never complete, and crawls still search the rest.)
+SEARCH_BLOCKED = frozenset({"电话轰炸", "短信轰炸", "轰炸机", "改号软件", "任意显号", "语音网关", "goip", "落地网关"})
 
 
 def _card(row: Row) -> str:
