@@ -75,3 +75,23 @@ def test_killed_consumer_entries_are_claimed_and_decided_once(tmp_path, redis_ur
     decisions = [json.loads(by_entry[i][b"decision"]) for i in ids[:N]]
     assert [d["decision"] for d in decisions[::10]] == ["block"] * (N // 10)
     assert all(d["decision"] == "allow" for j, d in enumerate(decisions) if j % 10)
+
+
+def test_a_slow_consumer_drops_answers_to_entries_taken_over(redis_url, model_path):
+    from classifier.predict import Classifier
+    from takedown.check.banks import Banks
+    from takedown.check.decide import Checker
+    from takedown.check.stream import StreamChecker
+
+    server = redis.Redis.from_url(redis_url)
+    checker = Checker(Classifier.load(model_path), Banks())
+    slow = StreamChecker(server, checker, prefix="o", consumer="slow", claim_idle_ms=0)
+    quick = StreamChecker(server, checker, prefix="o", consumer="quick", claim_idle_ms=0)
+    for i in range(5):
+        server.xadd("o:check:in", {"listing": json.dumps({"title": f"二手 自行车 {i}"}, ensure_ascii=False)})
+    taken = slow._read()                       # read, then stalled (a long GC pause, a slow disk ...)
+    assert len(taken) == 5
+    assert quick.step() == 5                   # took them over and answered
+    assert slow.answer(taken) == 5 and slow.counts["lost"] == 5
+    assert server.xlen("o:check:out") == 5, "the stalled consumer's answers are dropped, not duplicated"
+    assert server.xpending("o:check:in", "o:check")["pending"] == 0

@@ -101,7 +101,10 @@ class StreamChecker:
 
     def step(self) -> int:
         """Claim abandoned entries, else read new ones; decide, write and ack them. Returns how many."""
-        entries = self._claim() or self._read()
+        return self.answer(self._claim() or self._read())
+
+    def answer(self, entries: list) -> int:
+        """Decide ``entries`` and write and ack those this consumer still owns."""
         if not entries:
             return 0
         good, bad = [], []
