@@ -12,6 +12,10 @@ from .web import add_common_routes, html, matches, page_of, qs, shell, text_html
 
 SITE = "闲趣集市"
 ITEM_URL = re.compile(r"/item/(\d+)")
+# Like many platforms, the search box refuses some well-known words exactly as typed (搜索结果未予显示)
+# while spaced, pinyin, traditional or homophone spellings go through: what `sweep audit-search` measures.
+# (Deliberately not every keyword: a blocklist is never complete, and crawls still search the rest.)
+SEARCH_BLOCKED = frozenset({"电话轰炸", "短信轰炸", "轰炸机", "改号软件", "任意显号", "语音网关", "goip", "落地网关"})
 
 
 def _card(row: Row) -> str:
@@ -46,6 +50,8 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
 
     async def search(request):
         q = request.query.get("q", "").strip()
+        if q.lower() in SEARCH_BLOCKED:
+            return html(shell(f"搜索：{q} - {SITE}", '<p class="empty">根据相关法律法规和政策，部分搜索结果未予显示。</p>'))
         rows = live(r for r in catalogue.market.values() if q and matches(q, r.title, r.description))
         return _list_page(f"搜索：{q}", rows, request, f"/search?q={qs(q)}&")
 

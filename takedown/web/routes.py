@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from .. import dashboard, escalation
 from ..review import (CATEGORIES, QUEUE_STATES, REJECT_REASONS, REOPENABLE, UNDOABLE, ClaimedByOther,
                       ReviewError)
+from ..visibility.report import visibility_over_time
 from ..states import audit
 from ..users import session_start
 from . import charts
@@ -286,6 +287,7 @@ def dashboard_page(ctx: Ctx) -> Response:
     return ctx.render(
         "dashboard.html", total=total, platforms=platforms, stages=dashboard.STAGES, pct=_pct, hours=_hours,
         activity=dashboard.review_activity(ctx.db), needs_person=escalation.needing_person(ctx.db),
+        visibility=visibility_over_time(ctx.db),
         funnel_chart=charts.bars(funnel),
         removal_chart=charts.bars([(r["platform"], r["removal_rate"], _pct(r["removal_rate"])) for r in platforms],
                                   maximum=1.0),

@@ -1,0 +1,214 @@
+"""Check API benchmark: `sweep serve-check` in its own process, driven by concurrent clients here.
+
+    python bench/check_api.py        (SECONDS=10 per phase)
+
+Prints, in one run: listings/s in batches of 1,000 (two concurrent clients), single checks at a
+fixed 200 requests/s (p50/p99 latency, open loop: requests are sent on schedule whether or not
+earlier ones have returned, so a slow server shows as latency, not as fewer requests), single
+checks at full speed (8 clients), and bare `jieba.lcut` on the same texts in this process — the
+baseline. Targets on 2 cores: >= 1,000 listings/s in batches; p99 <= 25 ms at 200 requests/s.
+The database has confirmed listings, so every check also runs the banks (contacts, links,
+sellers, MinHash/LSH).
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SECONDS = float(os.environ.get("SECONDS_PER_PHASE", os.environ.get("SECONDS", 10)))
+
+from bench.classify import texts  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(db: Path) -> str:
+    from crawler.items import Listing
+    from crawler.pipelines.normalise import NormalisePipeline
+    from takedown.accounts_db import accounts_path, open_accounts
+    from takedown.check.keys import add_key
+    from takedown.db import open_db
+    from takedown.states import transition
+    from takedown.store import Store
+
+    store = Store(open_db(db))
+    items = []
+    for i, t in enumerate(texts(200)):
+        item = NormalisePipeline().process_item(Listing(
+            id=f"bench:{i}", platform="bench", platform_id=str(i), kind="ecommerce", url=f"http://bench.example/{i}",
+            title=t["title"], description=f"{t['description']} QQ 12345{i:04d}", seller_id=f"s{i}",
+            crawled_at="2026-11-27T00:00:00+00:00"))
+        item.classification = {"label": "modem_pool", "score": 0.9, "flagged": True, "scores": {}, "explanation": [],
+                               "model_version": "bench"}
+        items.append(item)
+    store.write_batch(items, run_id=None)
+    with store.db.conn:
+        for item in items:
+            transition(store.db.conn, item.id, "confirmed", "bench", "bench")
+    store.db.close()
+    accounts = open_accounts(accounts_path(db))
+    key = add_key(accounts, "bench", 1e9)
+    accounts.close()
+    return key
+
+
+class Client:
+    def __init__(self, port: int, key: str):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+
+    def post(self, path: str, body: bytes) -> float:
+        start = time.perf_counter()
+        self.conn.request("POST", path, body, self.headers)
+        resp = self.conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"HTTP {resp.status}")
+        return time.perf_counter() - start
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] * 1000
+
+
+def batches(port, key, payloads, clients=2) -> float:
+    done = [0] * clients
+    body = json.dumps({"listings": payloads[:1000]}, ensure_ascii=False).encode()
+    stop = time.monotonic() + SECONDS
+
+    def run(i):
+        c = Client(port, key)
+        while time.monotonic() < stop:
+            c.post("/v1/check/batch", body)
+            done[i] += 1000
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / (time.monotonic() - start)
+
+
+def open_loop(port, key, payloads, rate=200.0, senders=16) -> tuple[float, float, int, float]:
+    """Single checks sent on a fixed schedule; latency counts from the scheduled send time."""
+    bodies = [json.dumps(p, ensure_ascii=False).encode() for p in payloads]
+    n = int(rate * SECONDS)
+    start = time.perf_counter() + 0.2
+    latencies, lock, errors = [], threading.Lock(), [0]
+    counter = iter(range(n))
+
+    def run():
+        c = Client(port, key)
+        for i in counter:
+            due = start + i / rate
+            gap = due - time.perf_counter()
+            if gap > 0:
+                time.sleep(gap)          # the schedule itself
+            try:
+                c.post("/v1/check", bodies[i % len(bodies)])
+                with lock:
+                    latencies.append(time.perf_counter() - due)
+            except Exception:
+                errors[0] += 1
+                c = Client(port, key)
+
+    threads = [threading.Thread(target=run) for _ in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    return _pct(latencies, 0.5), _pct(latencies, 0.99), errors[0], len(latencies) / elapsed
+
+
+def closed_loop(port, key, payloads, clients=8) -> tuple[float, float, float]:
+    bodies = [json.dumps(p, ensure_ascii=False).encode() for p in payloads]
+    stop = time.monotonic() + SECONDS
+    latencies, lock = [], threading.Lock()
+
+    def run(i):
+        c, j, mine = Client(port, key), i, []
+        while time.monotonic() < stop:
+            mine.append(c.post("/v1/check", bodies[j % len(bodies)]))
+            j += clients
+        with lock:
+            latencies.extend(mine)
+
+    start = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(latencies) / (time.monotonic() - start), _pct(latencies, 0.5), _pct(latencies, 0.99)
+
+
+def bare_jieba(payloads) -> float:
+    import jieba
+
+    jieba.initialize()
+    docs = [f"{p['title']}\n{p['description']}" for p in payloads]
+    start, n = time.perf_counter(), 0
+    while time.perf_counter() - start < min(SECONDS, 5):
+        for d in docs:
+            jieba.lcut(d)
+        n += len(docs)
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    payloads = [{"title": t["title"], "description": t["description"], "kind": t["kind"]} for t in texts(1000)]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "sweep.db"
+        key = _prepare(db)
+        port = _free_port()
+        server = subprocess.Popen([sys.executable, "-m", "takedown.cli", "serve-check", "--db", str(db), "--port",
+                                   str(port)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                    conn.request("GET", "/healthz")
+                    health = json.loads(conn.getresponse().read())
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit(f"serve-check did not start: {server.stderr.read().decode()[-2000:]}")
+                    time.sleep(0.1)
+            print(f"check API benchmark ({SECONDS:g} s per phase; server pid {server.pid}; banks {health['banks']})")
+            b = batches(port, key, payloads)
+            print(f"  batches of 1,000, 2 clients:   {b:8.0f} listings/s   (target >= 1,000)")
+            p50, p99, errors, achieved = open_loop(port, key, payloads)
+            print(f"  single at 200 req/s (open):    p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  ({achieved:.0f} req/s "
+                  f"achieved, {errors} errors; target p99 <= 25 ms)")
+            rps, c50, c99 = closed_loop(port, key, payloads)
+            print(f"  single, 8 clients (closed):    {rps:8.0f} req/s      p50 {c50:6.1f} ms  p99 {c99:6.1f} ms")
+        finally:
+            server.terminate()
+            server.wait(30)
+    jb = bare_jieba(payloads)
+    print(f"  bare jieba.lcut (baseline):    {jb:8.0f} listings/s   -> batch path / bare jieba = {b / jb:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
