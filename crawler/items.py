@@ -9,7 +9,7 @@ class Listing:
     id: str                      # "<platform>:<platform's own id>", stable across crawls
     platform: str
     platform_id: str
-    kind: str                    # ecommerce | appstore | forum
+    kind: str                    # ecommerce | appstore | forum | code | social
     url: str
     title: str = ""
     description: str = ""

@@ -39,9 +39,13 @@ class NormalisePipeline:
         item.description = tidy(item.description)
         item.seller_name = tidy(item.seller_name) or None
         item.price = parse_price(item.price)
-        if "replies" in item.extra:
-            item.extra["replies"] = [tidy(r) for r in item.extra["replies"] if tidy(r)]
-        text = "\n".join([item.title, item.description, *item.extra.get("replies", [])])
+        for name in ("replies", "posts"):
+            if name in item.extra:
+                item.extra[name] = [tidy(r) for r in item.extra[name] if tidy(r)]
+        # Handles and download entities are read from everything the listing shows: a channel's
+        # posts, a thread's replies, a repository's release file names.
+        text = "\n".join([item.title, item.description, *item.extra.get("replies", []), *item.extra.get("posts", []),
+                          *item.extra.get("files", [])])
         item.contacts = find_contacts(text)
         item.content_hash = content_hash(item)
         return item
