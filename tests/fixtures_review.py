@@ -34,6 +34,7 @@ XSS_DESCRIPTION = ('正版呼死你 电话轰炸 "><img src=x onerror="window.__
                    "</div><script>window.__xss=4</script> 联系 QQ 123456789")
 XSS_SELLER = '<b onmouseover="window.__xss=5">黑店</b>"><img src=x onerror="window.__xss=6">'
 XSS_URL = "javascript:window.__xss=7"
+XSS_CHANNEL = '<img src=x onerror="window.__xss=8">呼死你 电话轰炸 频道'
 
 # (platform, kind, platform id, seller id, seller name, title, description); contacts are obviously fake.
 # Each browser test decides only its own listings, so the tests run in any order:
@@ -74,6 +75,14 @@ LISTINGS = [
      "呼死你 电话轰炸 包月 QQ 123456789"),
     ("marketplace", "ecommerce", "301", "s-ok", "正规数码", "小米原装充电器 快充",
      "全新原装快充充电器，支持多种手机，七天无理由退货。"),
+    # One operation on three platforms: a repository, its sales channel (hostile title) and a shop
+    # listing, joined by a release file name and a disguised Telegram handle (review panel test).
+    ("codehost", "code", "demo-x/hsn-tool", "demo-x", "demo-x", "hsn-tool 呼死你 电话轰炸 云端版",
+     "呼死你云端版 电话轰炸 包月不限次数。\n安装包 hsn_cluster_v1.exe，频道 t点me/demo_cluster01"),
+    ("social", "social", "demo_cluster01", "demo_cluster01", "频道", XSS_CHANNEL,
+     "呼死你 电话轰炸 月卡 年卡 包月不限次数，安装包 hsn_cluster_v1.exe"),
+    ("marketplace", "ecommerce", "404", "s-cluster", "轰炸小铺", "呼死你 电话轰炸 卡密 包月",
+     "呼死你 电话轰炸 包月卡密，飞机 @demo_cluster01 发货"),
 ]
 
 # dave is disabled by a test and erin signs out (which ends all her sessions): nobody else uses them.
