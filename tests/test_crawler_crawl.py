@@ -133,7 +133,7 @@ def test_recrawl_only_touches_last_seen(sandbox, crawled_db, tmp_path):
     src = sqlite3.connect(crawled_db)
     src.backup(sqlite3.connect(copy))
     src.close()
-    sweep("crawl", "--db", str(copy), "--platform", "appstore", *base_url_args(sandbox.urls))
+    sweep("crawl", "--db", str(copy), "--platform", "appstore", "--base-url", f"appstore={sandbox.urls['appstore']}")
     con = sqlite3.connect(copy)
     versions = con.execute("SELECT count(*) FROM listing_versions WHERE listing_id LIKE 'appstore:%'").fetchone()[0]
     apps = con.execute("SELECT count(*) FROM listings WHERE platform = 'appstore'").fetchone()[0]
