@@ -23,10 +23,8 @@ _RESERVED = {"api", "search", "explore", "topics", "report", "admin", "img", "ro
 
 
 def _tree(row: Row) -> list[str]:
-    files = ["README.md", "LICENSE"]
-    if row.extra.get("config"):
-        files.append(row.extra["config"]["path"])
-    return files + (["src/main.py", "requirements.txt"] if row.label != "benign" or len(row.pid) % 2 else ["index.js"])
+    config = [row.extra["config"]["path"]] if row.extra.get("config") else []
+    return ["README.md", "LICENSE", *config, "src/main.py"]
 
 
 def _state(row: Row) -> str:
