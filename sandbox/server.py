@@ -13,6 +13,7 @@ from .moderation import Moderation
 from .web import RateLimiter
 
 PLATFORMS = {"marketplace": marketplace, "appstore": appstore, "forum": forum, "codehost": codehost, "social": social}
+FAULT_PLATFORMS = ("marketplace", "appstore", "forum")     # the ones sandbox/faults.py dresses with /faults/
 DEFAULT_PORTS = {"marketplace": 8701, "appstore": 8702, "forum": 8703, "codehost": 8704, "social": 8705}
 
 
@@ -29,7 +30,7 @@ async def serve(host: str = "127.0.0.1", ports: dict[str, int] | None = None, se
     for name, module in PLATFORMS.items():
         app = module.build(catalogue, moderation)
         app.middlewares.insert(0, RateLimiter(rate_limit).middleware)
-        if faults:
+        if faults and name in FAULT_PLATFORMS:
             from .faults import add_fault_routes
 
             add_fault_routes(app, name, catalogue)
