@@ -99,3 +99,42 @@ def test_report_intake_and_removal_on_the_new_platforms(catalogue):
     with SandboxProcess(rate_limit=3) as sb:
         statuses = [fetch(f"{sb.urls['codehost']}/explore")[0] for _ in range(8)]
     assert 429 in statuses
+
+
+def test_recheck_reads_every_removal_signal_of_the_new_platforms(catalogue):
+    """Each moderation outcome, as the code host and the channel site show it, is read as gone by
+    the profile's ``listing.removed`` block (and a listing never removed stays live)."""
+    import requests
+
+    from crawler.profile import load_profiles
+    from takedown.recheck import fetch_check
+
+    profiles = {p.name: p for p in load_profiles()}
+    expected = {"gone_404": "http_404", "gone_410": "http_410", "soft_removed": "text:", "relist": "text:",
+                "redirect": "redirect:", "never": None}
+    with SandboxProcess(rate_limit=0, takedown_delay=0.1) as sb, requests.Session() as session:
+        for platform, rows, path in (("codehost", catalogue.repos, "/{}"), ("social", catalogue.channels, "/s/{}")):
+            removed = profiles[platform].listing["removed"]
+            picked = {}
+            for row in rows.values():
+                picked.setdefault(row.outcome, row)
+            assert set(picked) == set(expected), platform
+            reports = {}
+            for outcome, row in picked.items():
+                status, body = post_json(f"{sb.urls[platform]}/api/report", {"url": path.format(row.pid)})
+                assert status == 201
+                reports[outcome] = body["report_id"]
+            deadline = time.monotonic() + 10             # until the platform has removed what it will remove
+            while time.monotonic() < deadline:
+                removed_keys = {k for rid in reports.values()
+                                for k in json.loads(fetch(f"{sb.urls[platform]}/api/report/{rid}")[2])["removed"]}
+                if {picked[o].key for o in expected if expected[o]} <= removed_keys:
+                    break
+                time.sleep(0.05)
+            for outcome, row in picked.items():
+                result = fetch_check(session, sb.urls[platform] + path.format(row.pid), removed)
+                if expected[outcome] is None:
+                    assert result.status == "live", (platform, outcome)
+                else:
+                    assert result.status == "gone" and result.signal.startswith(expected[outcome]), (
+                        platform, outcome, result)
