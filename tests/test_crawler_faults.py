@@ -145,5 +145,5 @@ def test_the_normal_catalogue_crawl_raises_no_fault(crawled_db):
     con.close()
     assert set(stats["platforms"]) == {"marketplace", "appstore", "forum", "codehost", "social"}
     for name, platform in stats["platforms"].items():
-        assert platform["sweep/stored"] > 100, name                     # the run's sweep/* stats are kept
+        assert platform["sweep/stored"] > 50, name                      # the run's sweep/* stats are kept
         assert not [k for k in platform if k.startswith("sweep/faults/")], (name, platform)
