@@ -12,7 +12,7 @@ TACTICS = ("plain", "spacing", "pinyin", "homophone", "traditional", "fullwidth"
            "contact_only", "english")
 HARD_NEGATIVES = ("news", "victim", "anti_harassment", "security_dev", "legit_hardware", "word_collision",
                   "legit_sms")
-KINDS = ("ecommerce", "appstore", "forum")
+KINDS = ("ecommerce", "appstore", "forum", "code", "social")
 TEST_SHARE = 5    # 1 in 5 rows, chosen by id hash, is the frozen test split
 
 

@@ -27,7 +27,12 @@ _WS = re.compile(r"\s+")
 # only whitespace, so they fold as before.
 BREAK = "\ue000"
 _BREAKS = re.compile(f"\\s*{BREAK}[\\s{BREAK}]*")     # a run of breaks: one line break, or a blank line
-LIST_FIELDS = ("images", "replies")
+LIST_FIELDS = ("images", "replies", "posts", "topics", "files")
+# Kind-specific fields a profile may select; they are kept in the listing's ``extra``.
+EXTRA_FIELDS = ("developer", "version", "downloads", "replies", "posts", "topics", "stars", "files")
+# ``header:Link[rel=next]``: the URLs of an RFC 8288 Link header with that rel (GitHub-style API paging).
+HEADER_SPEC = re.compile(r"([A-Za-z0-9-]+)(?:\[rel=([\w-]+)\])?")
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
 
 
 def _lines(text: str) -> str:
@@ -104,8 +109,10 @@ def name_seller_id(name: str) -> str:
 class Page:
     """A response seen through a profile: HTML via css/xpath, JSON via jmespath."""
 
-    def __init__(self, url: str, text: str, profile: Profile, content_type: str = "text/html"):
+    def __init__(self, url: str, text: str, profile: Profile, content_type: str = "text/html",
+                 headers: dict[str, list[str]] | None = None):
         self.url = url
+        self.headers = {k.lower(): v for k, v in (headers or {}).items()}
         self.profile = profile
         self.text = text
         self.is_json = "json" in content_type or text.lstrip()[:1] in ("{", "[")
@@ -116,7 +123,8 @@ class Page:
     @classmethod
     def from_response(cls, response, profile: Profile) -> "Page":
         ctype = response.headers.get("Content-Type", b"").decode("latin-1").lower()
-        return cls(response.url, response.text, profile, ctype)
+        headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()}
+        return cls(response.url, response.text, profile, ctype, headers)
 
     @property
     def selector(self) -> Selector:
@@ -152,7 +160,9 @@ class Page:
         out: list[str] = []
         for one in _as_specs(spec):
             how, _, expr = one.partition(":")
-            if how == "jmes":
+            if how == "header":
+                out.extend(self.header_values(expr))
+            elif how == "jmes":
                 if self.data is None:
                     continue
                 found = jmespath.search(expr, self.data)
@@ -169,6 +179,20 @@ class Page:
                 result: SelectorList = self.selector.css(expr) if how == "css" else self.selector.xpath(expr)
                 out.extend(_node_text(s) for s in result)
         return out
+
+    def header_values(self, expr: str) -> list[str]:
+        """``Name``: the header's values; ``Link[rel=next]``: the URLs a Link header gives that rel."""
+        m = HEADER_SPEC.fullmatch(expr)
+        values = self.headers.get(m.group(1).lower(), []) if m else []
+        if not m or not m.group(2):
+            return values
+        urls = []
+        for value in values:
+            for url, params in _LINK.findall(value):
+                rels = re.search(r"""rel\s*=\s*"?([^";]+)"?""", params)
+                if rels and m.group(2) in rels.group(1).split():
+                    urls.append(url)
+        return urls
 
     def matches(self, spec) -> bool:
         """Whether the selector selects anything (an empty element counts)."""
@@ -257,10 +281,7 @@ class ListingPage(Page):
         seller_name = self.field("seller_name")
         if seller_id is None and seller_name:
             seller_id = name_seller_id(seller_name)
-        extra = {k: self.field(k) for k in ("developer", "version", "downloads")
-                 if k in self.profile.listing["fields"]}
-        if "replies" in self.profile.listing["fields"]:
-            extra["replies"] = self.field("replies")
+        extra = {k: self.field(k) for k in EXTRA_FIELDS if k in self.profile.listing["fields"]}
         return Listing(
             id=f"{self.profile.name}:{pid}", platform=self.profile.name, platform_id=pid,
             kind=self.profile.kind, url=self.url, title=self.field("title") or "",

@@ -9,7 +9,7 @@ class Listing:
     id: str                      # "<platform>:<platform's own id>", stable across crawls
     platform: str
     platform_id: str
-    kind: str                    # ecommerce | appstore | forum
+    kind: str                    # ecommerce | appstore | forum | code | social
     url: str
     title: str = ""
     description: str = ""
@@ -20,7 +20,7 @@ class Listing:
     seller_name: str | None = None
     seller_id: str | None = None
     seller_url: str | None = None
-    contacts: list[dict] = field(default_factory=list)    # {"type": qq|wechat|telegram|phone, "value": ...}
+    contacts: list[dict] = field(default_factory=list)    # {"type": qq|qq_group|wechat|telegram|phone|netdisk|file, "value"}
     images: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)              # kind-specific: version, downloads, replies...
     crawled_at: str = ""

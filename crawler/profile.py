@@ -19,9 +19,10 @@ from outbound.policy import allowlist_problem
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 KEYWORDS_FILE = Path(__file__).parent / "keywords.txt"
-KINDS = ("ecommerce", "appstore", "forum")
+KINDS = ("ecommerce", "appstore", "forum", "code", "social")
 
-_SELECTOR = {"type": "string", "pattern": "^(css|xpath|jmes):.+"}
+# header: reads a response header; header:Link[rel=next] the URL a Link header names (crawler/extract.py).
+_SELECTOR = {"type": "string", "pattern": "^(css|xpath|jmes|header):.+"}
 _SELECTORS = {"oneOf": [_SELECTOR, {"type": "array", "items": _SELECTOR, "minItems": 1}]}
 SCHEMA = {
     "type": "object",
@@ -81,7 +82,7 @@ SCHEMA = {
                     "type": "object", "additionalProperties": False, "required": ["title", "description"],
                     "properties": {name: _SELECTORS for name in (
                         "title", "description", "price", "seller_name", "seller_url", "images",
-                        "developer", "version", "downloads", "replies")},
+                        "developer", "version", "downloads", "replies", "posts", "topics", "stars", "files")},
                 },
                 "seller_id": {"type": "string"},
                 # A JSON/JS-literal state blob the page carries (crawler/embedded.py): `jmes:` fields read it.
@@ -153,6 +154,11 @@ def read_keywords(path: Path = KEYWORDS_FILE) -> list[str]:
 
 def _check_selector(where: str, spec: str) -> None:
     how, _, expr = spec.partition(":")
+    if how == "header":
+        if not re.fullmatch(r"[A-Za-z0-9-]+(?:\[rel=[\w-]+\])?", expr):
+            raise ProfileError(f"{where}: {spec!r} is not a valid header selector (header:Name or "
+                               f"header:Link[rel=next])")
+        return
     try:
         if how == "css":
             Selector(text="<html></html>").css(expr)
@@ -167,7 +173,7 @@ def _check_selector(where: str, spec: str) -> None:
 
 
 def _walk_selectors(node, path):
-    if isinstance(node, str) and re.match(r"^(css|xpath|jmes):", node):
+    if isinstance(node, str) and re.match(r"^(css|xpath|jmes|header):", node):
         yield path, node
     elif isinstance(node, list):
         for i, child in enumerate(node):

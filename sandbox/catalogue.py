@@ -1,4 +1,4 @@
-"""The sandbox's deterministic catalogue: hand-written rows placed on three platforms.
+"""The sandbox's deterministic catalogue: hand-written rows placed on five platforms.
 
 The rows in ``catalogue/*.jsonl`` are written by hand (see docs/corpus-format.md). A seed
 decides everything else — ids, sellers, prices, categories, which item pages fill their
@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ordinary
+from . import ordinary, ordinary_channels
 
 DATA_DIR = Path(__file__).parent / "catalogue"
 
@@ -71,6 +71,8 @@ class Row:
     outcome: str = "never"
     tactics: list[str] = field(default_factory=list)
     hard_negative: str | None = None
+    extra: dict = field(default_factory=dict)   # code: owner, repo, about, topics, stars, files, config;
+                                                 # social: about, pinned, posts [{id, date, text, forwarded}]
 
 
 def load_rows(data_dir: Path = DATA_DIR) -> list[dict]:
@@ -91,8 +93,11 @@ def _weighted(rng: random.Random, table) -> str:
     return rng.choices(names, weights=weights)[0]
 
 
+NEWER_KINDS = ("code", "social")     # the code host and the channel site: placed from their own random stream
+
+
 class Catalogue:
-    """All listings of the three platforms for one seed."""
+    """All listings of the five platforms for one seed."""
 
     def __init__(self, seed: int = 2018, rows: list[dict] | None = None, repost_share: float = 0.5,
                  ordinary_ratio: float = 10.0):
@@ -102,9 +107,13 @@ class Catalogue:
         # keep the ids, sellers and outcomes a seed gave them before either existed.
         self._dress = random.Random(seed + 1)
         rows = load_rows() if rows is None else rows
+        newer = [r for r in rows if r["kind"] in NEWER_KINDS]
+        rows = [r for r in rows if r["kind"] not in NEWER_KINDS]
         self.market: dict[str, Row] = {}
         self.apps: dict[str, Row] = {}
         self.threads: dict[str, Row] = {}
+        self.repos: dict[str, Row] = {}       # "owner/repo" -> Row
+        self.channels: dict[str, Row] = {}    # channel name -> Row
         self.sellers: dict[str, str] = {}     # seller id -> display name
         self._shady = [self._new_seller(rng, "s") for _ in range(24)]
         self._honest = [self._new_seller(rng, "s") for _ in range(60)]
@@ -124,6 +133,7 @@ class Catalogue:
                 self._next[src["kind"]] += rng.randrange(3, 40)
                 add[src["kind"]](rng, src, str(self._next[src["kind"]]), copy)
         self._add_ordinary(random.Random(seed + 2), ordinary_ratio)
+        self._add_newer(random.Random(seed + 3), newer, ordinary_ratio)
 
     def _add_ordinary(self, rng: random.Random, ratio: float) -> None:
         """Everyday listings until ordinary ones outnumber harmful ones ``ratio`` to one."""
@@ -137,6 +147,49 @@ class Catalogue:
         for src in ordinary.generate(rng, need):
             self._next[src["kind"]] += rng.randrange(1, 9)
             add[src["kind"]](rng, src, str(self._next[src["kind"]]), 0, generated=True)
+
+    def _add_newer(self, rng: random.Random, rows: list[dict], ratio: float) -> None:
+        """The code host's repositories and the channel site's channels, each platform at the
+        same ten-ordinary-to-one-harmful prevalence as the others."""
+        for kind, add, compose in (("code", self._add_repo, ordinary_channels.repository),
+                                   ("social", self._add_channel, ordinary_channels.channel)):
+            own = [r for r in rows if r["kind"] == kind]
+            for src in own:
+                add(rng, src)
+            harmful = sum(r["label"] != "benign" for r in own)
+            for n in range(1, int(ratio * harmful) - (len(own) - harmful) + 1):
+                add(rng, compose(rng, n), generated=True)
+
+    def _add_repo(self, rng, src, generated=False):
+        pid = f"{src['owner']}/{src['repo']}"
+        while pid in self.repos:                 # composed names can collide
+            pid += f"-{rng.randrange(10)}"
+        self.sellers[src["owner"]] = src["owner"]
+        extra = {"owner": src["owner"], "repo": pid.split("/", 1)[1], "about": src["title"],
+                 "topics": src.get("topics") or [], "stars": src.get("stars", 0), "files": src.get("files") or [],
+                 "config": src.get("config")}
+        self.repos[pid] = Row(
+            key=f"codehost:{pid}", platform="codehost", pid=pid, kind="code", title=f"{extra['repo']} {src['title']}",
+            seller_id=src["owner"], seller_name=src["owner"], extra=extra, **self._common(rng, src))
+
+    def _add_channel(self, rng, src, generated=False):
+        name = src["channel"]
+        posts = list(src.get("posts") or [])
+        if not generated:                        # the channel's everyday posts around its offers
+            for text in ordinary_channels.chatter(rng, rng.randrange(4, 18)):
+                posts.insert(rng.randrange(len(posts) + 1), text)
+        next_id, day = rng.randrange(20, 400), rng.randrange(0, 200)
+        shown = []
+        for post in posts:
+            next_id += rng.randrange(1, 6)
+            day += rng.randrange(0, 3)
+            post = post if isinstance(post, dict) else {"text": post}
+            shown.append({"id": next_id, "date": _date(day, rng), "text": post["text"],
+                          "forwarded": post.get("forwarded")})
+        extra = {"about": src.get("about", src["description"]), "pinned": src.get("pinned") or "", "posts": shown}
+        self.channels[name] = Row(
+            key=f"social:{name}", platform="social", pid=name, kind="social", title=src["title"], seller_id=name,
+            seller_name=None, extra=extra, **self._common(rng, src))
 
     def _common(self, rng, src: dict, description: str | None = None) -> dict:
         return {"label": src["label"], "source_id": src["id"], "description": description or src["description"],
@@ -248,7 +301,13 @@ class Catalogue:
 
     # -- queries ----------------------------------------------------------------------------
     def rows(self) -> list[Row]:
-        return [*self.market.values(), *self.apps.values(), *self.threads.values()]
+        return [*self.market.values(), *self.apps.values(), *self.threads.values(), *self.repos.values(),
+                *self.channels.values()]
+
+    def tables(self) -> dict[str, dict[str, Row]]:
+        """platform name -> its listings by platform id."""
+        return {"marketplace": self.market, "appstore": self.apps, "forum": self.threads, "codehost": self.repos,
+                "social": self.channels}
 
     def rows_by_key(self) -> dict[str, Row]:
         return {row.key: row for row in self.rows()}
@@ -256,6 +315,14 @@ class Catalogue:
     def ground_truth(self) -> dict[str, str]:
         """listing key -> label; for tests and benchmarks only."""
         return {row.key: row.label for row in self.rows()}
+
+
+def _date(day: int, rng: random.Random) -> str:
+    """A post date in 2026 (day 0 = 1 January), as channel pages print it."""
+    from datetime import date, timedelta
+
+    d = date(2026, 1, 1) + timedelta(days=day % 330)
+    return f"{d.isoformat()} {rng.randrange(7, 24):02d}:{rng.randrange(60):02d}"
 
 
 def hash_str(text: str) -> int:

@@ -89,19 +89,22 @@ class Moderation:
 
     def _relist(self, row: Row) -> None:
         table = self._table(row.platform)
-        new_pid = str(max(int(pid) for pid in table) + 7)
-        clone = replace(row, pid=new_pid, key=f"{row.platform}:{new_pid}", outcome="never",
-                        title=row.title + (" 新款" if row.platform != "forum" else " (重发)"))
+        if row.pid.isdigit():
+            new_pid = str(max(int(pid) for pid in table if pid.isdigit()) + 7)
+        else:                                    # a repository or channel comes back under a new name
+            new_pid = row.pid + "_2"
+        suffix = {"forum": " (重发)", "codehost": " (备份)", "social": " 备用"}.get(row.platform, " 新款")
+        clone = replace(row, pid=new_pid, key=f"{row.platform}:{new_pid}", outcome="never", title=row.title + suffix)
         table[new_pid] = clone
         self.relisted[row.key] = clone.key
 
     def _table(self, platform: str) -> dict[str, Row]:
-        return {"marketplace": self.catalogue.market, "appstore": self.catalogue.apps,
-                "forum": self.catalogue.threads}[platform]
+        return self.catalogue.tables()[platform]
 
     def find(self, key: str) -> Row | None:
         platform, _, pid = key.partition(":")
-        return self._table(platform).get(pid) if platform in ("marketplace", "appstore", "forum") else None
+        table = self.catalogue.tables().get(platform)
+        return table.get(pid) if table is not None else None
 
     def signal(self, row: Row) -> str | None:
         """None while the listing is live, else how its removal shows."""

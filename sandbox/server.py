@@ -1,4 +1,4 @@
-"""Serve the three sandbox platforms from one process on loopback ports."""
+"""Serve the five sandbox platforms from one process on loopback ports."""
 from __future__ import annotations
 
 import asyncio
@@ -7,13 +7,14 @@ import sys
 
 from aiohttp import web
 
-from . import appstore, forum, marketplace
+from . import appstore, codehost, forum, marketplace, social
 from .catalogue import Catalogue
 from .moderation import Moderation
 from .web import RateLimiter
 
-PLATFORMS = {"marketplace": marketplace, "appstore": appstore, "forum": forum}
-DEFAULT_PORTS = {"marketplace": 8701, "appstore": 8702, "forum": 8703}
+PLATFORMS = {"marketplace": marketplace, "appstore": appstore, "forum": forum, "codehost": codehost, "social": social}
+FAULT_PLATFORMS = ("marketplace", "appstore", "forum")     # the ones sandbox/faults.py dresses with /faults/
+DEFAULT_PORTS = {"marketplace": 8701, "appstore": 8702, "forum": 8703, "codehost": 8704, "social": 8705}
 
 
 async def serve(host: str = "127.0.0.1", ports: dict[str, int] | None = None, seed: int = 2018,
@@ -29,7 +30,7 @@ async def serve(host: str = "127.0.0.1", ports: dict[str, int] | None = None, se
     for name, module in PLATFORMS.items():
         app = module.build(catalogue, moderation)
         app.middlewares.insert(0, RateLimiter(rate_limit).middleware)
-        if faults:
+        if faults and name in FAULT_PLATFORMS:
             from .faults import add_fault_routes
 
             add_fault_routes(app, name, catalogue)
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="python -m sandbox")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port-base", type=int, default=8701, help="first of three ports; 0 picks free ports")
+    parser.add_argument("--port-base", type=int, default=8701, help="first of five ports; 0 picks free ports")
     parser.add_argument("--seed", type=int, default=2018)
     parser.add_argument("--rate-limit", type=float, default=1000.0, help="requests/s per platform before 429 (0: off)")
     parser.add_argument("--takedown-delay", type=float, default=5.0, help="seconds from report to removal")

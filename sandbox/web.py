@@ -166,7 +166,8 @@ def add_common_routes(app: web.Application, platform: str, moderation: Moderatio
 
 
 # What a listing page says once the platform closed its seller's shop/account (a removal signal).
-ACCOUNT_CLOSED = {"marketplace": "该店铺已关闭", "appstore": "该开发者账号已注销", "forum": "该用户已被封禁"}
+ACCOUNT_CLOSED = {"marketplace": "该店铺已关闭", "appstore": "该开发者账号已注销", "forum": "该用户已被封禁",
+                  "codehost": "该账号已被封禁", "social": "该频道已被封禁"}
 
 
 def add_admin(app: web.Application, platform: str, moderation: Moderation, resolve) -> None:

@@ -45,13 +45,13 @@ def cli():
 
 
 @cli.command()
-@click.option("--port-base", default=8701, show_default=True, help="First of three ports (0: free ports).")
+@click.option("--port-base", default=8701, show_default=True, help="First of five ports (0: free ports).")
 @click.option("--seed", default=2018, show_default=True, help="Picks the catalogue.")
 @click.option("--rate-limit", default=1000.0, show_default=True, help="Requests/s per platform before 429 (0: off).")
 @click.option("--takedown-delay", default=5.0, show_default=True, help="Seconds from a report to removal.")
 @click.option("--faults", is_flag=True, help="Also serve the /faults/... pages (bad encodings, huge, stalled...).")
 def sandbox(port_base, seed, rate_limit, takedown_delay, faults):
-    """Serve the bundled marketplace, app store and forum on 127.0.0.1 until interrupted.
+    """Serve the bundled marketplace, app store, forum, code host and channel site on 127.0.0.1 until interrupted.
 
     Example:
 
@@ -59,7 +59,7 @@ def sandbox(port_base, seed, rate_limit, takedown_delay, faults):
     """
     from sandbox.server import main
 
-    click.echo("sandbox: marketplace, appstore, forum on 127.0.0.1 (Ctrl-C to stop)", err=True)
+    click.echo("sandbox: marketplace, appstore, forum, codehost, social on 127.0.0.1 (Ctrl-C to stop)", err=True)
     main(["--port-base", str(port_base), "--seed", str(seed), "--rate-limit", str(rate_limit),
           "--takedown-delay", str(takedown_delay), *(["--faults"] if faults else [])])
 
@@ -229,7 +229,7 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
     try:     # the ports the bundled profiles name, so links in the database stay valid after the demo
         sb = SandboxProcess(seed=seed, port_base=8701).start()
     except RuntimeError:
-        click.echo("  ports 8701-8703 are busy; using free ports", err=True)
+        click.echo("  ports 8701-8705 are busy; using free ports", err=True)
         sb = SandboxProcess(seed=seed).start()
     try:
         for name, url in sb.urls.items():

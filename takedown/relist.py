@@ -2,8 +2,9 @@
 
 Candidates are listings in ``new`` or ``flagged`` first seen in a later crawl than a listing
 already taken to takedown (``reported``, ``still_live``, ``escalated``, ``removed``). One is
-linked when it has the same seller account, shares a contact handle (QQ, WeChat, Telegram,
-phone — across platforms too), or its text is a near-duplicate: MinHash over character
+linked when it has the same seller account, shares a contact handle or download entity (QQ,
+QQ group, WeChat, Telegram, phone, cloud-drive link, release file name — across platforms and
+kinds too, see ``takedown/entities.py``), or its text is a near-duplicate: MinHash over character
 3-grams of the normalised title and description, looked up in an LSH index
 (datasketch) and kept when the estimated Jaccard similarity reaches ``text_threshold``.
 

@@ -56,7 +56,7 @@ from .states import audit, transition
 log = logging.getLogger(__name__)
 
 ACTOR = "sweep-report"
-SANDBOX_PLATFORMS = ("marketplace", "appstore", "forum")
+SANDBOX_PLATFORMS = ("marketplace", "appstore", "forum", "codehost", "social")
 DEFAULT_CHANNELS = ["sandbox_intake", "email"]
 DEFAULT_ESCALATION = ["refile", "xarf", "csv_12321"]
 DEFAULT_REPORTER = {"org": "Sweep trust and safety", "contact": "abuse-team@example.org", "domain": "example.org"}

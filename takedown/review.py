@@ -22,6 +22,7 @@ import sqlite_utils
 
 from classifier import HARMFUL
 
+from .entities import other_platforms
 from .escalation import needing_person
 from .states import transition
 
@@ -374,6 +375,7 @@ class Review:
             "AND other.listing_id != mine.listing_id JOIN listings l ON l.id = other.listing_id "
             "JOIN contacts c ON c.id = mine.contact_id WHERE mine.listing_id = ? "
             "GROUP BY l.id ORDER BY l.score DESC, l.id LIMIT 50", [listing_id]))
+        item["other_platforms"] = other_platforms(self.db, listing_id, item["platform"])
         item["reviews"] = list(self.db.query(
             "SELECT reviewer, decision, category, reason, decided_at, bulk FROM reviews WHERE listing_id = ? "
             "ORDER BY id", [listing_id]))

@@ -34,6 +34,7 @@ XSS_DESCRIPTION = ('正版呼死你 电话轰炸 "><img src=x onerror="window.__
                    "</div><script>window.__xss=4</script> 联系 QQ 123456789")
 XSS_SELLER = '<b onmouseover="window.__xss=5">黑店</b>"><img src=x onerror="window.__xss=6">'
 XSS_URL = "javascript:window.__xss=7"
+XSS_CHANNEL = '<img src=x onerror="window.__xss=8">呼死你 电话轰炸 频道'
 
 # Bidirectional controls: "\u202eNIMDA" displays as "ADMIN" unless neutralised.
 BIDI_TITLE = "呼死你 电话轰炸 \u202eNIMDA\u202c 包月 \u2066不限次数\u2069"
@@ -104,6 +105,14 @@ LISTINGS = [
     ("bazaar", "ecommerce", "1", "s-bidi", BIDI_SELLER, BIDI_TITLE, BIDI_DESCRIPTION),
     ("bazaar", "ecommerce", "2", "s-get", "小孙", "呼死你 电话轰炸 包月 不限次数",
      "呼死你包月，电话轰炸任意号码，不限次数。"),
+    # One operation on three platforms: a repository, its sales channel (hostile title) and a shop
+    # listing, joined by a release file name and a disguised Telegram handle (review panel test).
+    ("codehost", "code", "demo-x/hsn-tool", "demo-x", "demo-x", "hsn-tool 呼死你 电话轰炸 云端版",
+     "呼死你云端版 电话轰炸 包月不限次数。\n安装包 hsn_cluster_v1.exe，频道 t点me/demo_cluster01"),
+    ("social", "social", "demo_cluster01", "demo_cluster01", "频道", XSS_CHANNEL,
+     "呼死你 电话轰炸 月卡 年卡 包月不限次数，安装包 hsn_cluster_v1.exe"),
+    ("marketplace", "ecommerce", "404", "s-cluster", "轰炸小铺", "呼死你 电话轰炸 卡密 包月",
+     "呼死你 电话轰炸 包月卡密，飞机 @demo_cluster01 发货"),
 ]
 
 # dave is disabled by a test and erin signs out (which ends all her sessions), frank gets locked out by

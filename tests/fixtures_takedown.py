@@ -18,8 +18,10 @@ from email import policy
 
 import pytest
 
-SANDBOX_PATHS = {"marketplace": "/item/{pid}", "appstore": "/app/{pid}", "forum": "/thread-{pid}-1-1.html"}
-SELLER_PATHS = {"marketplace": "/shop/{sid}", "appstore": "/developer/{sid}", "forum": "/home.php?mod=space&uid={sid}"}
+SANDBOX_PATHS = {"marketplace": "/item/{pid}", "appstore": "/app/{pid}", "forum": "/thread-{pid}-1-1.html",
+                 "codehost": "/{pid}", "social": "/s/{pid}"}
+SELLER_PATHS = {"marketplace": "/shop/{sid}", "appstore": "/developer/{sid}", "forum": "/home.php?mod=space&uid={sid}",
+                "codehost": "/{sid}", "social": "/s/{sid}"}
 
 
 def free_port() -> int:

@@ -6,6 +6,7 @@ as the expected JSON. Review the JSON diff before committing: it is the contract
 from __future__ import annotations
 
 import json
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -21,6 +22,7 @@ def pages(cat: Catalogue) -> list[tuple[str, str, str]]:
     js_item = next(r for r in cat.market.values() if r.js_description)
     app = next(r for r in cat.apps.values() if r.label != "benign")
     thread = max(cat.threads.values(), key=lambda r: (sum(bool(x["quote"]) for x in r.replies[:4]), len(r.replies)))
+    channel = cat.channels["demo_hongzha_bot"]
     return [
         ("marketplace", "item", f"/item/{item.pid}"),
         ("marketplace", "item_js", f"/item/{js_item.pid}"),
@@ -30,27 +32,40 @@ def pages(cat: Catalogue) -> list[tuple[str, str, str]]:
         ("forum", "thread", f"/thread-{thread.pid}-1-1.html"),
         ("forum", "thread_page2", f"/thread-{thread.pid}-2-1.html"),
         ("forum", "board", "/forum.php?mod=forumdisplay&fid=5"),
+        ("codehost", "repo", "/demo-hzq/duanxin-yace"),
+        ("codehost", "api_search", "/api/search/repositories?q=%E5%8A%9F%E8%83%BD"),    # 功能: several pages
+        ("codehost", "explore", "/explore"),
+        ("social", "channel", f"/s/{channel.pid}"),
+        ("social", "channel_older", f"/s/{channel.pid}?before={channel.extra['posts'][-10]['id']}"),
+        ("social", "directory", "/channels"),
     ]
 
 
-def main() -> None:
+PORTS = {"marketplace": 8701, "appstore": 8702, "forum": 8703, "codehost": 8704, "social": 8705}
+
+
+def main(only: list[str] | None = None) -> None:
+    """Record every fixture, or only those of the profiles named (``python -m tests.record_fixtures social``)."""
     from tests.test_crawler_extract import extract
 
     cat = Catalogue(2018)
     with SandboxProcess(rate_limit=0) as sb:
         for profile, name, path in pages(cat):
+            if only and profile not in only:
+                continue
             with urllib.request.urlopen(sb.urls[profile] + path) as resp:
                 body, ctype = resp.read(), resp.headers["Content-Type"]
-            url = f"http://127.0.0.1:8701{path}".replace(":8701", {"marketplace": ":8701", "appstore": ":8702",
-                                                                     "forum": ":8703"}[profile])
+                link = resp.headers.get("Link")
+            url = f"http://127.0.0.1:{PORTS[profile]}{path}"
             folder = FIXTURES / profile
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.body").write_bytes(body)
-            meta = {"url": url, "content_type": ctype}
-            (folder / f"{name}.json").write_text(json.dumps({**meta, "expected": extract(profile, url, body, ctype)},
+            meta = {"url": url, "content_type": ctype, **({"link": link} if link else {})}
+            (folder / f"{name}.json").write_text(json.dumps({**meta, "expected": extract(profile, url, body, ctype,
+                                                                                          link)},
                                                             ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             print(f"recorded {profile}/{name}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

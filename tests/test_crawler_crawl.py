@@ -60,6 +60,53 @@ def test_gbk_forum_threads_decode_and_collect_replies_across_pages(db, catalogue
         assert replies == [r["text"].strip() for r in row.replies], row.key     # quotes stripped, all pages
 
 
+def _lines(text: str) -> str:
+    """Text as the extractor keeps it: spaces folded, blank lines dropped (line breaks kept)."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+
+
+def test_code_host_repositories_through_the_link_header_api(db, catalogue):
+    for row in catalogue.repos.values():
+        got = db.execute("SELECT * FROM listings WHERE id = ?", [row.key]).fetchone()
+        extra = json.loads(got["extra"])
+        assert got["kind"] == "code" and got["title"] == row.title, row.key
+        assert got["description"] == _lines(row.description), row.key           # the rendered README
+        assert extra["topics"] == row.extra["topics"] and extra["files"] == row.extra["files"], row.key
+        assert extra["stars"] == str(row.extra["stars"]) and got["seller_id"] == f"codehost:{row.seller_id}"
+    run = json.loads(db.execute("SELECT stats FROM crawl_runs ORDER BY id DESC").fetchone()["stats"])
+    assert run["platforms"]["codehost"]["listings"] == len(catalogue.repos)
+
+
+def test_social_channels_with_their_older_posts(db, catalogue):
+    for row in catalogue.channels.values():
+        got = db.execute("SELECT * FROM listings WHERE id = ?", [row.key]).fetchone()
+        posts = json.loads(got["extra"])["posts"]
+        assert got["kind"] == "social" and got["title"] == row.title, row.key
+        assert got["description"] == _lines(row.description), row.key            # about + pinned post
+        assert sorted(posts) == sorted(_lines(p["text"]) for p in row.extra["posts"]), row.key
+
+
+def test_one_handle_links_listings_across_platforms(db):
+    """A repository and the channel selling it share a release file, a drive link and handles —
+    written in disguise (扣 扣, t点me, spaced digits) — and are linked through them."""
+    def shared(a, b):
+        return {tuple(r) for r in db.execute(
+            "SELECT c.type, c.value FROM listing_contacts x JOIN listing_contacts y ON x.contact_id = y.contact_id "
+            "JOIN contacts c ON c.id = x.contact_id WHERE x.listing_id = ? AND y.listing_id = ?", [a, b])}
+
+    assert ("file", "duanxin_yace_v2.4.apk") in shared("codehost:demo-hzq/hzj-android", "social:demo_yace_tool")
+    assert ("netdisk", "pan.sandbox.test/s/1DemoHzWeb") in shared("codehost:demo-hzq/hongzha-web",
+                                                                  "social:demo_hongzha_bot")
+    assert ("qq_group", "123450201") in shared("codehost:demo-hzq/duanxin-yace", "social:demo_yace_tool")
+    assert ("telegram", "demo_hsn_vip") in shared("codehost:demo-hsncloud/hsn-cloud-release", "social:demo_hsn_vip")
+    from takedown.db import open_db
+    from takedown.entities import other_platforms
+
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    cluster = other_platforms(open_db(path, migrate=False), "social:demo_yace_tool", "social")
+    assert {"codehost:demo-hzq/duanxin-yace", "codehost:demo-hzq/hzj-android"} <= {r["id"] for r in cluster["codehost"]}
+
+
 def test_contacts_and_classifications_are_stored(db):
     assert db.execute("SELECT count(*) FROM listing_contacts").fetchone()[0] > 20
     flagged = {r[0] for r in db.execute("SELECT DISTINCT label FROM listings WHERE flagged = 1")}
@@ -67,7 +114,8 @@ def test_contacts_and_classifications_are_stored(db):
     n_listings = db.execute("SELECT count(*) FROM listings").fetchone()[0]
     assert db.execute("SELECT count(*) FROM classifications").fetchone()[0] == n_listings
     run = db.execute("SELECT outcome, stats FROM crawl_runs ORDER BY id DESC").fetchone()
-    assert run["outcome"] == "ok" and set(json.loads(run["stats"])["platforms"]) == {"marketplace", "appstore", "forum"}
+    assert run["outcome"] == "ok" and set(json.loads(run["stats"])["platforms"]) == {
+        "marketplace", "appstore", "forum", "codehost", "social"}
 
 
 def test_search_finds_every_listing_containing_the_term(crawled_db, db):
@@ -85,7 +133,7 @@ def test_recrawl_only_touches_last_seen(sandbox, crawled_db, tmp_path):
     src = sqlite3.connect(crawled_db)
     src.backup(sqlite3.connect(copy))
     src.close()
-    sweep("crawl", "--db", str(copy), "--platform", "appstore", *base_url_args(sandbox.urls))
+    sweep("crawl", "--db", str(copy), "--platform", "appstore", "--base-url", f"appstore={sandbox.urls['appstore']}")
     con = sqlite3.connect(copy)
     versions = con.execute("SELECT count(*) FROM listing_versions WHERE listing_id LIKE 'appstore:%'").fetchone()[0]
     apps = con.execute("SELECT count(*) FROM listings WHERE platform = 'appstore'").fetchone()[0]

@@ -18,15 +18,15 @@ FIXTURES = Path(__file__).parent / "fixtures" / "pages"
 PROFILES = {p.name: p for p in load_profiles()}
 
 
-def response_for(url: str, body: bytes, content_type: str):
+def response_for(url: str, body: bytes, content_type: str, link: str | None = None):
     cls = TextResponse if "json" in content_type else HtmlResponse
-    return cls(url=url, body=body, headers={"Content-Type": content_type})
+    return cls(url=url, body=body, headers={"Content-Type": content_type, **({"Link": link} if link else {})})
 
 
-def extract(profile_name: str, url: str, body: bytes, content_type: str) -> dict:
-    """Everything the profile reads from one page, as plain JSON."""
+def extract(profile_name: str, url: str, body: bytes, content_type: str, link: str | None = None) -> dict:
+    """Everything the profile reads from one page, as plain JSON (``link``: the response's Link header)."""
     profile = PROFILES[profile_name]
-    response = response_for(url, body, content_type)
+    response = response_for(url, body, content_type, link)
     out = {"list_links": ListPage.from_response(response, profile).listing_links(),
            "list_next": ListPage.from_response(response, profile).next_links()}
     page = ListingPage.from_response(response, profile)
@@ -48,7 +48,7 @@ CASES = sorted(p.with_suffix("") for p in FIXTURES.glob("*/*.json"))
 def test_golden_extraction(case: Path):
     meta = json.loads(case.with_suffix(".json").read_text(encoding="utf-8"))
     body = case.with_suffix(".body").read_bytes()
-    assert extract(case.parent.name, meta["url"], body, meta["content_type"]) == meta["expected"]
+    assert extract(case.parent.name, meta["url"], body, meta["content_type"], meta.get("link")) == meta["expected"]
 
 
 def test_fixtures_cover_every_profile():
@@ -81,6 +81,20 @@ def test_line_breaks_the_page_shows_are_kept_and_source_newlines_fold():
     got = extract("marketplace", "http://127.0.0.1:8701/item/42", body, "text/html; charset=utf-8")["listing"]
     assert got["title"] == "二手 台灯"
     assert got["description"] == "第一行 还是第一行\n第二行\n\n第三行"        # a blank line stays one
+
+
+@pytest.mark.parametrize("spec, expected", [
+    ("header:Link[rel=next]", ["http://h/api?q=a&page=3"]),
+    ("header:Link[rel=last]", ["http://h/api?q=a&page=9"]),
+    ("header:Link[rel=prev]", []),
+    ("header:X-Total", ["180"]),
+    ("header:x-missing", []),
+])
+def test_header_selectors_read_the_response_headers_and_link_rels(spec, expected):
+    link = '<http://h/api?q=a&page=3>; rel="next", <http://h/api?q=a&page=9>; rel="last"'
+    response = TextResponse(url="http://h/api?q=a&page=2", body=b'{"items": []}',
+                            headers={"Content-Type": "application/json", "Link": link, "X-Total": "180"})
+    assert ListPage.from_response(response, PROFILES["codehost"]).values(spec) == expected
 
 
 def test_newlines_inside_json_text_are_kept():

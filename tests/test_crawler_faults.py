@@ -139,11 +139,11 @@ def test_a_profile_whose_selectors_match_nothing_is_counted_not_silent(fault_san
 
 
 def test_the_normal_catalogue_crawl_raises_no_fault(crawled_db):
-    """Fault mode off, every check on: ~1,700 real pages of three platforms, no false alarm."""
+    """Fault mode off, every check on: thousands of real pages of five platforms, no false alarm."""
     con = sqlite3.connect(crawled_db)
     stats = json.loads(con.execute("SELECT stats FROM crawl_runs ORDER BY id LIMIT 1").fetchone()[0])
     con.close()
-    assert set(stats["platforms"]) == {"marketplace", "appstore", "forum"}
+    assert set(stats["platforms"]) == {"marketplace", "appstore", "forum", "codehost", "social"}
     for name, platform in stats["platforms"].items():
-        assert platform["sweep/stored"] > 100, name                     # the run's sweep/* stats are kept
+        assert platform["sweep/stored"] > 50, name                      # the run's sweep/* stats are kept
         assert not [k for k in platform if k.startswith("sweep/faults/")], (name, platform)

@@ -11,8 +11,8 @@ from crawler.profile import PROFILE_DIR, ProfileError, load_profile, load_profil
 
 def test_bundled_profiles_load():
     profiles = {p.name: p for p in load_profiles()}
-    assert {"marketplace", "appstore", "forum"} <= set(profiles)
-    assert {p.kind for p in profiles.values()} == {"ecommerce", "appstore", "forum"}
+    assert {"marketplace", "appstore", "forum", "codehost", "social"} <= set(profiles)
+    assert {p.kind for p in profiles.values()} == {"ecommerce", "appstore", "forum", "code", "social"}
     assert profiles["forum"].encoding == "gbk"
     assert profiles["marketplace"].listing["browser"]["when"].startswith("css:")
     assert "呼死你" in profiles["marketplace"].keywords()
@@ -44,7 +44,8 @@ def _set(path, value):
     (_set(["kind"], "shop"), "kind", "'shop' is not one of"),
     (_set(["listing", "fields", "price"], "css:div[[["), "listing.fields.price", "not a valid css selector"),
     (_set(["list", "links"], "xpath://a[@href"), "list.links", "not a valid xpath selector"),
-    (_set(["list", "links"], "a.item-link"), "list.links", "does not match '^(css|xpath|jmes):"),
+    (_set(["list", "links"], "a.item-link"), "list.links", "does not match '^(css|xpath|jmes|header):"),
+    (_set(["list", "next"], "header:Link[rel=next"), "list.next", "not a valid header selector"),
     (_set(["listing", "url"], r"/item/(\d+)"), "listing.url", "named group (?P<id>...)"),
     (_set(["listing", "url"], r"/item/(?P<id>\d+"), "listing.url", "not a valid regular expression"),
     (_set(["allowed_hosts"], ["shop.example"]), "allowed_hosts", "must include the base_url host"),

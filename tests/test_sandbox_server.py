@@ -34,7 +34,7 @@ def test_catalogue_is_large_varied_and_deterministic(catalogue):
     labels = Counter(r.label for r in rows)
     assert set(labels) == set(LABELS)
     kinds = Counter(r.kind for r in rows)
-    assert set(kinds) == {"ecommerce", "appstore", "forum"}
+    assert set(kinds) == {"ecommerce", "appstore", "forum", "code", "social"}
     hard = Counter(r.hard_negative for r in rows if r.label == "benign")
     assert {"news", "victim", "anti_harassment", "legit_hardware", "word_collision", "security_dev"} <= set(hard)
     assert sum(1 for r in rows if r.js_description) >= 10

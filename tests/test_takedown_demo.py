@@ -13,10 +13,13 @@ from tests.conftest import sweep
 HARMFUL = ("call_bomber", "caller_id_spoof", "sms_bomber", "modem_pool", "voice_gateway")
 
 
-def test_the_demo_crawls_three_platforms_flags_every_category_and_captures_evidence(model_path, tmp_path):
+PLATFORMS = {"marketplace", "appstore", "forum", "codehost", "social"}
+
+
+def test_the_demo_crawls_every_platform_flags_every_category_and_captures_evidence(model_path, tmp_path):
     db = tmp_path / "sweep.db"
     out = sweep("demo", "--db", str(db), "--no-serve", "--evidence", "2")
-    for platform in ("marketplace", "appstore", "forum"):
+    for platform in PLATFORMS:
         assert platform in out.stdout
     assert "evidence: 2 listings captured (0 failed)" in out.stdout
     assert "user: demo  password: " in out.stdout
@@ -28,7 +31,9 @@ def test_the_demo_crawls_three_platforms_flags_every_category_and_captures_evide
     assert int(listings_n) >= 11 * int(harmful_n) and int(one_in) >= 11
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
-    assert {r[0] for r in con.execute("SELECT DISTINCT platform FROM listings")} == {"marketplace", "appstore", "forum"}
+    assert {r[0] for r in con.execute("SELECT DISTINCT platform FROM listings")} == PLATFORMS
+    assert {r[0] for r in con.execute("SELECT DISTINCT kind FROM listings")} == {"ecommerce", "appstore", "forum",
+                                                                               "code", "social"}
     assert con.execute("SELECT count(*) FROM listings").fetchone()[0] == int(listings_n)
     assert con.execute("SELECT count(*) FROM listings WHERE flagged = 1").fetchone()[0] == int(flagged_n)
     assert float(precision) >= 80.0

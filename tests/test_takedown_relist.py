@@ -108,6 +108,21 @@ def test_links_by_seller_contact_and_text_but_not_by_accident(tmp_path, catalogu
     db.close()
 
 
+def test_a_taken_down_repository_comes_back_as_a_channel_linked_by_its_drive_link(tmp_path, catalogue):
+    """Across platforms and kinds: the channel shares no seller and no text with the repository,
+    only the cloud-drive link (and the 提取码 beside it, which is not what joins them)."""
+    urls = {**URLS, "codehost": "http://127.0.0.1:9", "social": "http://127.0.0.1:9"}
+    repo = catalogue.repos["demo-hzq/hzj-android"]
+    channel = catalogue.channels["demo_hongzha_bot"]
+    path = seed_db(tmp_path / "sweep.db", urls, [repo], state="confirmed", run_id=1)
+    _take_down(path, [repo.key])
+    seed_db(path, urls, [channel], state="flagged", run_id=2)
+    links = {link["listing_id"]: link for link in find_relists(open_db(path))}
+    assert set(links) == {channel.key}
+    assert links[channel.key]["relisted_from"] == repo.key
+    assert "contact:netdisk:pan.sandbox.test/s/1DemoHzWeb" in links[channel.key]["reason"].split(",")
+
+
 def test_a_relist_on_the_platform_is_crawled_linked_and_reported_first(tmp_path, fresh_sandbox, catalogue):
     origin = next(r for r in catalogue.market.values() if r.outcome == "relist" and r.label != "benign")
     # Another confirmed listing whose report would otherwise go first (its seller sorts first).

@@ -21,7 +21,7 @@ from takedown.web.app import http_url
 from takedown.web.highlight import highlight, segments
 from takedown.web.routes import _local
 from takedown.web.security import SessionKeyError, key_path, session_key
-from tests.fixtures_review import XSS_SELLER, listing_id, signed_in
+from tests.fixtures_review import LISTINGS, XSS_CHANNEL, XSS_SELLER, listing_id, signed_in
 
 pytestmark = pytest.mark.browser
 
@@ -265,6 +265,24 @@ def test_hostile_listing_text_is_shown_as_text(browser, review_server):
     assert dialogs == []
 
 
+def test_the_listing_page_shows_the_same_operation_on_other_platforms(browser, review_server):
+    """A repository, the channel selling its keys and a shop listing share a release file name and a
+    disguised Telegram handle: the repository's page lists the other two, by platform, with the
+    entity that joins them — the channel's hostile name shown as text."""
+    with signed_in(browser, review_server, "carol") as page:
+        page.goto(f"/listing?id={listing_id('demo-x/hsn-tool', 'codehost')}")
+        panel = page.locator("section.other-platforms")
+        expect(panel.locator("h3")).to_have_text(["marketplace", "social"])
+        expect(panel).to_contain_text("file hsn_cluster_v1.exe")
+        expect(panel.locator("a", has_text="呼死你 电话轰炸 卡密 包月")).to_have_attribute(
+            "href", "/listing?id=marketplace%3A404")
+        expect(panel.locator("a[href='/listing?id=social%3Ademo_cluster01']")).to_have_text(XSS_CHANNEL)
+        assert panel.locator("img, [onerror]").count() == 0 and page.evaluate("window.__xss") is None
+        page.goto(f"/listing?id={listing_id('106')}")             # nothing shared: says so
+        expect(page.locator("section.other-platforms")).to_contain_text("None.")
+        page.click("text=Release and go back to the queue")
+
+
 def test_a_forged_post_without_the_csrf_token_is_refused(browser, review_server):
     lid = listing_id("104")
     with signed_in(browser, review_server, "bob") as page, signed_in(browser, review_server, "root") as other:
@@ -360,7 +378,8 @@ def test_the_dashboard_shows_the_funnel_and_time_to_removal(browser, review_serv
         market = page.locator("#platform-table tr[data-platform=marketplace] td").all_inner_texts()
         header = page.locator("#platform-table thead th").all_inner_texts()
         cells = dict(zip(header, market))
-        assert int(cells["crawled"]) == 10 and int(cells["removed"]) == 1
+        crawled = sum(1 for row in LISTINGS if row[0] == "marketplace")
+        assert int(cells["crawled"]) == crawled and int(cells["removed"]) == 1
         assert cells["removal rate"] == "100%" and cells["median time to removal"] == "3.0 h"
 
 

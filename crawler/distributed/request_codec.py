@@ -35,7 +35,7 @@ _B64 = {"type": "string"}           # base64, checked as it is decoded
 META_SCHEMA = {
     # the spiders' own (crawler/spiders/)
     "download_slot": _STR, "list_page": _INT, "seed": _STR, "seed_kind": {"enum": ["search", "pages"]},
-    "thread_page": _INT, "listing": {"type": "object"},      # checked by listing_codec
+    "more_page": _INT, "listing": {"type": "object"},      # checked by listing_codec
     "playwright": _BOOL,
     "playwright_page_methods": {"type": "array", "items": {
         "type": "object", "required": ["method"], "additionalProperties": False,

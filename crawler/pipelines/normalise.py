@@ -32,9 +32,13 @@ class NormalisePipeline:
         price = parse_price(item.price)
         item.price, item.price_text = (price.amount, price.text) if price else (None, None)
         item.currency, item.price_unit = (price.currency, price.unit) if price else (None, None)
-        if "replies" in item.extra:
-            item.extra["replies"] = [tidy(r) for r in item.extra["replies"] if tidy(r)]
-        text = "\n".join([item.title, item.description, *item.extra.get("replies", [])])
+        for name in ("replies", "posts"):
+            if name in item.extra:
+                item.extra[name] = [tidy(r) for r in item.extra[name] if tidy(r)]
+        # Handles and download entities are read from everything the listing shows: a channel's
+        # posts, a thread's replies, a repository's release file names.
+        text = "\n".join([item.title, item.description, *item.extra.get("replies", []), *item.extra.get("posts", []),
+                          *item.extra.get("files", [])])
         item.contacts = find_contacts(text)
         item.content_hash = content_hash(item)
         return item

@@ -71,7 +71,7 @@ class ListingRef:
     seller_id: str | None = None
     seller_name: str | None = None
     description: str = ""
-    kind: str = ""                     # ecommerce | appstore | forum
+    kind: str = ""                     # ecommerce | appstore | forum | code | social
     evidence: EvidenceRef | None = None
 
 

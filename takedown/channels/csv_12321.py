@@ -18,7 +18,7 @@ from .text import CATEGORY_ZH
 COLUMNS = ["序号", "举报类型", "违法类别", "被举报对象类型", "被举报平台", "被举报网址", "被举报账号", "账号名称",
            "信息标题", "举报理由", "法律依据", "证据文件", "证据SHA256", "截图SHA256", "发现时间", "举报编号",
            "举报单位", "举报单位联系方式"]
-KIND_ZH = {"ecommerce": "电商商品", "appstore": "移动应用", "forum": "论坛帖子"}
+KIND_ZH = {"ecommerce": "电商商品", "appstore": "移动应用", "forum": "论坛帖子", "code": "代码仓库", "social": "社交频道"}
 
 
 def rows(report: Report) -> list[dict]:
