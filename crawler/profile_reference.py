@@ -12,7 +12,8 @@ import sys
 
 from .profile import SCHEMA
 
-_SEL = "a selector, or a list of them tried in order: `css:…`, `xpath:…`, or `jmes:…` (JSON)"
+_SEL = ("a selector, or a list of them tried in order: `css:…`, `xpath:…`, `jmes:…` (JSON, or the page's "
+        "`embedded` blob) or `header:Name` (a response header; `header:Link[rel=next]` reads an RFC 8288 Link)")
 # key -> (what it does, an example value as YAML)
 KEY_DOCS: dict[str, tuple[str, str]] = {
     "name": ("Unique name; listing ids become `<name>:<platform id>` and `--platform`/`--base-url` use it.",
@@ -85,6 +86,12 @@ KEY_DOCS: dict[str, tuple[str, str]] = {
     "listing.fields.downloads": (f"Download count (app stores): {_SEL}.", "\"css:span.downloads::text\""),
     "listing.fields.replies": (f"Replies of a thread, one string each (forums): {_SEL}.",
                                "\"css:td.t_f ::text\""),
+    "listing.fields.posts": (f"A channel's posts, one string each; later pages (`listing.next`) add older ones "
+                             f"(social): {_SEL}.", "\"css:div.post div.text ::text\""),
+    "listing.fields.topics": (f"A repository's topics (code hosts): {_SEL}.", "\"jmes:repo.topics[*]\""),
+    "listing.fields.stars": (f"A repository's star count (code hosts): {_SEL}.", "\"jmes:repo.stars\""),
+    "listing.fields.files": (f"File names of released binaries — they link listings across platforms (code "
+                             f"hosts): {_SEL}.", "\"jmes:repo.releases[*].assets[*].name\""),
     "listing.seller_id": ("Regular expression with group `id` read from `seller_url`; without a link the id "
                           "is derived from the seller's name.", "'/shop/(?P<id>[\\w-]+)'"),
     "listing.embedded": ("The JSON state blob a page carries — a selector of the script's text, or the "
