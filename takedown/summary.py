@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from classifier import HARMFUL
@@ -84,3 +85,28 @@ def print_evaluation(report: dict, targets: dict) -> None:
     for label, row in zip(report["labels"], report["confusion_matrix"]):
         cm.add_row(label, *[str(v) for v in row])
     console.print(cm)
+
+
+def print_open_world(report: dict) -> None:
+    """The open-world part of `sweep evaluate`: background FPR, diluted recall, precision at prevalence."""
+    console = Console(width=max(Console().width, 110))
+    for key, title in (("background", "Background (benign-only text)"), ("ordinary", "Ordinary benign rows")):
+        if key not in report:
+            continue
+        bg = report[key]
+        lo, hi = bg["ci95"]
+        console.print(f"[bold]{title}[/bold]: {bg['flagged']} of {bg['n']} flagged, FPR {bg['fpr']:.4%} "
+                      f"(Wilson 95 % {lo:.4%}–{hi:.4%})")
+        for ex in bg["examples"][:20]:
+            console.print(f"  {ex['score']:.3f} {ex['label']:<16} {escape(ex['text'])}", highlight=False)
+    if "dilution" in report:
+        table = Table(title="Diluted recall (boilerplate added around the harmful rows)")
+        for col in ("added characters", "position", "n", "recall"):
+            table.add_column(col, justify="right")
+        for key, v in report["dilution"].items():
+            length, _, position = key.partition("/")
+            table.add_row(length, position or "all", str(v["n"]), f"{v['recall']:.4f}")
+        console.print(table)
+    p = report["at_prevalence"]
+    console.print(f"[bold]Precision at prevalence[/bold] (TPR {p['tpr']:.4f}, FPR {p['fpr']:.4%} from "
+                  f"{p['fpr_source']}): " + ", ".join(f"{float(k):.1%}: {v:.4f}" for k, v in p["precision"].items()))
