@@ -17,12 +17,11 @@ from .segment import Batch, segment_doc
 
 
 def _model_parts(classifier):
-    """(coef per class, [(group, column offset, n_features)]) — computed once per Classifier."""
+    """({label: weights}, [(group, column offset, n_features)]) — computed once per Classifier."""
     cached = getattr(classifier, "_parts", None)
     if cached is None:
         union, clf = classifier.pipeline.named_steps["counts"], classifier.pipeline.named_steps["clf"]
-        coef = np.mean([cc.estimator.coef_.toarray() if hasattr(cc.estimator.coef_, "toarray")
-                        else cc.estimator.coef_ for cc in clf.calibrated_classifiers_], axis=0)
+        coef = {label: clf.coef_for(label) for label in classifier.classes}
         groups, offset = [], 0
         for name, transformer in union.transformer_list:
             width = transformer.n_features if name in ANALYZERS else len(STRUCTURAL_NAMES)
@@ -75,7 +74,7 @@ def explain(classifier, b: Batch, row: int, x_row, label: str, top: int = 6) -> 
     idx, values = row_x.indices, row_x.data
     if len(idx) == 0:
         return []
-    contrib = values * coef[classifier.classes.index(label), idx]
+    contrib = values * coef[label][idx]
     order = [j for j in np.argsort(-contrib)[:top] if contrib[j] > 0]
     if not order:
         return []

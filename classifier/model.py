@@ -8,13 +8,12 @@ words behind each hashed column from the listing's own tokens (classifier/explai
 from __future__ import annotations
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.svm import LinearSVC
 
 from . import features
+from .estimator import HarmfulThenCategory
 
 # Columns per channel (2^17 words, 2^18 character n-grams, 2^17 pinyin n-grams).
 N_FEATURES = {"words": 2**17, "chars": 2**18, "pinyin": 2**17}
@@ -23,7 +22,7 @@ ANALYZERS = {"words": features.word_tokens, "chars": features.char_ngrams, "piny
 
 
 def build_pipeline(C: float = 3.0, calibration_folds: int = 5) -> Pipeline:
-    """record -> doc -> hashed counts (+ structure) -> per-channel TF-IDF -> calibrated linear SVM.
+    """record -> doc -> hashed counts (+ structure) -> per-channel TF-IDF -> harmful-or-not, then category.
 
     Prediction runs the steps on segments (classifier/segment.py sums "counts" over units);
     ``pipeline.predict_proba(records)`` scores each record as one text.
@@ -34,10 +33,7 @@ def build_pipeline(C: float = 3.0, calibration_folds: int = 5) -> Pipeline:
         ("struct", FunctionTransformer(features.structural, feature_names_out=features.structural_names)),
     ])
     weights = features.ChannelTfidf(widths=tuple(N_FEATURES.values()), min_df=tuple(MIN_DF[k] for k in N_FEATURES))
-    # ensemble=False: one SVM on all training data, calibrated on cross-validated scores — one weight
-    # matrix to store, load and explain instead of one per fold.
-    clf = CalibratedClassifierCV(LinearSVC(C=C, class_weight="balanced", random_state=0), method="sigmoid",
-                                 cv=calibration_folds, ensemble=False)
+    clf = HarmfulThenCategory(C=C, cv=calibration_folds)
     return Pipeline([
         ("prepare", FunctionTransformer(features.prepare)),
         ("counts", counts),

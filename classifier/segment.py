@@ -9,8 +9,9 @@ sign-offs around it are noise that a whole-page bag of words averages the offer 
   explanation points at the seller's own words.
 - **Segments** (what the model scores): the title alone; the *head* — the title with as many
   leading description units as fit in ``MAX_SEGMENT`` characters (the whole listing when it is
-  short); and every window of two neighbouring description units, so an offer sentence is read
-  with its neighbour. A 2,000-character page is ~50 segments of <= 160 characters each.
+  short); every window of two neighbouring description units, so an offer sentence is read
+  with its neighbour; and the title joined to each description unit. A 2,000-character page is
+  ~100 segments of <= 160 characters each.
 - **Speed**: every unit is normalised, segmented by jieba and hashed once; a segment's counts are
   the sum of its units' counts (a sparse matrix product), then weighted (TF-IDF) and scored in
   one batch with the segments of every other listing.
@@ -97,6 +98,8 @@ def segments(listing_units: list[Unit]) -> list[tuple[int, ...]]:
     if head:
         found.append(tuple(head))
     found += [(i, i + 1) for i in desc[:-1]] or [(i,) for i in desc]
+    if n_title:                        # the product name read with each sentence: the offer may be in either
+        found += [(*range(n_title), i) for i in desc]
     seen: set = set()
     return [s for s in found if not (s in seen or seen.add(s))]
 

@@ -157,11 +157,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     log("fitting the final model on the training split")
     final = fit(keep)
     pipeline = Pipeline([*pipeline.steps[:2], *final.steps])
-    for calibrated in pipeline[-1].calibrated_classifiers_:
-        # Most hashed columns are unused: a sparse weight matrix is ~4x smaller. Kept as CSC so that
-        # decision_function's X @ coef_.T is CSR @ CSR (a CSR coef_ was converted on every call).
-        calibrated.estimator.sparsify()
-        calibrated.estimator.coef_ = calibrated.estimator.coef_.tocsc()
+    pipeline[-1].sparsify()
     card = {
         "model_version": f"{dt.date.today():%Y%m%d}-{corpus_hash(rows + list(extra_rows))[:8]}",
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
