@@ -26,20 +26,27 @@ def listing_text(record: dict) -> str:
 
 
 def prepare_text(text: str) -> dict:
-    """One text's normalised form, jieba words and fuzzy pinyin (what the hashed channels read)."""
+    """One text's normalised form, jieba words, fuzzy pinyin and contact cues.
+
+    phonetic() and contact_cues() normalise their input again: a memo hit right after normalize(text).
+    """
     norm = normalize(text)
-    return {"norm": norm, "words": words(norm), "pinyin": phonetic(text)}   # phonetic(text): memo hit
+    return {"norm": norm, "words": words(norm), "pinyin": phonetic(text), "cues": contact_cues(text)}
 
 
-def context(record: dict, norms: list[str]) -> dict:
-    """Listing-level structure every segment of the listing is given: price, kind, contact cues."""
-    return {"cues": contact_cues("\n".join(norms)), "kind": record.get("kind") or "",
+def context(record: dict, cues) -> dict:
+    """The structure a segment is given: the listing's price and kind, the segment's own contact cues.
+
+    Cues stay with the sentences that carry them: given to every segment, a QQ number at the end of
+    an ordinary shop page made its title read like an offer.
+    """
+    return {"cues": sorted(cues), "kind": record.get("kind") or "",
             "has_price": record.get("price") not in (None, "", 0)}
 
 
 def prepare_one(record: dict) -> dict:
     doc = prepare_text(listing_text(record))
-    return {**doc, **context(record, [doc["norm"]])}
+    return {**doc, **context(record, doc["cues"])}
 
 
 def prepare(records) -> list[dict]:

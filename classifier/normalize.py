@@ -225,8 +225,9 @@ _LATIN, _LATIN_RE, _PHRASE, _PHRASE_RE = _load_aliases()
 # ---------------------------------------------------------------- masked keywords
 # "呼***", "改**", "短信轰*机": known characters of a domain term with the rest masked. A mask
 # becomes the term when the known characters fit it and the mask has the right length (one extra
-# mask character allowed at the end: sellers type "呼***" for 呼死你 as often as "呼**").
-MASK_TERMS = ("呼死你", "呼叫轰炸", "电话轰炸", "短信轰炸", "短信轰炸机", "轰炸机", "验证码轰炸", "改号", "改号软件",
+# mask character allowed at the end: sellers type "呼***" for 呼死你 as often as "呼**"). The term with
+# the most known characters wins; among equals, the one listed first (the commoner word).
+MASK_TERMS = ("呼死你", "呼叫轰炸", "电话轰炸", "短信轰炸机", "短信轰炸", "轰炸机", "验证码轰炸", "改号软件", "改号",
               "网络改号", "任意显号", "猫池", "短信猫", "多卡宝", "卡池", "语音网关", "落地网关")
 _MASK = "*×○●□■"
 _MASK_RE = re.compile(f"[{_CJK}]{{0,4}}[{_MASK}]+(?<=[{_CJK}][{_MASK}]|[{_MASK}]{{2}})[{_CJK}]{{0,4}}")
@@ -238,7 +239,7 @@ def _unmask(m):
     run = _MASK_RUN.search(g)
     pre, n, post = g[:run.start()], run.end() - run.start(), g[run.end():]
     best = None
-    for term in MASK_TERMS:
+    for priority, term in enumerate(MASK_TERMS):
         for k in range(1, min(len(pre), len(term)) + 1):
             if term[:k] != pre[-k:]:
                 continue
@@ -246,7 +247,7 @@ def _unmask(m):
                 mid = len(term) - k - j
                 if (mid >= 1 and (k + j >= 2 or n >= 2) and term[len(term) - j:] == post[:j]
                         and (n == mid or (j == 0 and n == mid + 1))):
-                    rank = (n == mid, k + j, len(term))       # exact mask, most known chars, longest
+                    rank = (k + j, -priority)
                     if best is None or rank > best[3]:
                         best = (term, k, j, rank)
     if best is None:

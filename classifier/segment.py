@@ -15,7 +15,7 @@ sign-offs around it are noise that a whole-page bag of words averages the offer 
 - **Speed**: every unit is normalised, segmented by jieba and hashed once; a segment's counts are
   the sum of its units' counts (a sparse matrix product), then weighted (TF-IDF) and scored in
   one batch with the segments of every other listing.
-- **Context**: the listing-level structure (price, contact cues, kind) is given to every segment.
+- **Context**: each segment gets the listing's price and kind and its own units' contact cues.
 """
 from __future__ import annotations
 
@@ -124,7 +124,6 @@ def batch(records: list[dict], counts) -> Batch:
     for n, record in enumerate(records):
         us = units(record)
         docs = [prepare_text(u.text) for u in us]
-        ctx = context(record, [d["norm"] for d in docs])
         all_units.append(us)
         all_docs.append(docs)
         for seg in segments(us):
@@ -133,14 +132,14 @@ def batch(records: list[dict], counts) -> Batch:
             segs.append(seg)
             evidence.append(sum(len(docs[i]["norm"].replace(" ", "")) for i in seg))
             whole.append(len(seg) == len(us))
-            contexts.append(ctx)
+            contexts.append(context(record, {c for i in seg for c in docs[i]["cues"]}))
         if not us:                      # empty listing: one empty segment, so it still gets a score
             rows.append([])
             owner.append(n)
             segs.append(())
             evidence.append(0)
             whole.append(True)
-            contexts.append(ctx)
+            contexts.append(context(record, ()))
         base += len(us)
     flat = [d for docs in all_docs for d in docs]
     channels = [t for name, t in counts.transformer_list if name != "struct"]

@@ -152,7 +152,15 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     fp = int(round(fpr * ordinary.sum()))
     cv_metrics["at_prevalence"] = {"tpr": round(tpr, 4), "fpr_ordinary": round(fpr, 5), "n_ordinary": int(ordinary.sum()),
                                    "fpr_ci95": [round(v, 5) for v in wilson(fp, int(ordinary.sum()))],
-                                   "precision": prevalence_table(tpr, fpr)}
+                                   "precision": prevalence_table(tpr, fpr),
+                                   # the trade-off the threshold was picked from, and what to write data against
+                                   "curve": [{"t": t, **dict(zip(("tpr", "fpr_ordinary"),
+                                                                  map(lambda v: round(v, 5),
+                                                                      rates(scores, harmful, ordinary, t))))}
+                                             for t in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)],
+                                   "ordinary_flagged": [{"id": train_rows[i]["id"], "score": round(float(scores[i]), 4)}
+                                                        for i in np.argsort(-scores) if ordinary[i]
+                                                        and scores[i] >= threshold][:20]}
 
     log("fitting the final model on the training split")
     final = fit(keep)
