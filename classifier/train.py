@@ -10,7 +10,9 @@ Multiple-instance training (a listing is harmful when *some* segment offers a to
 The threshold is the lowest listing score (max over segments, out-of-fold) at which both hold:
 precision >= ``precision`` on the corpus's own mix (keeps hard negatives in check), and precision
 >= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)), FPR measured on
-ordinary (not hard-negative) benign listings — because a crawl sees far fewer than half harmful.
+plain ordinary benign listings (no hard negative, no evasion tactic) — because a crawl sees far
+fewer than half harmful. Thresholds stay within [0.05, 0.95]; when the prevalence target cannot be
+met below 0.95 the card says so (its ``at_prevalence`` precision is below the target).
 """
 from __future__ import annotations
 
@@ -33,6 +35,13 @@ from .tokenize import dictionary_version
 PRECISION_TARGET = 0.975        # out-of-fold precision on the corpus mix
 PREVALENCE = 0.01               # 1 harmful listing in 100 ...
 PREVALENCE_PRECISION = 0.9      # ... and still 9 flags in 10 right
+
+
+def is_plain_ordinary(row: dict) -> bool:
+    """Ordinary benign text as a crawl meets it: no hard negative, no evasion tactics. The corpus's
+    deliberately disguised ordinary rows ("收老相机 懂的来 QQ …", written so that spelling alone is no
+    signal) stay in training and in the corpus-mix precision, not in the stream's FPR estimate."""
+    return row["label"] == "benign" and not row.get("hard_negative") and not row.get("tactics")
 
 
 def choose_threshold(scores: np.ndarray, harmful: np.ndarray, precision: float) -> float:
@@ -140,7 +149,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         oof[np.unique(b.owner[test_rows_mask])] = p[best]
     scores = 1.0 - oof[:, benign]
     harmful = y != "benign"
-    ordinary = np.asarray([r["label"] == "benign" and not r.get("hard_negative") for r in train_rows])
+    ordinary = np.asarray([is_plain_ordinary(r) for r in train_rows])
     t_mix = choose_threshold(scores, harmful, precision)
     t_prev = prevalence_threshold(scores, harmful, ordinary, prevalence, prevalence_precision)
     threshold = max(t_mix, t_prev)
