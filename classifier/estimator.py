@@ -27,13 +27,16 @@ class HarmfulThenCategory(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.benign = benign
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         y = np.asarray(y)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         self.classes_ = np.asarray(sorted(set(y)))
         harmful = y != self.benign
         self.binary_ = CalibratedClassifierCV(LinearSVC(C=self.C, class_weight="balanced", random_state=0),
-                                              method="sigmoid", cv=self.cv, ensemble=False).fit(X, harmful)
-        self.category_ = LinearSVC(C=self.C, class_weight="balanced", random_state=0).fit(X[harmful], y[harmful])
+                                              method="sigmoid", cv=self.cv, ensemble=False).fit(X, harmful,
+                                                                                                 sample_weight=w)
+        self.category_ = LinearSVC(C=self.C, class_weight="balanced", random_state=0).fit(
+            X[harmful], y[harmful], sample_weight=w[harmful])
         return self
 
     def predict_proba(self, X) -> np.ndarray:

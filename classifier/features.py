@@ -14,10 +14,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .normalize import contact_cues, normalize, phonetic
 from .tokenize import words
 
-KINDS = ("ecommerce", "appstore", "forum")
 _RUN = re.compile(r"[^\W_]+")
 CUES = ("cue_qq", "cue_wechat", "cue_telegram", "cue_private", "cue_phone")
-STRUCTURAL_NAMES = ("has_price", "has_contact", *[f"kind_{k}" for k in KINDS], *CUES)
+# Only contact structure. Price and listing kind were dropped with segment scoring: given to every
+# segment they became priors of the corpus's mix (kind_ecommerce outweighed 呼死你 in "呼死你软件 包月").
+STRUCTURAL_NAMES = ("has_contact", *CUES)
 
 
 def listing_text(record: dict) -> str:
@@ -35,13 +36,12 @@ def prepare_text(text: str) -> dict:
 
 
 def context(record: dict, cues) -> dict:
-    """The structure a segment is given: the listing's price and kind, the segment's own contact cues.
+    """The structure a segment is given: its own units' contact cues.
 
     Cues stay with the sentences that carry them: given to every segment, a QQ number at the end of
     an ordinary shop page made its title read like an offer.
     """
-    return {"cues": sorted(cues), "kind": record.get("kind") or "",
-            "has_price": record.get("price") not in (None, "", 0)}
+    return {"cues": sorted(cues)}
 
 
 def prepare_one(record: dict) -> dict:
@@ -76,8 +76,8 @@ def structural(docs: list[dict]):
     rows = []
     for d in docs:
         cues = set(d["cues"])
-        rows.append([float(d["has_price"]), float(bool(cues & {"cue_qq", "cue_wechat", "cue_telegram", "cue_phone"})),
-                     *[float(d["kind"] == k) for k in KINDS], *[float(c in cues) for c in CUES]])
+        rows.append([float(bool(cues & {"cue_qq", "cue_wechat", "cue_telegram", "cue_phone"})),
+                     *[float(c in cues) for c in CUES]])
     return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(STRUCTURAL_NAMES)))
 
 

@@ -77,10 +77,18 @@ def per_label_thresholds(proba: np.ndarray, classes: list[str], y: list[str], pr
             for label in HARMFUL}
 
 
+def listing_weights(groups: np.ndarray) -> np.ndarray:
+    """1/sqrt(rows of the listing) per row: a news article's twenty sentences about 呼死你 must not
+    outvote the one offer sentence a harmful listing contributes (they made 呼死你 itself a benign
+    word), yet a long ordinary page still teaches more than a one-liner."""
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    return 1.0 / np.sqrt(counts[inverse])
+
+
 def _fit(model: Pipeline, X, y, groups, folds: int) -> Pipeline:
     """Fit weights + classifier; calibration folds keep a listing's overlapping segments together."""
     model.set_params(clf__cv=list(GroupKFold(folds).split(X, y, groups)))
-    model.fit(X, y)
+    model.fit(X, y, clf__sample_weight=listing_weights(groups))
     model.set_params(clf__cv=folds)          # the artifact stores the number, not the index arrays
     return model
 
