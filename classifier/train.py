@@ -35,6 +35,7 @@ from .tokenize import dictionary_version
 PRECISION_TARGET = 0.975        # out-of-fold precision on the corpus mix
 PREVALENCE = 0.01               # 1 harmful listing in 100 ...
 PREVALENCE_PRECISION = 0.9      # ... and still 9 flags in 10 right
+SECOND_INSTANCE = 0.5           # first-pass score from which more segments of a harmful listing are positives
 
 
 def is_plain_ordinary(row: dict) -> bool:
@@ -94,8 +95,9 @@ def _fit(model: Pipeline, X, y, groups, folds: int) -> Pipeline:
 
 
 def select_instances(b, y_rows: np.ndarray, first_pass: Pipeline, classes: list[str]) -> np.ndarray:
-    """Training rows: all segments of benign listings; for harmful ones the whole (short) listing and
-    the segment the first-pass model finds most harmful."""
+    """Training rows: all segments of benign listings; for harmful ones the whole (short) listing, the
+    segment the first-pass model finds most harmful, and any other it scores >= SECOND_INSTANCE (an
+    offer stated twice, or read with each neighbour)."""
     keep = y_rows == "benign"
     keep |= (y_rows != "benign") & b.whole
     harmful_rows = np.nonzero(y_rows != "benign")[0]
@@ -103,6 +105,7 @@ def select_instances(b, y_rows: np.ndarray, first_pass: Pipeline, classes: list[
         p = first_pass.predict_proba(b.X[harmful_rows])
         p = shrink(p, b.evidence[harmful_rows], classes.index("benign"))
         keep[harmful_rows[strongest(p, _dense(b.owner[harmful_rows]), classes.index("benign"))]] = True
+        keep[harmful_rows[p[:, classes.index("benign")] <= 1.0 - SECOND_INSTANCE]] = True
     return keep
 
 

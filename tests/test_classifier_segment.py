@@ -76,3 +76,17 @@ def test_dilute_adds_boilerplate_and_keeps_the_offer():
         assert len(row["description"]) >= length
         assert "顶" not in row["description"]                 # snippets of the listing's own kind
     assert out[1][2]["description"].endswith("OFFER") and out[2][2]["description"].startswith("OFFER")
+
+
+def test_threshold_is_chosen_for_precision_at_the_stated_prevalence():
+    import numpy as np
+
+    from classifier.train import prevalence_threshold
+
+    scores = np.asarray([0.9] * 90 + [0.6] * 10 + [0.1] * 990 + [0.7] * 10)
+    harmful = np.asarray([True] * 100 + [False] * 1000)
+    ordinary = ~harmful
+    # on a 50/50 mix 0.6 is fine (1 % FPR barely matters) ...
+    assert prevalence_threshold(scores, harmful, ordinary, 0.5, 0.9) == 0.6
+    # ... at 1 in 100 the ten ordinary rows at 0.7 would be half the flags: only 0.9 keeps precision
+    assert prevalence_threshold(scores, harmful, ordinary, 0.01, 0.9) == 0.9
