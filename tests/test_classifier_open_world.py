@@ -1,7 +1,7 @@
 """The classifier outside the closed world: boilerplate around an offer, ordinary text, short words.
 
 Floors are checked on sets the model never trains on: the frozen split's ordinary rows (or a
-background file the lead drops into classifier/eval/ as background*.jsonl), the independent
+background sample the lead keeps in classifier/eval/ as bg_*.jsonl), the independent
 holdout diluted with the evaluation-only boilerplate bank (classifier/eval/boilerplate.jsonl).
 """
 from __future__ import annotations
@@ -18,9 +18,9 @@ from tests.conftest import sweep
 
 EVAL = Path(__file__).resolve().parent.parent / "classifier" / "eval"
 HOLDOUT = EVAL / "h1_holdout.jsonl"
-# Hook: a benign-only background sample written by the lead; until it exists, the frozen split's
-# ordinary (not hard-negative) benign rows stand in.
-BACKGROUND = sorted(EVAL.glob("background*.jsonl"))
+# The lead's benign-only background samples (bg_*.jsonl: public ordinary prose held out of the corpus);
+# where none exist yet, the frozen split's ordinary (not hard-negative) benign rows stand in.
+BACKGROUND = sorted(EVAL.glob("bg_*.jsonl"))
 
 
 @pytest.fixture(scope="module")
