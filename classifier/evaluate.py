@@ -136,7 +136,7 @@ def dilution_report(diluted: list[tuple[int, str, dict]], predicted: list[dict])
     """Recall per added length (all positions together) and per length x position."""
     hits: dict = defaultdict(lambda: [0, 0])
     for (length, position, _), p in zip(diluted, predicted):
-        for key in (str(length), f"{length}/{position}"):
+        for key in (str(length), f"{length}/{position}") if length else (str(length),):
             hits[key][0] += bool(p["flagged"])
             hits[key][1] += 1
     return {k: {"n": n, "recall": round(h / n, 4)} for k, (h, n) in
