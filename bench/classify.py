@@ -2,7 +2,8 @@
 
     python bench/classify.py          (or: make bench)
 
-Texts are 200-character listings cut from the corpus and the sandbox catalogue. Prints
+Texts are 200-character listings cut from the corpus and the sandbox catalogue (and, once per
+round, 2,000-character pages made the same way: the segment path's worst case). Prints
 listings/s at batch 1 and batch 1,000 in one process, `jieba.lcut` alone on the same
 texts (the baseline) and the ratio, model load time, artifact size, and `sweep classify`
 on a large file with one and two worker processes. The baseline and the paths alternate
@@ -60,11 +61,13 @@ def main() -> None:
     size_mb = artifact.DEFAULT_MODEL.stat().st_size / 1e6
     items = texts(3000)
     raw = [f"{r['title']}\n{r['description']}" for r in items]
+    long_items = texts(300, 2000)          # long pages: ~60 segments each
+    long_raw = [f"{r['title']}\n{r['description']}" for r in long_items]
     jieba.lcut(raw[0])
     # This machine's speed drifts by up to a third between measurements a few seconds apart, so the
     # baseline and each path alternate (ROUNDS) and every ratio is the median of same-round ratios.
     rounds = int(os.environ.get("ROUNDS", 5))
-    runs = {"bare": [], "batch1": [], "batch1k": [], "explained": []}
+    runs = {"bare": [], "batch1": [], "batch1k": [], "explained": [], "bare_long": [], "long": []}
     for _ in range(rounds):
         runs["bare"].append(rate(lambda xs: [jieba.lcut(t) for t in xs], raw))
         runs["batch1"].append(rate(lambda xs: [model.predict([x], explain_top=0) for x in xs], items[:600]))
@@ -72,11 +75,14 @@ def main() -> None:
                                                 for i in range(0, len(xs), 1000)], items))
         runs["explained"].append(rate(lambda xs: [model.predict(xs[i:i + 1000]) for i in range(0, len(xs), 1000)],
                                       items))
+        runs["bare_long"].append(rate(lambda xs: [jieba.lcut(t) for t in xs], long_raw))
+        runs["long"].append(rate(lambda xs: [model.predict(xs[i:i + 100], explain_top=0)
+                                             for i in range(0, len(xs), 100)], long_items))
     med = statistics.median
     bare = med(runs["bare"])
 
-    def ratio(path: str) -> float:
-        return med(p / b for p, b in zip(runs[path], runs["bare"]))
+    def ratio(path: str, baseline: str = "bare") -> float:
+        return med(p / b for p, b in zip(runs[path], runs[baseline]))
 
     print(f"{rounds} rounds, medians")
     print(f"model load           : {load_s:.2f} s (target < 2 s); artifact {size_mb:.1f} MB")
@@ -85,6 +91,8 @@ def main() -> None:
     print(f"full path, batch 1000: {med(runs['batch1k']):8.0f} listings/s  ({ratio('batch1k'):.2f}x baseline; "
           f"target >= 0.5x)  [per round: {' '.join(f'{p / b:.2f}' for p, b in zip(runs['batch1k'], runs['bare']))}]")
     print(f"  with explanations  : {med(runs['explained']):8.0f} listings/s  ({ratio('explained'):.2f}x baseline)")
+    print(f"2,000-character pages: jieba alone {med(runs['bare_long']):6.0f}/s, full path (batch 100) "
+          f"{med(runs['long']):6.0f}/s ({ratio('long', 'bare_long'):.2f}x)")
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "big.jsonl"

@@ -19,7 +19,7 @@ DEFAULT_MODEL = ARTIFACT_DIR / "model.skops"
 PINNED = ("scikit-learn", "skops", "numpy", "scipy", "jieba", "pypinyin")
 # skops lists every type it would import beyond its defaults; we allow our own feature functions
 # and scikit-learn's private helpers (e.g. sklearn.calibration._SigmoidCalibration), nothing else.
-TRUSTED_PREFIXES = ("classifier.features.", "sklearn.", "scipy.sparse._csr.csr_matrix",
+TRUSTED_PREFIXES = ("classifier.features.", "classifier.estimator.", "sklearn.", "scipy.sparse._csr.csr_matrix",
                     "scipy.sparse._csc.csc_matrix")
 
 

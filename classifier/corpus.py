@@ -31,6 +31,9 @@ def check_row(row: dict, where: str) -> None:
     bad = set(row.get("tactics") or []) - set(TACTICS)
     if bad:
         raise CorpusError(f"{where}: unknown tactics {sorted(bad)}")
+    for key in ("register", "category"):          # optional free-form tags for slicing evaluations
+        if row.get(key) is not None and not isinstance(row[key], str):
+            raise CorpusError(f"{where}: field {key!r} must be a string")
     hn = row.get("hard_negative")
     if hn is not None and (hn not in HARD_NEGATIVES or row["label"] != "benign"):
         raise CorpusError(f"{where}: hard_negative {hn!r} not allowed here")

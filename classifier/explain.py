@@ -10,21 +10,21 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import murmurhash3_32
 
-from .features import STRUCTURAL_NAMES, listing_text
+from .features import STRUCTURAL_NAMES
 from .model import ANALYZERS
 from .normalize import normalize_with_offsets, phonetic
+from .segment import Batch, segment_doc
 
 
 def _model_parts(classifier):
-    """(coef per class, [(group, column offset, n_features)]) — computed once per Classifier."""
+    """({label: weights}, [(group, column offset, n_features)]) — computed once per Classifier."""
     cached = getattr(classifier, "_parts", None)
     if cached is None:
-        _, union, clf = (step for _, step in classifier.pipeline.steps)
-        coef = np.mean([cc.estimator.coef_.toarray() if hasattr(cc.estimator.coef_, "toarray")
-                        else cc.estimator.coef_ for cc in clf.calibrated_classifiers_], axis=0)
+        union, clf = classifier.pipeline.named_steps["counts"], classifier.pipeline.named_steps["clf"]
+        coef = {label: clf.coef_for(label) for label in classifier.classes}
         groups, offset = [], 0
         for name, transformer in union.transformer_list:
-            width = transformer.steps[0][1].n_features if name in ANALYZERS else len(STRUCTURAL_NAMES)
+            width = transformer.n_features if name in ANALYZERS else len(STRUCTURAL_NAMES)
             groups.append((name, offset, width))
             offset += width
         cached = classifier._parts = (coef, groups)
@@ -50,14 +50,6 @@ def _columns(doc: dict, groups, wanted: set[int]) -> dict[int, tuple[str, str]]:
     return out
 
 
-def _span(offsets: list[int], start: int, end: int, title_len: int, raw: str) -> dict:
-    a, b = offsets[start], offsets[end - 1] + 1
-    if a < title_len:
-        return {"field": "title", "start": a, "end": min(b, title_len), "text": raw[a:min(b, title_len)]}
-    a, b = max(a - title_len - 1, 0), b - title_len - 1
-    return {"field": "description", "start": a, "end": b, "text": raw[title_len + 1 + a:title_len + 1 + b]}
-
-
 def _find(norm: str, term: str) -> list[tuple[int, int]]:
     found, i = [], norm.find(term)
     while i >= 0 and len(found) < 5:
@@ -75,30 +67,34 @@ def _find_pinyin(norm: str, syllables: list[str]) -> list[tuple[int, int]]:
     return found[:5]
 
 
-def explain(classifier, record: dict, doc: dict, x_row, label: str, top: int = 6) -> list[dict]:
-    """The ``top`` features pushing towards ``label``, each with its spans in the original text."""
+def explain(classifier, b: Batch, row: int, x_row, label: str, top: int = 6) -> list[dict]:
+    """The ``top`` features of segment ``row`` pushing towards ``label``, with spans in the original text."""
     coef, groups = _model_parts(classifier)
-    row = x_row.tocsr() if hasattr(x_row, "tocsr") else x_row
-    idx, values = row.indices, row.data
+    row_x = x_row.tocsr() if hasattr(x_row, "tocsr") else x_row
+    idx, values = row_x.indices, row_x.data
     if len(idx) == 0:
         return []
-    contrib = values * coef[classifier.classes.index(label), idx]
+    contrib = values * coef[label][idx]
     order = [j for j in np.argsort(-contrib)[:top] if contrib[j] > 0]
     if not order:
         return []
-    names = _columns(doc, groups, {int(idx[j]) for j in order})
-    raw = listing_text(record)
-    title_len = len(record.get("title") or "")
-    norm, offsets = normalize_with_offsets(raw)
+    names = _columns(segment_doc(b, row), groups, {int(idx[j]) for j in order})
+    units = [b.units[b.owner[row]][i] for i in b.segments[row]]
+    normalised = [normalize_with_offsets(u.text) for u in units]
     out = []
     for j in order:
         group, term = names.get(int(idx[j]), ("unknown", "?"))
-        if group == "pinyin":
-            hits = _find_pinyin(norm, term.split("_"))
-        elif group in ("words", "chars"):
-            hits = _find(norm, term)
-        else:
-            hits = []
-        spans = [_span(offsets, s, e, title_len, raw) for s, e in hits if e <= len(offsets)]
-        out.append({"feature": term, "group": group, "weight": round(float(contrib[j]), 4), "spans": spans})
+        spans = []
+        for unit, (norm, offsets) in zip(units, normalised):
+            if group == "pinyin":
+                hits = _find_pinyin(norm, term.split("_"))
+            elif group in ("words", "chars"):
+                hits = _find(norm, term)
+            else:
+                hits = []
+            for s, e in hits:
+                a, z = offsets[s], offsets[e - 1] + 1
+                spans.append({"field": unit.field, "start": unit.start + a, "end": unit.start + z,
+                              "text": unit.text[a:z]})
+        out.append({"feature": term, "group": group, "weight": round(float(contrib[j]), 4), "spans": spans[:5]})
     return out

@@ -8,13 +8,12 @@ words behind each hashed column from the listing's own tokens (classifier/explai
 from __future__ import annotations
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.svm import LinearSVC
 
 from . import features
+from .estimator import HarmfulThenCategory
 
 # Columns per channel (2^17 words, 2^18 character n-grams, 2^17 pinyin n-grams).
 N_FEATURES = {"words": 2**17, "chars": 2**18, "pinyin": 2**17}
@@ -22,26 +21,22 @@ MIN_DF = {"words": 1, "chars": 2, "pinyin": 2}
 ANALYZERS = {"words": features.word_tokens, "chars": features.char_ngrams, "pinyin": features.pinyin_ngrams}
 
 
-def hashed_tfidf(analyzer, n_features: int, min_df: int) -> Pipeline:
-    return Pipeline([
-        ("hash", HashingVectorizer(analyzer=analyzer, n_features=n_features, alternate_sign=False, norm=None,
-                                   dtype=np.float64)),
-        ("min_df", features.MinDocFreq(min_df)),
-        ("tfidf", TfidfTransformer(sublinear_tf=True)),
-    ])
-
-
 def build_pipeline(C: float = 3.0, calibration_folds: int = 5) -> Pipeline:
-    union = FeatureUnion([
-        *[(name, hashed_tfidf(ANALYZERS[name], n, MIN_DF[name])) for name, n in N_FEATURES.items()],
+    """record -> doc -> hashed counts (+ structure) -> per-channel TF-IDF -> harmful-or-not, then category.
+
+    Prediction runs the steps on segments (classifier/segment.py sums "counts" over units);
+    ``pipeline.predict_proba(records)`` scores each record as one text.
+    """
+    counts = FeatureUnion([
+        *[(name, HashingVectorizer(analyzer=ANALYZERS[name], n_features=n, alternate_sign=False, norm=None,
+                                   dtype=np.float64)) for name, n in N_FEATURES.items()],
         ("struct", FunctionTransformer(features.structural, feature_names_out=features.structural_names)),
     ])
-    # ensemble=False: one SVM on all training data, calibrated on cross-validated scores — one weight
-    # matrix to store, load and explain instead of one per fold.
-    clf = CalibratedClassifierCV(LinearSVC(C=C, class_weight="balanced", random_state=0), method="sigmoid",
-                                 cv=calibration_folds, ensemble=False)
+    weights = features.ChannelTfidf(widths=tuple(N_FEATURES.values()), min_df=tuple(MIN_DF[k] for k in N_FEATURES))
+    clf = HarmfulThenCategory(C=C, cv=calibration_folds)
     return Pipeline([
         ("prepare", FunctionTransformer(features.prepare)),
-        ("features", union),
+        ("counts", counts),
+        ("weights", weights),
         ("clf", clf),
     ])

@@ -10,7 +10,9 @@ Chain (offsets carried through every step; tables and regexes built once at impo
   0. coerce to str, cut at MAX_CHARS, HTML tags -> space, entities unescaped.
   1. one str.translate table: drop control/zero-width chars, lone surrogates -> U+FFFD, NFKC,
      lowercase, pinyin tone marks dropped (hūsǐnǐ -> husini, ǜ -> v), OpenCC t2s per char (nearly
-     context-free), "always" rebus emoji (🐱->猫 🐶->狗 💀/☠->死 💩->屎 🐴->马 🐧->企鹅 ✈->飞机).
+     context-free), "always" rebus emoji (🐱->猫 🐶->狗 💀/☠->死 💩->屎 🐴->马 🐧->企鹅 ✈->飞机),
+     Cyrillic/Greek look-alike letters -> Latin (GоIР -> goip), 火星文 variants (伱 -> 你).
+  1b. masked domain terms: 呼** / 呼*** -> 呼死你, 改** -> 改号, 短信轰*机 -> 短信轰炸机 (MASK_TERMS).
   2. >= 3 single letters joined by separators collapse ("c a l l" -> "call").
   3. Latin aliases (data/aliases.tsv): whole tokens, separators allowed inside ("hu si ni", "h.s.n"),
      also glued to Chinese ("hz机").  Expanded chars map to the source span's first index.
@@ -44,6 +46,13 @@ _ALWAYS_REBUS = {"🐱": "猫", "🐈": "猫", "🐶": "狗", "🐕": "狗", "�
 _EDGE_REBUS = {"💣": "炸", "💥": "炸", "📞": "电话", "☎": "电话", "📱": "手机", "📲": "手机",
                "✉": "短信", "📩": "短信", "📨": "短信"}
 
+# Look-alike letters sellers swap in so a keyword filter misses them ("GоIР" with Cyrillic о and Р),
+# keyed by their lowercase form (the map runs after NFKC + lower). Greek and Cyrillic capitals are
+# folded by their capital's look (Η -> h, Ν -> n, Υ -> y), the commoner disguise in Latin brand names.
+_CONFUSABLE = dict(zip("аbвеёкмнорстухѕіїјԁԛԝһӏɡαβεζηικμνορτυχ",
+                       "abbeekmhopctyxsiijdqwhlgabezhikmnoptyx"))
+# 火星文: ornamental variants of everyday characters (the 火星 look, same reading and meaning).
+_MARS = dict(zip("伱沵妳祢莪吥芣夲菿孒侽洅叧厛僦", "你你你你我不不本到了男再另厅就"))
 _CTRL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
                       "\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]")
 _SURR_RE = re.compile("[\ud800-\udfff]")
@@ -98,7 +107,8 @@ def _map_char(c: str, t2s) -> str:
         return "\ufffd"
     if _CTRL_RE.match(c) or c in "\ufe0e\ufe0f\u20e3" or (unicodedata.category(c) == "Mn" and c < "\u0370"):
         return ""            # a stray combining accent (u + U+0304 typed apart)
-    return "".join(t2s(_untone(x)) for x in unicodedata.normalize("NFKC", c).lower())
+    out = "".join(t2s(_untone(x)) for x in unicodedata.normalize("NFKC", c).lower())
+    return "".join(_CONFUSABLE.get(x) or _MARS.get(x) or x for x in out)
 
 
 def _untone(c: str) -> str:
@@ -212,6 +222,44 @@ def _load_aliases():
 _LATIN, _LATIN_RE, _PHRASE, _PHRASE_RE = _load_aliases()
 
 
+# ---------------------------------------------------------------- masked keywords
+# "呼***", "改**", "短信轰*机": known characters of a domain term with the rest masked. A mask
+# becomes the term when the known characters fit it and the mask has the right length (one extra
+# mask character allowed at the end: sellers type "呼***" for 呼死你 as often as "呼**"). The term with
+# the most known characters wins; among equals, the one listed first (the commoner word).
+MASK_TERMS = ("呼死你", "呼叫轰炸", "电话轰炸", "短信轰炸机", "短信轰炸", "轰炸机", "验证码轰炸", "改号软件", "改号",
+              "网络改号", "任意显号", "猫池", "短信猫", "多卡宝", "卡池", "语音网关", "落地网关")
+_MASK = "*×○●□■"
+_MASK_RE = re.compile(f"[{_CJK}]{{0,4}}[{_MASK}]+(?<=[{_CJK}][{_MASK}]|[{_MASK}]{{2}})[{_CJK}]{{0,4}}")
+_MASK_RUN = re.compile(f"[{_MASK}]+")
+
+
+def _unmask(m):
+    g = m.group()
+    run = _MASK_RUN.search(g)
+    pre, n, post = g[:run.start()], run.end() - run.start(), g[run.end():]
+    best = None
+    for priority, term in enumerate(MASK_TERMS):
+        for k in range(1, min(len(pre), len(term)) + 1):
+            if term[:k] != pre[-k:]:
+                continue
+            for j in range(0, min(len(post), len(term) - k) + 1):
+                mid = len(term) - k - j
+                if (mid >= 1 and (k + j >= 2 or n >= 2) and term[len(term) - j:] == post[:j]
+                        and (n == mid or (j == 0 and n == mid + 1))):
+                    rank = (k + j, -priority)
+                    if best is None or rank > best[3]:
+                        best = (term, k, j, rank)
+    if best is None:
+        return None
+    term, k, j, _ = best
+    a = len(pre) - k                      # kept prefix, then the term over [a, run.end() + j), then the rest
+    width = k + n + j
+    rel = [*range(a), *(a + i * width // len(term) if 0 < i < len(term) - 1 else a + (0 if i == 0 else width - 1)
+                       for i in range(len(term))), *range(len(pre) + n + j, len(g))]
+    return pre[:a] + term + post[j:], rel
+
+
 # ---------------------------------------------------------------- substitution with offsets
 def _sub(rx: re.Pattern, fn, s: str, offs: list[int]) -> tuple[str, list[int]]:
     """Like rx.sub(fn, s) but carries offsets.  fn returns None (no change), a str (every new
@@ -297,6 +345,8 @@ def _normalize(text) -> tuple[str, list[int]]:
     if "<" in s or "&" in s:
         s, offs = _sub(_HTML_RE, _html, s, offs)
     s, offs = _charmap(s, offs)
+    if _MASK_RUN.search(s):
+        s, offs = _sub(_MASK_RE, _unmask, s, offs)
     s, offs = _sub(_RUN_RE, _run, s, offs)
     s, offs = _sub(_LATIN_RE, _latin, s, offs)
     s, offs = _sub(_PHRASE_RE, _phrase, s, offs)

@@ -9,6 +9,11 @@ import numpy as np
 from . import HARMFUL
 from . import artifact
 from .explain import explain
+from .segment import batch
+
+# A segment with fewer normalised characters than this has its harmful probabilities scaled down in
+# proportion: "SMS", "短信" or a bare "呼死你" are not enough evidence of an offer on their own.
+MIN_EVIDENCE = 8
 
 
 def decide(proba: np.ndarray, classes: list[str], threshold: float) -> tuple[str, float, bool]:
@@ -22,6 +27,21 @@ def decide(proba: np.ndarray, classes: list[str], threshold: float) -> tuple[str
     return "benign", score, False
 
 
+def shrink(proba: np.ndarray, evidence: np.ndarray, benign: int, min_evidence: float = MIN_EVIDENCE) -> np.ndarray:
+    """Scale harmful probabilities by min(1, evidence / min_evidence); the mass moves to benign."""
+    w = np.minimum(1.0, np.asarray(evidence, dtype=np.float64) / max(1e-9, min_evidence))[:, None]
+    out = proba * w
+    out[:, benign] = 1.0 - (out.sum(axis=1) - out[:, benign])
+    return out
+
+
+def strongest(proba: np.ndarray, owner: np.ndarray, benign: int) -> np.ndarray:
+    """Per listing (owners 0..n-1, each with >= 1 row), the row of its most harmful segment."""
+    order = np.lexsort((proba[:, benign], owner))          # by owner, then least benign first
+    first = np.r_[True, owner[order][1:] != owner[order][:-1]]
+    return order[first]
+
+
 class Classifier:
     def __init__(self, pipeline, card: dict):
         self.pipeline = pipeline
@@ -29,6 +49,7 @@ class Classifier:
         self.classes = [str(c) for c in pipeline.classes_]
         self.threshold = float(card["thresholds"]["flag"])
         self.version = card["model_version"]
+        self.min_evidence = float(card["thresholds"].get("min_evidence", MIN_EVIDENCE))
 
     @classmethod
     def load(cls, path: str | Path = artifact.DEFAULT_MODEL) -> "Classifier":
@@ -45,18 +66,19 @@ class Classifier:
         """
         if not records:
             return []
-        prepare, union, clf = (step for _, step in self.pipeline.steps)
-        docs = prepare.transform(records)
-        X = union.transform(docs)
-        probas = clf.predict_proba(X)
+        steps = self.pipeline.named_steps
+        b = batch(records, steps["counts"])
+        X = steps["weights"].transform(b.X)
+        benign = self.classes.index("benign")
+        proba = shrink(steps["clf"].predict_proba(X), b.evidence, benign, self.min_evidence)
         out = []
-        for i, record in enumerate(records):
-            label, score, flagged = decide(probas[i], self.classes, self.threshold)
+        for row in strongest(proba, b.owner, benign):
+            label, score, flagged = decide(proba[row], self.classes, self.threshold)
             result = {"label": label, "score": round(score, 4), "flagged": flagged,
-                      "scores": {c: round(float(p), 4) for c, p in zip(self.classes, probas[i])},
+                      "scores": {c: round(float(p), 4) for c, p in zip(self.classes, proba[row])},
                       "model_version": self.version}
             if explain_top and (flagged or explain_benign):
-                result["explanation"] = explain(self, record, docs[i], X[i], label, explain_top)
+                result["explanation"] = explain(self, b, row, X[row], label, explain_top)
             else:
                 result["explanation"] = []
             out.append(result)

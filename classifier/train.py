@@ -1,24 +1,48 @@
-"""Train, cross-validate, choose the operating threshold, score the frozen split, write the artifact."""
+"""Train at segment level, choose the operating threshold for real prevalence, score the frozen split.
+
+Multiple-instance training (a listing is harmful when *some* segment offers a tool):
+- negatives: every segment of every benign listing;
+- positives: per harmful listing, the whole listing when it is short, and the segment a first-pass
+  model (trained on benign segments against harmful listings' heads) scores highest — for a long
+  listing that is the offer, not the boilerplate around it. Other segments of harmful listings
+  are left out: they may be shop terms.
+
+The threshold is the lowest listing score (max over segments, out-of-fold) at which both hold:
+precision >= ``precision`` on the corpus's own mix (keeps hard negatives in check), and precision
+>= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)), FPR measured on
+plain ordinary benign listings (no hard negative, no evasion tactic) — because a crawl sees far
+fewer than half harmful. Thresholds stay within [0.05, 0.95]; when the prevalence target cannot be
+met below 0.95 the card says so (its ``at_prevalence`` precision is below the target).
+"""
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from . import HARMFUL, artifact
 from .corpus import CORPUS_DIR, corpus_hash, load_corpus, split
-from .evaluate import evaluate
-from .features import prepare
+from .evaluate import evaluate, prevalence_table, wilson
 from .model import build_pipeline
-from .predict import Classifier, decide
+from .predict import MIN_EVIDENCE, Classifier, decide, shrink, strongest
+from .segment import batch
 from .tokenize import dictionary_version
 
-# Operating point: flag where out-of-fold precision is at least this (chosen by cross-validation on
-# the training split; the frozen test split is only scored, never tuned on).
-PRECISION_TARGET = 0.975
+PRECISION_TARGET = 0.975        # out-of-fold precision on the corpus mix
+PREVALENCE = 0.01               # 1 harmful listing in 100 ...
+PREVALENCE_PRECISION = 0.9      # ... and still 9 flags in 10 right
+SECOND_INSTANCE = 0.5           # first-pass score from which more segments of a harmful listing are positives
+
+
+def is_plain_ordinary(row: dict) -> bool:
+    """Ordinary benign text as a crawl meets it: no hard negative, no evasion tactics. The corpus's
+    deliberately disguised ordinary rows ("收老相机 懂的来 QQ …", written so that spelling alone is no
+    signal) stay in training and in the corpus-mix precision, not in the stream's FPR estimate."""
+    return row["label"] == "benign" and not row.get("hard_negative") and not row.get("tactics")
 
 
 def choose_threshold(scores: np.ndarray, harmful: np.ndarray, precision: float) -> float:
@@ -34,47 +58,145 @@ def choose_threshold(scores: np.ndarray, harmful: np.ndarray, precision: float) 
     return float(max(0.05, min(0.95, s[ok[-1]])))
 
 
+def rates(scores: np.ndarray, harmful: np.ndarray, ordinary: np.ndarray, t: float) -> tuple[float, float]:
+    """(TPR on harmful, FPR on ordinary benign) of flagging at ``t``."""
+    return float(np.mean(scores[harmful] >= t)), float(np.mean(scores[ordinary] >= t)) if ordinary.any() else 0.0
+
+
+def prevalence_threshold(scores, harmful, ordinary, prevalence: float, precision: float) -> float:
+    """The lowest threshold whose precision at ``prevalence`` (from measured TPR/FPR) is >= ``precision``."""
+    for t in np.unique(scores):
+        tpr, fpr = rates(scores, harmful, ordinary, t)
+        if tpr > 0 and tpr * prevalence / (tpr * prevalence + fpr * (1 - prevalence)) >= precision:
+            return float(max(0.05, min(0.95, t)))
+    return 0.95
+
+
 def per_label_thresholds(proba: np.ndarray, classes: list[str], y: list[str], precision: float) -> dict:
     y = np.asarray(y)
     return {label: round(choose_threshold(proba[:, classes.index(label)], y == label, precision), 4)
             for label in HARMFUL}
 
 
+def listing_weights(groups: np.ndarray) -> np.ndarray:
+    """1/sqrt(rows of the listing) per row: a news article's twenty sentences about 呼死你 must not
+    outvote the one offer sentence a harmful listing contributes (they made 呼死你 itself a benign
+    word), yet a long ordinary page still teaches more than a one-liner."""
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    return 1.0 / np.sqrt(counts[inverse])
+
+
+def _fit(model: Pipeline, X, y, groups, folds: int) -> Pipeline:
+    """Fit weights + classifier; calibration folds keep a listing's overlapping segments together."""
+    model.set_params(clf__cv=list(GroupKFold(folds).split(X, y, groups)))
+    model.fit(X, y, clf__sample_weight=listing_weights(groups))
+    model.set_params(clf__cv=folds)          # the artifact stores the number, not the index arrays
+    return model
+
+
+def select_instances(b, y_rows: np.ndarray, first_pass: Pipeline, classes: list[str]) -> np.ndarray:
+    """Training rows: all segments of benign listings; for harmful ones the whole (short) listing, the
+    segment the first-pass model finds most harmful, and any other it scores >= SECOND_INSTANCE (an
+    offer stated twice, or read with each neighbour)."""
+    keep = y_rows == "benign"
+    keep |= (y_rows != "benign") & b.whole
+    harmful_rows = np.nonzero(y_rows != "benign")[0]
+    if len(harmful_rows):
+        p = first_pass.predict_proba(b.X[harmful_rows])
+        p = shrink(p, b.evidence[harmful_rows], classes.index("benign"))
+        keep[harmful_rows[strongest(p, _dense(b.owner[harmful_rows]), classes.index("benign"))]] = True
+        keep[harmful_rows[p[:, classes.index("benign")] <= 1.0 - SECOND_INSTANCE]] = True
+    return keep
+
+
+def _dense(owner: np.ndarray) -> np.ndarray:
+    return np.unique(owner, return_inverse=True)[1]
+
+
+def _heads(b, y_rows: np.ndarray) -> np.ndarray:
+    """Per harmful listing its head (title + leading description: the whole listing when short)."""
+    head = np.zeros(len(y_rows), dtype=bool)
+    seen = set()
+    for row, (owner, seg) in enumerate(zip(b.owner, b.segments)):
+        if y_rows[row] != "benign" and owner not in seen and (b.whole[row] or (0 in seg and len(seg) > 1)):
+            head[row] = True
+            seen.add(owner)
+    return head
+
+
 def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAULT_MODEL,
-          extra_rows: list[dict] = (), precision: float = PRECISION_TARGET, folds: int = 5, log=print) -> dict:
+          extra_rows: list[dict] = (), precision: float = PRECISION_TARGET, prevalence: float = PREVALENCE,
+          prevalence_precision: float = PREVALENCE_PRECISION, folds: int = 5, log=print) -> dict:
     rows = load_corpus(corpus_dir)
     train_rows, test_rows = split(rows)
     train_rows += list(extra_rows)        # reviewer decisions only ever train; the frozen split stays the corpus's
-    y = [r["label"] for r in train_rows]
+    y = np.asarray([r["label"] for r in train_rows])
     log(f"corpus: {len(rows)} rows ({len(train_rows)} train, {len(test_rows)} frozen test)")
 
-    pipeline = build_pipeline()
-    docs = prepare(train_rows)
-    inner = Pipeline(pipeline.steps[1:])
-    cv = StratifiedKFold(folds, shuffle=True, random_state=0)
-    log(f"cross-validating ({folds} folds) to choose the operating threshold")
-    oof = cross_val_predict(inner, docs, y, cv=cv, method="predict_proba")
+    pipeline = build_pipeline(calibration_folds=folds)
+    pipeline[:2].fit(train_rows[:1])       # normalising and hashing learn nothing
+    b = batch(train_rows, pipeline.named_steps["counts"])
+    y_rows = y[b.owner]
     classes = sorted(set(y))
-    harmful = np.asarray([label != "benign" for label in y])
-    threshold = choose_threshold(1.0 - oof[:, classes.index("benign")], harmful, precision)
+    benign = classes.index("benign")
+    log(f"segments: {b.X.shape[0]} from {len(train_rows)} listings")
+
+    def fit(mask):
+        return _fit(clone(Pipeline(pipeline.steps[2:])), b.X[mask], y_rows[mask], b.owner[mask], folds)
+
+    log("first pass: benign segments against harmful listings' heads")
+    first = fit((y_rows == "benign") | _heads(b, y_rows))
+    keep = select_instances(b, y_rows, first, classes)
+    log(f"training rows: {int(keep.sum())} ({int((keep & (y_rows != 'benign')).sum())} harmful instances)")
+
+    log(f"cross-validating ({folds} folds, by listing) to choose the operating threshold")
+    oof = np.zeros((len(train_rows), len(classes)))
+    for fold_train, fold_test in StratifiedKFold(folds, shuffle=True, random_state=0).split(train_rows, y):
+        in_train = np.isin(b.owner, fold_train)
+        model = fit(keep & in_train)
+        test_rows_mask = np.nonzero(~in_train)[0]
+        p = shrink(model.predict_proba(b.X[test_rows_mask]), b.evidence[test_rows_mask], benign)
+        best = strongest(p, _dense(b.owner[test_rows_mask]), benign)
+        oof[np.unique(b.owner[test_rows_mask])] = p[best]
+    scores = 1.0 - oof[:, benign]
+    harmful = y != "benign"
+    ordinary = np.asarray([is_plain_ordinary(r) for r in train_rows])
+    t_mix = choose_threshold(scores, harmful, precision)
+    t_prev = prevalence_threshold(scores, harmful, ordinary, prevalence, prevalence_precision)
+    threshold = max(t_mix, t_prev)
+    tpr, fpr = rates(scores, harmful, ordinary, threshold)
+    log(f"threshold {threshold:.4f} (corpus mix {t_mix:.4f}, prevalence {prevalence:g} {t_prev:.4f}); "
+        f"out-of-fold TPR {tpr:.4f}, ordinary FPR {fpr:.4f}")
     cv_pred = [dict(zip(("label", "score", "flagged"), decide(p, classes, threshold))) for p in oof]
     cv_metrics = evaluate(train_rows, cv_pred)
+    fp = int(round(fpr * ordinary.sum()))
+    cv_metrics["at_prevalence"] = {"tpr": round(tpr, 4), "fpr_ordinary": round(fpr, 5), "n_ordinary": int(ordinary.sum()),
+                                   "fpr_ci95": [round(v, 5) for v in wilson(fp, int(ordinary.sum()))],
+                                   "precision": prevalence_table(tpr, fpr),
+                                   # the trade-off the threshold was picked from, and what to write data against
+                                   "curve": [{"t": t, **dict(zip(("tpr", "fpr_ordinary"),
+                                                                  map(lambda v: round(v, 5),
+                                                                      rates(scores, harmful, ordinary, t))))}
+                                             for t in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)],
+                                   "ordinary_flagged": [{"id": train_rows[i]["id"], "score": round(float(scores[i]), 4)}
+                                                        for i in np.argsort(-scores) if ordinary[i]
+                                                        and scores[i] >= threshold][:20]}
 
     log("fitting the final model on the training split")
-    pipeline.fit(train_rows, y)
-    for calibrated in pipeline[-1].calibrated_classifiers_:
-        # Most hashed columns are unused: a sparse weight matrix is ~4x smaller. Kept as CSC so that
-        # decision_function's X @ coef_.T is CSR @ CSR (a CSR coef_ was converted on every call).
-        calibrated.estimator.sparsify()
-        calibrated.estimator.coef_ = calibrated.estimator.coef_.tocsc()
+    final = fit(keep)
+    pipeline = Pipeline([*pipeline.steps[:2], *final.steps])
+    pipeline[-1].sparsify()
     card = {
         "model_version": f"{dt.date.today():%Y%m%d}-{corpus_hash(rows + list(extra_rows))[:8]}",
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus_hash": corpus_hash(rows + list(extra_rows)),
         "dictionary": dictionary_version(),
         "n_train": len(train_rows), "n_test": len(test_rows), "n_extra": len(extra_rows),
-        "thresholds": {"flag": round(threshold, 4), "precision_target": precision,
-                       "per_label": per_label_thresholds(oof, classes, y, precision)},
+        "n_segments": int(b.X.shape[0]), "n_training_instances": int(keep.sum()),
+        "thresholds": {"flag": round(threshold, 4), "precision_target": precision, "prevalence": prevalence,
+                       "prevalence_precision": prevalence_precision, "corpus_mix": round(t_mix, 4),
+                       "at_prevalence": round(t_prev, 4), "min_evidence": MIN_EVIDENCE,
+                       "per_label": per_label_thresholds(oof, classes, list(y), precision)},
         "metrics": {"cross_validation": cv_metrics},
     }
     if test_rows:

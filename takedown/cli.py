@@ -262,16 +262,21 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
               help="Directory of labelled JSONL (default: classifier/corpus).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Artifact path (default: bundled).")
 @click.option("--with-reviews", is_flag=True, help="Also learn from reviewers' decisions in --db.")
+@click.option("--prevalence", default=0.01, show_default=True, type=click.FloatRange(0, 1, min_open=True),
+              help="Share of harmful listings the crawl is expected to see; the threshold is chosen for it.")
+@click.option("--target-precision", default=0.9, show_default=True, type=click.FloatRange(0, 1),
+              help="Precision the flags must keep at --prevalence (from out-of-fold TPR and ordinary FPR).")
 @db_option
-def train(corpus_dir, out_path, with_reviews, db_path):
+def train(corpus_dir, out_path, with_reviews, prevalence, target_precision, db_path):
     """Train the classifier from the labelled corpus (and reviewer decisions) and write the artifact.
 
-    Cross-validates on the training split to choose the operating threshold, then scores the
-    frozen test split (never tuned on). Reviewer decisions only ever join the training split.
+    Cross-validates on the training split (by listing) to choose the operating threshold for
+    --target-precision at --prevalence, then scores the frozen test split (never tuned on).
+    Reviewer decisions only ever join the training split.
 
     Example:
 
-        sweep train --corpus classifier/corpus --with-reviews --db sweep.db
+        sweep train --corpus classifier/corpus --with-reviews --db sweep.db --prevalence 0.01
     """
     from classifier.artifact import DEFAULT_MODEL
     from classifier.corpus import CORPUS_DIR
@@ -286,8 +291,8 @@ def train(corpus_dir, out_path, with_reviews, db_path):
             raise click.ClickException(f"--with-reviews: no database at {db_path}")
         extra = review_rows(open_db(db_path))
         click.echo(f"{len(extra)} reviewer decisions added to the training split", err=True)
-    card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, extra_rows=extra,
-                    log=lambda m: click.echo(m, err=True))
+    card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, extra_rows=extra, prevalence=prevalence,
+                    prevalence_precision=target_precision, log=lambda m: click.echo(m, err=True))
     test = card["metrics"].get("frozen_test", {})
     click.echo(f"model {card['model_version']} written to {out_path or DEFAULT_MODEL}; flag threshold "
                f"{card['thresholds']['flag']}")

@@ -20,38 +20,92 @@ TARGETS = {"binary_f1": 0.95, "category_accuracy": 0.93, "hard_negative_fp": 0.0
               help="Where to write the JSON report.")
 @click.option("--png", "png_path", default="evaluation.png", show_default=True, type=click.Path(dir_okay=False),
               help="Where to write the confusion-matrix / precision-recall plot.")
-def evaluate(in_path, model_path, json_path, png_path):
+@click.option("--background", "background_path", type=click.Path(dir_okay=False, exists=True),
+              help="Benign-only JSONL (title, description): false-positive rate with a Wilson 95 % interval and "
+                   "the flagged rows; its FPR then feeds the precision-at-prevalence figures.")
+@click.option("--dilute", is_flag=True,
+              help="Also re-score the harmful rows with boilerplate added (0/100/250/500/1000 characters, "
+                   "before/after/both): recall per added length.")
+@click.option("--boilerplate", "boilerplate_path", type=click.Path(dir_okay=False, exists=True),
+              help="Boilerplate bank for --dilute (JSONL of kind, text; default: classifier/eval/boilerplate.jsonl).")
+def evaluate(in_path, model_path, json_path, png_path, background_path, dilute, boilerplate_path):
     """Score the model on labelled listings: per-label and binary P/R/F1, confusion matrix,
-    false-positive rate per hard-negative type and recall per evasion tactic.
+    false-positive rate per hard-negative type, recall per evasion tactic, and precision at
+    1 % and 0.1 % prevalence from the measured TPR and FPR.
 
     Example:
 
-        sweep evaluate --in labelled.jsonl --json report.json --png report.png
+        sweep evaluate --in labelled.jsonl --background ordinary.jsonl --dilute --json report.json
     """
     from classifier.artifact import DEFAULT_MODEL, ArtifactError
     from classifier.corpus import CorpusError, load_corpus, read_jsonl, split
+    from classifier.evaluate import BOILERPLATE, open_world, predict_all
     from classifier.evaluate import evaluate as score
     from classifier.plots import save_report_png
     from classifier.predict import Classifier
 
-    from .summary import print_evaluation
+    from .summary import print_evaluation, print_open_world
 
     try:
         rows = read_jsonl(Path(in_path)) if in_path else split(load_corpus())[1]
         model = Classifier.load(model_path or DEFAULT_MODEL)
     except (CorpusError, ArtifactError) as exc:
         raise click.ClickException(str(exc)) from None
-    predictions = []
-    for i in range(0, len(rows), 256):
-        predictions += model.predict(rows[i:i + 256], explain_top=0)
+    background = _read_background(background_path) if background_path else None
+    bank = _read_jsonl_lenient(Path(boilerplate_path or BOILERPLATE), "boilerplate")[0] if dilute else None
+    predictions = predict_all(model, rows)
     report = score(rows, predictions)
     report["source"] = in_path or "frozen test split of the bundled corpus"
     report["model_version"] = model.version
+    report["threshold"] = model.threshold
     report["targets"] = TARGETS
+    report.update(open_world(model, rows, predictions, background, bank))
+    if background_path:
+        report["background"]["source"] = background_path
     Path(json_path).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     save_report_png(report, [p["score"] for p in predictions], [r["label"] != "benign" for r in rows], png_path)
     print_evaluation(report, TARGETS)
+    print_open_world(report)
     click.echo(f"report: {json_path}  plot: {png_path}")
+
+
+def _read_jsonl_lenient(path: Path, what: str) -> tuple[list[dict], int]:
+    """Rows of a JSONL file; a malformed line is reported with its number and skipped (and counted)."""
+    from classifier.stream import parse_line
+
+    rows, bad = [], 0
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            if what == "boilerplate":
+                try:
+                    row = json.loads(line)
+                    problem = None if isinstance(row, dict) and isinstance(row.get("text"), str) else \
+                        f"line {number}: no string 'text'; skipped"
+                except json.JSONDecodeError as exc:
+                    row, problem = None, f"line {number}: not JSON ({exc.msg}); skipped"
+            else:
+                row, problem = parse_line(line, number)
+            if problem:
+                bad += 1
+                click.echo(f"{path.name}: {problem}", err=True)
+                continue
+            rows.append(row)
+    if not rows:
+        raise click.ClickException(f"{path}: no usable {what} rows")
+    return rows, bad
+
+
+def _read_background(path: str) -> list[dict]:
+    rows, bad = _read_jsonl_lenient(Path(path), "background")
+    harmful = [r.get("id") or n for n, r in enumerate(rows, 1) if r.get("label") not in (None, "benign")]
+    if harmful:
+        raise click.ClickException(f"{path}: --background takes benign-only text; {len(harmful)} row(s) are "
+                                   f"labelled harmful (first: {harmful[0]})")
+    if bad:
+        click.echo(f"{path}: {bad} malformed line(s) skipped", err=True)
+    return rows
 
 
 @click.group()

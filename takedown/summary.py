@@ -138,3 +138,28 @@ def print_queue_quality(q: dict) -> None:
         f"({q['harmful']} truly harmful, 1 in {q['listings'] // max(1, q['harmful'])}); "
         f"precision {pct(q['precision'])} ({q['false_positives']} false alarms), recall {pct(q['recall'])} "
         f"({q['missed']} missed), category right on {pct(q['category_accuracy'])} of true hits")
+
+
+def print_open_world(report: dict) -> None:
+    """The open-world part of `sweep evaluate`: background FPR, diluted recall, precision at prevalence."""
+    console = Console(width=max(Console().width, 110))
+    for key, title in (("background", "Background (benign-only text)"), ("ordinary", "Ordinary benign rows")):
+        if key not in report:
+            continue
+        bg = report[key]
+        lo, hi = bg["ci95"]
+        console.print(f"[bold]{title}[/bold]: {bg['flagged']} of {bg['n']} flagged, FPR {bg['fpr']:.4%} "
+                      f"(Wilson 95 % {lo:.4%}–{hi:.4%})")
+        for ex in bg["examples"][:20]:
+            console.print(f"  {ex['score']:.3f} {ex['label']:<16} {escape(ex['text'])}", highlight=False)
+    if "dilution" in report:
+        table = Table(title="Diluted recall (boilerplate added around the harmful rows)")
+        for col in ("added characters", "position", "n", "recall"):
+            table.add_column(col, justify="right")
+        for key, v in report["dilution"].items():
+            length, _, position = key.partition("/")
+            table.add_row(length, position or "all", str(v["n"]), f"{v['recall']:.4f}")
+        console.print(table)
+    p = report["at_prevalence"]
+    console.print(f"[bold]Precision at prevalence[/bold] (TPR {p['tpr']:.4f}, FPR {p['fpr']:.4%} from "
+                  f"{p['fpr_source']}): " + ", ".join(f"{float(k):.1%}: {v:.4f}" for k, v in p["precision"].items()))

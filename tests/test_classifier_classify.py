@@ -58,7 +58,8 @@ def test_hostile_and_huge_text_gets_a_prediction(model_path, tmp_path):
     src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     weird = [
         {"title": "", "description": ""},
-        {"title": "x" * 10, "description": "呼死你" * 400_000},                     # 1.2 MB
+        # 1.2 MB of one offer sentence (a bare keyword repeated is no offer to a segment scorer)
+        {"title": "x" * 10, "description": "呼死你包月不限次数，" * 120_000},
         {"title": "\x00\x07控制字符\x1b[31m", "description": "\ud800 lone surrogate"},
         {"title": "Привет мир", "description": "مرحبا بالعالم 🎉🎉🎉"},
         {"title": "<script>alert(1)</script>", "description": "<img src=x onerror=alert(1)> 猫池"},
@@ -69,7 +70,7 @@ def test_hostile_and_huge_text_gets_a_prediction(model_path, tmp_path):
     sweep("classify", "--in", str(src), "--out", str(out), "--workers", "1")
     rows = read_jsonl(out)
     assert len(rows) == len(weird)
-    assert rows[1]["flagged"]            # the truncated 1 MB text is still judged on what it says
+    assert rows[1]["flagged"] and rows[1]["label"] == "call_bomber"   # the cut text is judged on what it says
 
 
 def test_artifact_refuses_tampering_and_other_versions(model_path, tmp_path):

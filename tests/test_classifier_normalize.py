@@ -226,6 +226,7 @@ OFFSET_SAMPLES = [
     "📞📞📞 轰 炸 服 务\n按小时 💣", "<p>呼死你</p>&amp;&nbsp;", "呼死你軟體 簡訊 閘道",
     "1️⃣ 号 ☎️ 🐶IP", "呼\u200b死\x00你\ud800", "caller id spoofing 工具", "…… ㎏ ﬁ ①",
     "مرحبا 呼死你 Привет", "   leading and trailing   ", "买hu\u0304si\u030cni\u030c 专业版", "\u0301\u0308",
+    "GоIР-16 二手", "呼***软件 包月", "改**软件 QQ 123456789", "短信轰*机", "口乎死你 犭苗池", "伱好 莪想要",
 ]
 
 
@@ -344,3 +345,54 @@ def test_normalize_with_offsets_returns_fresh_list():
     _, offs = normalize_with_offsets("呼-死-你")
     offs.append(999)
     assert normalize_with_offsets("呼-死-你")[1] == [0, 2, 4]
+
+
+# ---------------------------------------------------------------- look-alikes, 火星文, 拆字, masked keywords
+@pytest.mark.parametrize("raw, expected", [
+    ("GоIР-16 二手", "goip-16 二手"),             # Cyrillic о and Р
+    ("GΟΙΡ-8", "goip-8"),                        # Greek capitals Ο Ι Ρ
+    ("ɡоір", "goip"),                            # Latin script g, Cyrillic о і р
+    ("ѕmѕ 群发", "sms 群发"),
+])
+def test_lookalike_letters_fold_to_latin(raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("伱好，莪想問一下", "你好,我想问一下"),          # 火星文 variants
+    ("口乎死你 包月", "呼死你包月"),                # 拆字: 呼 = 口 + 乎
+    ("八口 犭苗池", "八口猫池"),
+    ("短亻言轰火乍", "短信轰炸"),
+    ("改口丂软件", "改号软件"),
+])
+def test_mars_script_and_split_characters(raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("呼**", "呼死你"),
+    ("呼*** 包月", "呼死你包月"),                 # one mask character too many: sellers type both
+    ("改**软件", "改号软件"),
+    ("短信轰*机 在线版", "短信轰炸机在线版"),
+    ("短信轰××", "短信轰炸机"),
+    ("出 落地○○ 一台", "出落地网关一台"),
+])
+def test_masked_keywords_are_restored(raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("猫*", "猫*"), ("卡* 一张", "卡一张"),            # one known character and one mask: too little to go on
+    ("价格**元", "价格元"), ("1380013xxxx", "1380013xxxx"), ("5*3=15", "5*3=15"), ("呼死你**", "呼死你**"),
+])
+def test_masks_without_a_fitting_term_are_left_alone(raw, expected):
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw, term, span", [
+    ("出 GоIР-16", "goip", "GоIР"),
+    ("正版呼**，包月", "呼死你", "呼**"),
+    ("短信轰*机 在线", "短信轰炸机", "短信轰*机"),
+])
+def test_folded_terms_highlight_the_original(raw, term, span):
+    assert _highlight(raw, term) == span

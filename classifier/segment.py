@@ -1,0 +1,161 @@
+"""Score the offer, not the page: a listing is cut into segments and the strongest one decides.
+
+A listing is harmful when some part of it offers a tool; shop terms, spec sheets and forum
+sign-offs around it are noise that a whole-page bag of words averages the offer away in.
+
+- **Units**: the title, then the description cut at sentence ends and line breaks (。！？!?；;),
+  short sentences packed together up to ``MIN_UNIT`` characters, long ones cut at clause marks
+  (，、 and spaces) so no unit exceeds ``MAX_UNIT``. Each unit keeps its field and offsets, so an
+  explanation points at the seller's own words.
+- **Segments** (what the model scores): the title alone; the *head* — the title with as many
+  leading description units as fit in ``MAX_SEGMENT`` characters (the whole listing when it is
+  short); every window of two neighbouring description units, so an offer sentence is read
+  with its neighbour; and the title joined to each description unit. A 2,000-character page is
+  ~100 segments of <= 160 characters each.
+- **Speed**: every unit is normalised, segmented by jieba and hashed once; a segment's counts are
+  the sum of its units' counts (a sparse matrix product), then weighted (TF-IDF) and scored in
+  one batch with the segments of every other listing.
+- **Context**: each segment gets the listing's price and kind and its own units' contact cues.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .features import context, prepare_text
+from .normalize import MAX_CHARS
+
+MIN_UNIT = 24        # sentences shorter than this are packed with their neighbours
+MAX_UNIT = 80        # no unit is longer (a clause cut, or a hard cut in unpunctuated text)
+MAX_SEGMENT = 160    # head and windows stay below this many characters
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;\n]*")
+_CLAUSE = re.compile(r"[^，,、\s]+[，,、\s]*")
+
+
+@dataclass(frozen=True)
+class Unit:
+    field: str          # "title" or "description"
+    start: int          # offsets in the original field
+    end: int
+    text: str
+
+
+def _pack(pieces, min_len: int, max_len: int):
+    """Greedily join (start, end) pieces while the current run is short and the join fits."""
+    out: list[list[int]] = []
+    for a, b in pieces:
+        if out and out[-1][1] - out[-1][0] < min_len and b - out[-1][0] <= max_len:
+            out[-1][1] = b
+        else:
+            out.append([a, b])
+    return out
+
+
+def _cut(text: str, a: int, b: int):
+    """Pieces of text[a:b] no longer than MAX_UNIT: clause marks first, then hard cuts."""
+    if b - a <= MAX_UNIT:
+        return [(a, b)]
+    out = []
+    for m in _CLAUSE.finditer(text, a, b):
+        s, e = m.span()
+        out += [(i, min(i + MAX_UNIT, e)) for i in range(s, e, MAX_UNIT)]
+    return _pack(out, MAX_UNIT, MAX_UNIT)
+
+
+def units(record: dict) -> list[Unit]:
+    """The title (one unit, cut if very long) then the description's units, in order."""
+    out, room = [], MAX_CHARS            # the same cut as normalize(): 20,000 characters per listing
+    for field in ("title", "description"):
+        text = record.get(field) or ""
+        if isinstance(text, (bytes, bytearray)):
+            text = bytes(text[:MAX_CHARS * 4]).decode("utf-8", "replace")
+        elif not isinstance(text, str):
+            text = str(text)
+        text = text[:room]
+        room -= len(text)
+        pieces = [p for m in _SENTENCE.finditer(text) for p in _cut(text, *m.span())]
+        spans = _pack(pieces, MAX_UNIT if field == "title" else MIN_UNIT, MAX_UNIT)
+        out += [Unit(field, a, b, text[a:b]) for a, b in spans if text[a:b].strip()]
+    return out
+
+
+def segments(listing_units: list[Unit]) -> list[tuple[int, ...]]:
+    """Unit indices of each segment (title, head, neighbour windows), without duplicates."""
+    n_title = sum(u.field == "title" for u in listing_units)
+    desc = list(range(n_title, len(listing_units)))
+    found: list[tuple[int, ...]] = []
+    if n_title:
+        found.append(tuple(range(n_title)))
+    head, size = list(range(n_title)), sum(len(listing_units[i].text) for i in range(n_title))
+    for i in desc:
+        if head and size + len(listing_units[i].text) > MAX_SEGMENT:
+            break
+        head.append(i)
+        size += len(listing_units[i].text)
+    if head:
+        found.append(tuple(head))
+    found += [(i, i + 1) for i in desc[:-1]] or [(i,) for i in desc]
+    if n_title:                        # the product name read with each sentence: the offer may be in either
+        found += [(*range(n_title), i) for i in desc]
+    seen: set = set()
+    return [s for s in found if not (s in seen or seen.add(s))]
+
+
+@dataclass
+class Batch:
+    """The segments of a batch of listings, ready for the model's weighting and classifier steps."""
+    X: sparse.csr_matrix              # segment rows: summed unit counts + the listing's context columns
+    owner: np.ndarray                 # listing index of each segment row
+    segments: list[tuple[int, ...]]   # unit indices (into that listing's units) per segment row
+    units: list[list[Unit]]           # per listing
+    unit_docs: list[list[dict]]       # per listing, per unit: the prepared text (norm, words, pinyin)
+    evidence: np.ndarray              # characters of normalised text per segment (for short-text shrinking)
+    whole: np.ndarray                 # True where the segment is the entire listing
+
+
+def batch(records: list[dict], counts) -> Batch:
+    """Every segment of ``records``; ``counts`` is the fitted Pipeline's "counts" FeatureUnion."""
+    all_units, all_docs, contexts, rows = [], [], [], []
+    owner, segs, evidence, whole = [], [], [], []
+    base = 0
+    for n, record in enumerate(records):
+        us = units(record)
+        docs = [prepare_text(u.text) for u in us]
+        all_units.append(us)
+        all_docs.append(docs)
+        for seg in segments(us):
+            rows.append([base + i for i in seg])
+            owner.append(n)
+            segs.append(seg)
+            evidence.append(sum(len(docs[i]["norm"].replace(" ", "")) for i in seg))
+            whole.append(len(seg) == len(us))
+            contexts.append(context(record, {c for i in seg for c in docs[i]["cues"]}))
+        if not us:                      # empty listing: one empty segment, so it still gets a score
+            rows.append([])
+            owner.append(n)
+            segs.append(())
+            evidence.append(0)
+            whole.append(True)
+            contexts.append(context(record, ()))
+        base += len(us)
+    flat = [d for docs in all_docs for d in docs]
+    channels = [t for name, t in counts.transformer_list if name != "struct"]
+    struct = dict(counts.transformer_list)["struct"]
+    if flat:
+        U = sparse.hstack([t.transform(flat) for t in channels], format="csr")
+    else:
+        U = sparse.csr_matrix((0, sum(t.n_features for t in channels)))
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    S = sparse.csr_matrix((np.ones(indptr[-1]), [i for r in rows for i in r], indptr), shape=(len(rows), base))
+    X = sparse.hstack([S @ U, struct.transform(contexts)], format="csr")
+    return Batch(X, np.asarray(owner), segs, all_units, all_docs, np.asarray(evidence), np.asarray(whole))
+
+
+def segment_doc(b: Batch, row: int) -> dict:
+    """One segment's prepared text (for explanations): its units' tokens joined."""
+    docs = [b.unit_docs[b.owner[row]][i] for i in b.segments[row]]
+    return {"norm": "。".join(d["norm"] for d in docs), "words": [w for d in docs for w in d["words"]],
+            "pinyin": [p for d in docs for p in d["pinyin"]], "pinyin_units": [d["pinyin"] for d in docs]}

@@ -1,0 +1,105 @@
+"""The classifier outside the closed world: boilerplate around an offer, ordinary text, short words.
+
+Floors are checked on sets the model never trains on: the frozen split's ordinary rows (or a
+background sample the lead keeps in classifier/eval/ as bg_*.jsonl), the independent
+holdout diluted with the evaluation-only boilerplate bank (classifier/eval/boilerplate.jsonl).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from classifier.corpus import load_corpus, read_jsonl, split
+from classifier.evaluate import BOILERPLATE, background, dilute, dilution_report, predict_all
+from classifier.predict import Classifier
+from tests.conftest import sweep
+
+EVAL = Path(__file__).resolve().parent.parent / "classifier" / "eval"
+HOLDOUT = EVAL / "h1_holdout.jsonl"
+# The lead's benign-only background samples (bg_*.jsonl: public ordinary prose held out of the corpus);
+# where none exist yet, the frozen split's ordinary (not hard-negative) benign rows stand in.
+BACKGROUND = sorted(EVAL.glob("bg_*.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def model(model_path) -> Classifier:
+    return Classifier.load(model_path)
+
+
+def _bank() -> list[dict]:
+    return [json.loads(line) for line in BOILERPLATE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _background_rows() -> list[dict]:
+    if BACKGROUND:
+        return [r for path in BACKGROUND for r in read_jsonl(path)]
+    return [r for r in split(load_corpus())[1] if r["label"] == "benign" and not r.get("hard_negative")]
+
+
+def test_boilerplate_bank_is_not_training_text():
+    corpus = "\n".join(f"{r['title']}\n{r['description']}" for r in load_corpus())
+    assert all(b["text"] not in corpus for b in _bank())
+
+
+def test_ordinary_text_is_rarely_flagged(model):
+    rows = _background_rows()
+    report = background(rows, predict_all(model, rows))
+    assert report["n"] >= 40
+    assert report["fpr"] <= 0.02, report["examples"]
+
+
+def test_boilerplate_cannot_hide_an_offer(model):
+    rows = [r for r in read_jsonl(HOLDOUT) if r["label"] != "benign"]
+    diluted = dilute(rows, _bank(), lengths=(0, 250, 1000), positions=("before", "after", "both"))
+    report = dilution_report(diluted, predict_all(model, [d[2] for d in diluted]))
+    assert report["0"]["recall"] >= 0.9
+    assert report["250"]["recall"] >= 0.85, report
+    assert report["1000"]["recall"] >= 0.8, report
+
+
+def test_one_offer_sentence_in_a_long_page_is_found_and_explained(model):
+    shop = "".join(b["text"] for b in _bank() if b["kind"] == "ecommerce")
+    offer = "另出呼死你软件，包月不限次数，懂的来 QQ 123456789。"
+    record = {"title": "店铺上新 全场八折", "description": shop[:900] + offer + shop[900:], "kind": "ecommerce"}
+    (result,) = model.predict([record])
+    assert result["flagged"] and result["label"] == "call_bomber"
+    start = record["description"].index(offer)
+    spans = [s for f in result["explanation"] for s in f["spans"] if s["field"] == "description"]
+    assert spans and all(start - 200 <= s["start"] <= start + len(offer) + 200 for s in spans)
+    assert any(start <= s["start"] < start + len(offer) for s in spans)
+
+
+@pytest.mark.parametrize("text", ["SMS", "短信", "电话", "晚上有电话来！！ 一个字，烦！！", "挺好的机器，很漂亮！电脑买联想没错！",
+                                  "淡季携程的价格也蛮有诱惑力的"])
+def test_short_generic_text_is_not_flagged(model, text):
+    (result,) = model.predict([{"title": text, "description": ""}])
+    assert not result["flagged"] and result["score"] < 0.5
+
+
+def test_lookalike_letters_score_like_the_plain_spelling(model):
+    plain, disguised = model.predict([{"title": "GoIP-16 网关 二手", "description": "16路 插卡 语音网关"},
+                                      {"title": "GоIР-16 网关 二手", "description": "16路 插卡 语音网关"}])
+    assert disguised["score"] == pytest.approx(plain["score"], abs=0.01) and disguised["flagged"]
+
+
+def test_evaluate_background_and_dilute(model_path, tmp_path):
+    rows = [r for r in read_jsonl(HOLDOUT)][:60]
+    src, bg = tmp_path / "labelled.jsonl", tmp_path / "bg.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    ordinary = [{"title": "猫粮 10kg", "description": "鸡肉味 成猫通用，包邮"}, {"title": "二手笔记本", "description": "<b>成色</b>新"}]
+    bg.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ordinary) + "{broken\n", encoding="utf-8")
+    proc = sweep("evaluate", "--in", str(src), "--background", str(bg), "--dilute", "--json", str(tmp_path / "r.json"),
+                 "--png", str(tmp_path / "r.png"))
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["background"]["n"] == 2 and len(report["background"]["ci95"]) == 2
+    assert set(report["dilution"]) >= {"0", "100", "250", "500", "1000", "250/before", "250/after", "250/both"}
+    assert set(report["at_prevalence"]["precision"]) == {"0.01", "0.001"}
+    assert "Diluted recall" in proc.stdout and "Precision at prevalence" in proc.stdout
+    assert "line 3: not JSON" in proc.stderr and "1 malformed line(s) skipped" in proc.stderr
+    harmful = tmp_path / "harmful.jsonl"
+    harmful.write_text(json.dumps({"id": "x", "title": "呼死你", "description": "", "label": "call_bomber"},
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    bad = sweep("evaluate", "--in", str(src), "--background", str(harmful), check=False)
+    assert bad.returncode != 0 and "benign-only" in bad.stderr

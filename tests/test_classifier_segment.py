@@ -1,0 +1,92 @@
+"""classifier.segment: units keep their offsets, segments stay short, windows cover every sentence."""
+from __future__ import annotations
+
+import pytest
+
+from classifier.evaluate import dilute, precision_at_prevalence, wilson
+from classifier.segment import MAX_SEGMENT, MAX_UNIT, segments, units
+
+LONG = {"title": "【官方正品】8口 猫池 设备",
+        "description": "本店所有商品均为实物拍摄。" * 6 + "多卡多待，接码专用，支持群发。\n" + "满99元包邮，偏远地区除外！" * 8}
+
+
+@pytest.mark.parametrize("record", [
+    LONG,
+    {"title": "挺好的机器，很漂亮！电脑买联想没错！", "description": ""},
+    {"title": "", "description": "没有标点的一长段文字" * 40},
+    {"title": "SMS", "description": "a b c d " * 100},
+    {"title": "x" * 300, "description": "。。。！！！\n\n；；"},
+])
+def test_units_point_at_the_original_text(record):
+    found = units(record)
+    assert found, "a listing with text has units"
+    for u in found:
+        assert record[u.field][u.start:u.end] == u.text and u.text.strip()
+        assert len(u.text) <= MAX_UNIT
+    starts = [(u.field != "title", u.start) for u in found]
+    assert starts == sorted(starts)                          # in reading order, no overlap
+    assert all(a.end <= b.start for a, b in zip(found, found[1:]) if a.field == b.field)
+
+
+def test_segments_title_head_and_windows():
+    us = units(LONG)
+    segs = segments(us)
+    assert segs[0] == (0,)                                   # the title alone
+    assert 0 in segs[1] and len(segs[1]) > 1                 # the head: title + leading description
+    for seg in segs:
+        assert sum(len(us[i].text) for i in seg) <= MAX_SEGMENT
+    offer = next(i for i, u in enumerate(us) if "接码专用" in u.text)
+    assert any(offer in seg and len(seg) == 2 for seg in segs)   # the offer read with a neighbour
+    assert len(segs) == len(set(segs))
+
+
+def test_short_listing_is_one_whole_segment_plus_its_title():
+    us = units({"title": "呼死你 包月", "description": "不限次数，懂的来 QQ 123456789"})
+    assert segments(us) == [(0,), (0, 1), (1,)]              # title, whole listing, description
+
+
+def test_empty_listing_has_no_units():
+    assert units({"title": "", "description": None}) == []
+    assert segments([]) == []
+
+
+def test_wilson_interval():
+    lo, hi = wilson(0, 1000)
+    assert lo == 0.0 and 0.003 < hi < 0.0045                 # the rule of three, roughly
+    lo, hi = wilson(50, 100)
+    assert lo == pytest.approx(0.404, abs=0.001) and hi == pytest.approx(0.596, abs=0.001)
+
+
+def test_precision_at_prevalence():
+    assert precision_at_prevalence(0.9, 0.0, 0.01) == 1.0
+    # 1 % harmful, TPR 0.9, FPR 1 %: as many false alarms as true ones
+    assert precision_at_prevalence(0.9, 0.01, 0.01) == pytest.approx(0.9 * 0.01 / (0.9 * 0.01 + 0.01 * 0.99))
+    assert precision_at_prevalence(0.9, 0.001, 0.001) < precision_at_prevalence(0.9, 0.001, 0.01)
+
+
+def test_dilute_adds_boilerplate_and_keeps_the_offer():
+    rows = [{"id": "h", "label": "call_bomber", "kind": "ecommerce", "title": "t", "description": "OFFER"},
+            {"id": "b", "label": "benign", "kind": "ecommerce", "title": "t", "description": "x"}]
+    bank = [{"kind": "ecommerce", "text": "包邮。" * 10}, {"kind": "forum", "text": "顶。" * 10}]
+    out = dilute(rows, bank, lengths=(0, 100, 250), positions=("before", "after", "both"))
+    assert [(n, p) for n, p, _ in out] == [(0, "none"), (100, "before"), (100, "after"), (100, "both"),
+                                           (250, "before"), (250, "after"), (250, "both")]
+    for length, position, row in out:
+        assert row["id"] == "h" and "OFFER" in row["description"]
+        assert len(row["description"]) >= length
+        assert "顶" not in row["description"]                 # snippets of the listing's own kind
+    assert out[1][2]["description"].endswith("OFFER") and out[2][2]["description"].startswith("OFFER")
+
+
+def test_threshold_is_chosen_for_precision_at_the_stated_prevalence():
+    import numpy as np
+
+    from classifier.train import prevalence_threshold
+
+    scores = np.asarray([0.9] * 90 + [0.6] * 10 + [0.1] * 990 + [0.7] * 10)
+    harmful = np.asarray([True] * 100 + [False] * 1000)
+    ordinary = ~harmful
+    # on a 50/50 mix 0.6 is fine (1 % FPR barely matters) ...
+    assert prevalence_threshold(scores, harmful, ordinary, 0.5, 0.9) == 0.6
+    # ... at 1 in 100 the ten ordinary rows at 0.7 would be half the flags: only 0.9 keeps precision
+    assert prevalence_threshold(scores, harmful, ordinary, 0.01, 0.9) == 0.9
