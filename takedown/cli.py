@@ -82,7 +82,8 @@ def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, verbo
 
     try:
         return run_cycle(db_path, list(platforms), profiles_dir, base_urls, keywords=keywords,
-                         log_level="INFO" if verbose else "WARNING", resume=resume)
+                         log_level="INFO" if verbose else "WARNING", resume=resume,
+                         progress=sys.stderr.isatty())      # cron and pipes get no progress
     except Exception as exc:   # profile and model errors carry their own clear messages
         from crawler.profile import ProfileError
         from classifier.artifact import ArtifactError

@@ -191,8 +191,9 @@ def register(cli: click.Group) -> None:
             if report.outcome == "skipped":
                 _echo(f"cycle refused (run {report.run_id}): {report.failures[0]}")
                 ctx.exit(EX_TEMPFAIL)
-            steps = ", ".join(f"{name} {step['status']}" for name, step in report.steps.items())
-            click.echo(f"cycle run {report.run_id}: {report.outcome} ({steps})")
+            if report.failures or verbose or sys.stdout.isatty():   # from cron, a good cycle says nothing
+                steps = ", ".join(f"{name} {step['status']}" for name, step in report.steps.items())
+                click.echo(f"cycle run {report.run_id}: {report.outcome} ({steps})")
             if report.failures:
                 raise click.ClickException("; ".join(report.failures))
             return
