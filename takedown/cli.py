@@ -12,6 +12,19 @@ db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=Tru
                          help="SQLite database file.")
 
 
+
+def _must_exist(ctx, param, value):
+    if value != ":memory:" and not Path(value).exists():     # opening it would create an empty one and say "0"
+        raise click.ClickException(f"no database at {value}: check --db (sweep crawl, run, demo or ingest create one)")
+    return value
+
+
+# For commands that only read: a mistyped --db is refused rather than created empty.
+existing_db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
+                                  type=click.Path(dir_okay=False), callback=_must_exist,
+                                  help="SQLite database file (must exist).")
+
+
 def _parse_base_urls(values) -> dict[str, str]:
     out = {}
     for value in values:
@@ -168,7 +181,7 @@ def classify(in_path, out_path, model_path, workers, batch):
 
 
 @cli.command()
-@db_option
+@existing_db_option
 def stats(db_path):
     """Listings and flags by platform and label.
 
@@ -183,7 +196,7 @@ def stats(db_path):
 
 @cli.command()
 @click.argument("text")
-@db_option
+@existing_db_option
 @click.option("--limit", default=50, show_default=True, help="At most this many results (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def search(text, db_path, limit, as_json):

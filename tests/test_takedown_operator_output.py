@@ -105,3 +105,29 @@ def test_crawl_progress_shows_at_a_terminal_only_and_agrees_with_the_summary(san
     # A second crawl through pipes (cron): no progress at all; the counts line is the command's output.
     proc = sweep(*args)
     assert "[appstore]" not in proc.stderr and "pages" not in proc.stderr, proc.stderr
+
+
+def test_a_mistyped_config_key_is_an_error_naming_the_nearest_key(write_config, tmp_path):
+    config = write_config('[schedule]\ncycels = ["0 */6 * * *"]\n[platforms.marketplace]\ndeadline_hour = 12\n')
+    proc = sweep("schedule", "--once", "--db", str(tmp_path / "t.db"), "--config", str(config), check=False)
+    assert proc.returncode == 1 and not (tmp_path / "t.db").exists()
+    assert proc.stderr.strip() == (f"Error: {config}: [platforms.marketplace] unknown key 'deadline_hour' (did you mean "
+                                   f"'deadline_hours'?); [schedule] unknown key 'cycels' (did you mean 'cycles'?)")
+    write_config('[schedul]\ncycles = ["0 */6 * * *"]\n')
+    proc = sweep("recheck", "--db", str(tmp_path / "t.db"), "--config", str(config), check=False)
+    assert proc.returncode == 1 and "no such database" in proc.stderr
+    from takedown.config import ConfigError, load_config
+
+    import pytest
+
+    with pytest.raises(ConfigError, match=r"unknown key 'schedul' \(did you mean 'schedule'\?\)"):
+        load_config(config)
+
+
+def test_read_only_commands_refuse_a_missing_database_instead_of_creating_it(tmp_path):
+    missing = tmp_path / "sweeep.db"
+    for args in (["stats"], ["search", "猫池"], ["runs"], ["terms", "list"], ["terms", "propose"]):
+        proc = sweep(*args, "--db", str(missing), check=False)
+        assert proc.returncode == 1, args
+        assert f"no database at {missing}" in proc.stderr, (args, proc.stderr)
+        assert not missing.exists(), args
