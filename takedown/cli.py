@@ -131,7 +131,10 @@ def crawl(db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume
 def run(db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume):
     """One scheduled cycle: crawl every enabled platform, classify, store, print a summary.
 
-    Exits non-zero only on real failure (a platform that could not be crawled at all).
+    Exit status: 0 when every platform was crawled and passed its monitor checks; 1 when a
+    platform could not be reached, yielded no listings, ended early or failed a monitor check
+    (each named as `<platform>: …`), or the database, config, profiles or model cannot be used;
+    2 for a mistyped command line.
 
     Example:
 

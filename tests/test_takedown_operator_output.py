@@ -131,3 +131,16 @@ def test_read_only_commands_refuse_a_missing_database_instead_of_creating_it(tmp
         assert proc.returncode == 1, args
         assert f"no database at {missing}" in proc.stderr, (args, proc.stderr)
         assert not missing.exists(), args
+
+
+def test_run_help_states_the_exit_codes_it_uses(tmp_path):
+    from click.testing import CliRunner
+
+    from takedown.cli import cli
+
+    shown = " ".join(CliRunner().invoke(cli, ["run", "--help"]).output.split())
+    assert "non-zero only on real failure" not in shown       # a failed monitor check fails the run too
+    assert ("0 when every platform was crawled and passed its monitor checks; 1 when a platform could not be "
+            "reached, yielded no listings, ended early or failed a monitor check") in shown
+    assert "2 for a mistyped command line" in shown
+    assert CliRunner().invoke(cli, ["run", "--no-such-option"]).exit_code == 2
