@@ -39,10 +39,19 @@ class SweepGroup(click.Group):
     """Renders, for every command, a database that cannot be used as one line (takedown/db.py says why)."""
 
     def invoke(self, ctx):
+        from .optional import MissingExtra, message
+
         try:
             return super().invoke(ctx)
         except DatabaseUnusable as exc:
             raise click.ClickException(str(exc)) from None
+        except MissingExtra as exc:
+            raise click.ClickException(str(exc)) from None
+        except ModuleNotFoundError as exc:      # an optional extra that is not installed: say which
+            hint = message(exc.name, f"sweep {ctx.invoked_subcommand or ''}".strip())
+            if hint is None:
+                raise
+            raise click.ClickException(hint) from None
 
 
 @click.group(cls=SweepGroup)
@@ -237,6 +246,10 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
     """
     from sandbox.catalogue import Catalogue
     from sandbox.process import SandboxProcess
+
+    from .optional import require
+
+    require("aiohttp", "sweep demo")       # the sandbox runs in a child process: check here, say it once
 
     from .summary import print_queue_quality, print_summary, queue_quality
 
