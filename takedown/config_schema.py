@@ -17,7 +17,7 @@ def _section(*keys: str, extra: dict | None = None) -> dict:
 
 SECRET_KEY = r"^(password|token|api_key|secret)(_env)?$"
 PLATFORM = _section("channels", "escalation", "abuse_email", "deadline_hours", "rate_limit_per_minute", "removed",
-                    "base_url", "report_url", extra={"patternProperties": {SECRET_KEY: {}}})
+                    "base_url", "report_url", "display_name", "domain", extra={"patternProperties": {SECRET_KEY: {}}})
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
