@@ -180,9 +180,14 @@ def classify(in_path, out_path, model_path, workers, batch):
     from classifier.artifact import DEFAULT_MODEL, ArtifactError
     from classifier.stream import classify_stream
 
+    from .progress import at_terminal, count_lines, lines_written, watch
+
     try:
-        counts = classify_stream(in_path, out_path, model_path or str(DEFAULT_MODEL), workers, batch,
-                                 warn=lambda msg: click.echo(msg, err=True))
+        terminal = at_terminal() and out_path != "-"
+        with watch("classifying", lines_written(out_path) if terminal else None,
+                   total=count_lines(in_path) if terminal else None):
+            counts = classify_stream(in_path, out_path, model_path or str(DEFAULT_MODEL), workers, batch,
+                                     warn=lambda msg: click.echo(msg, err=True))
     except ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:          # --in missing or unreadable, --out not writable
@@ -316,8 +321,11 @@ def train(corpus_dir, out_path, with_reviews, db_path):
             raise click.ClickException(f"--with-reviews: no database at {db_path}")
         extra = review_rows(open_db(db_path))
         click.echo(f"{len(extra)} reviewer decisions added to the training split", err=True)
-    card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, extra_rows=extra,
-                    log=lambda m: click.echo(m, err=True))
+    from .progress import watch
+
+    with watch("training") as say:      # at a terminal: a spinner naming the current step
+        card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, extra_rows=extra,
+                        log=lambda m: (say(f"training: {m}"), click.echo(m, err=True)))
     test = card["metrics"].get("frozen_test", {})
     click.echo(f"model {card['model_version']} written to {out_path or DEFAULT_MODEL}; flag threshold "
                f"{card['thresholds']['flag']}")

@@ -144,3 +144,26 @@ def test_run_help_states_the_exit_codes_it_uses(tmp_path):
             "reached, yielded no listings, ended early or failed a monitor check") in shown
     assert "2 for a mistyped command line" in shown
     assert CliRunner().invoke(cli, ["run", "--no-such-option"]).exit_code == 2
+
+
+def test_long_steps_show_progress_at_a_terminal_and_nothing_through_a_pipe(model_path, tmp_path):
+    import json
+
+    from takedown.db import open_db
+
+    src = tmp_path / "in.jsonl"
+    rows = [{"title": "呼死你 软件 包月", "description": "联系QQ12345001"}, {"title": "正规呼叫中心", "description": "企业服务"}]
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows * 150), encoding="utf-8")
+    classify = ["classify", "--in", str(src), "--out", str(tmp_path / "out.jsonl"), "--workers", "1"]
+    code, terminal = run_under_pty(classify)
+    assert code == 0 and "classifying" in terminal and "300/300" in terminal, terminal
+    piped = sweep(*classify)
+    assert piped.stderr.strip().splitlines() == ["classified 300 listings (150 flagged); 0 malformed lines skipped; "
+                                                 "0 lines with invalid Unicode repaired"]
+    db = tmp_path / "steps.db"
+    open_db(db).close()
+    for step, shown in (("evidence", "capturing evidence"), ("report", "filing reports"),
+                        ("recheck", "rechecking reported listings")):
+        code, terminal = run_under_pty([step, "--db", str(db)])
+        assert code == 0 and shown in terminal, (step, terminal)
+        assert shown not in sweep(step, "--db", str(db)).stderr, step
