@@ -93,7 +93,7 @@ def _crawl_options(fn):
     fn = click.option("--base-url", "base_urls", multiple=True, metavar="NAME=URL",
                       help="Point a profile at another address (repeatable).")(fn)
     fn = click.option("--keywords", help="Comma-separated search keywords replacing the keyword list.")(fn)
-    fn = click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log as well as progress.")(fn)
+    fn = click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log and tracebacks (default: one line per problem).")(fn)
     fn = click.option("--resume", is_flag=True,
                       help="Continue an interrupted crawl (killed, stopped, disk full) from its frontier.")(fn)
     return db_option(fn)
