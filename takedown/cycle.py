@@ -90,7 +90,8 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
         elif summary["listings"] == 0:
             result.failures.append(f"{name}: no listings crawled ({summary['pages']} pages fetched) — "
                                    f"is the platform reachable and its profile current?")
-    result.failures += monitor_failures({n: m for n, m in result.monitors.items() if n not in unreachable})       # "<platform>: monitor <check> failed: …"
+    # "<platform>: monitor <check> failed: …" — but not for an unreachable platform, already said above
+    result.failures += monitor_failures({n: m for n, m in result.monitors.items() if n not in unreachable})
     result.outcome = "failed" if result.failures else "ok"
     try:
         store.record_monitors(run_id, result.monitors)
