@@ -205,12 +205,13 @@ class EmptySeeds(PlatformMonitor):
             return
         broken, seen = [], []
         for kind in SEED_KINDS:
+            pages = "category/board pages" if kind == "pages" else f"{kind} pages"     # not "pages pages"
             seeds = self.stat(f"sweep/{self.platform}/seeds/{kind}")
             with_links = self.stat(f"sweep/{self.platform}/seeds_with_links/{kind}")
             if seeds:
-                seen.append(f"{with_links} of {seeds} {kind} pages had listings")
+                seen.append(f"{with_links} of {seeds} {pages} had listings")
                 if not with_links:
-                    broken.append(f"all {seeds} {kind} pages came back without a listing link")
+                    broken.append(f"all {seeds} {pages} came back without a listing link")
         self.summary = "; ".join(seen) or "no seeds"
         self.assertFalse(broken, msg="; ".join(broken) + f" — has the platform changed its markup? (check list.links "
                                                          f"in {self.profile.path or 'the profile'})")

@@ -30,5 +30,11 @@ def crawl(profiles: list[Profile], settings: Settings, keywords: str | None = No
         crawler = process.create_crawler(SPIDERS[profile.kind])
         crawlers.append((profile.name, crawler))
         process.crawl(crawler, profile=profile.name, keywords=keywords)
+    if not settings.getbool("SWEEP_LOG_TRACEBACKS"):
+        from scrapy.utils.log import get_scrapy_root_handler
+
+        from .quiet_log import install
+
+        install(get_scrapy_root_handler())       # the one each crawler above (re)installed
     process.start()
     return {name: dict(crawler.stats.get_stats()) for name, crawler in crawlers}

@@ -12,6 +12,19 @@ db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=Tru
                          help="SQLite database file.")
 
 
+
+def _must_exist(ctx, param, value):
+    if value != ":memory:" and not Path(value).exists():     # opening it would create an empty one and say "0"
+        raise click.ClickException(f"no database at {value}: check --db (sweep crawl, run, demo or ingest create one)")
+    return value
+
+
+# For commands that only read: a mistyped --db is refused rather than created empty.
+existing_db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
+                                  type=click.Path(dir_okay=False), callback=_must_exist,
+                                  help="SQLite database file (must exist).")
+
+
 def _parse_base_urls(values) -> dict[str, str]:
     out = {}
     for value in values:
@@ -26,10 +39,19 @@ class SweepGroup(click.Group):
     """Renders, for every command, a database that cannot be used as one line (takedown/db.py says why)."""
 
     def invoke(self, ctx):
+        from .optional import MissingExtra, message
+
         try:
             return super().invoke(ctx)
         except DatabaseUnusable as exc:
             raise click.ClickException(str(exc)) from None
+        except MissingExtra as exc:
+            raise click.ClickException(str(exc)) from None
+        except ModuleNotFoundError as exc:      # an optional extra that is not installed: say which
+            hint = message(exc.name, f"sweep {ctx.invoked_subcommand or ''}".strip())
+            if hint is None:
+                raise
+            raise click.ClickException(hint) from None
 
 
 @click.group(cls=SweepGroup)
@@ -71,7 +93,7 @@ def _crawl_options(fn):
     fn = click.option("--base-url", "base_urls", multiple=True, metavar="NAME=URL",
                       help="Point a profile at another address (repeatable).")(fn)
     fn = click.option("--keywords", help="Comma-separated search keywords replacing the keyword list.")(fn)
-    fn = click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log as well as progress.")(fn)
+    fn = click.option("-v", "--verbose", is_flag=True, help="Scrapy's INFO log and tracebacks (default: one line per problem).")(fn)
     fn = click.option("--resume", is_flag=True,
                       help="Continue an interrupted crawl (killed, stopped, disk full) from its frontier.")(fn)
     return db_option(fn)
@@ -82,7 +104,8 @@ def _run_cycle(db_path, platforms, profiles_dir, base_urls, keywords=None, verbo
 
     try:
         return run_cycle(db_path, list(platforms), profiles_dir, base_urls, keywords=keywords,
-                         log_level="INFO" if verbose else "WARNING", resume=resume)
+                         log_level="INFO" if verbose else "WARNING", resume=resume,
+                         progress=sys.stderr.isatty())      # cron and pipes get no progress
     except Exception as exc:   # profile and model errors carry their own clear messages
         from crawler.profile import ProfileError
         from classifier.artifact import ArtifactError
@@ -117,7 +140,10 @@ def crawl(db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume
 def run(db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume):
     """One scheduled cycle: crawl every enabled platform, classify, store, print a summary.
 
-    Exits non-zero only on real failure (a platform that could not be crawled at all).
+    Exit status: 0 when every platform was crawled and passed its monitor checks; 1 when a
+    platform could not be reached, yielded no listings, ended early or failed a monitor check
+    (each named as `<platform>: …`), or the database, config, profiles or model cannot be used;
+    2 for a mistyped command line.
 
     Example:
 
@@ -154,9 +180,14 @@ def classify(in_path, out_path, model_path, workers, batch):
     from classifier.artifact import DEFAULT_MODEL, ArtifactError
     from classifier.stream import classify_stream
 
+    from .progress import at_terminal, count_lines, lines_written, watch
+
     try:
-        counts = classify_stream(in_path, out_path, model_path or str(DEFAULT_MODEL), workers, batch,
-                                 warn=lambda msg: click.echo(msg, err=True))
+        terminal = at_terminal() and out_path != "-"
+        with watch("classifying", lines_written(out_path) if terminal else None,
+                   total=count_lines(in_path) if terminal else None):
+            counts = classify_stream(in_path, out_path, model_path or str(DEFAULT_MODEL), workers, batch,
+                                     warn=lambda msg: click.echo(msg, err=True))
     except ArtifactError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:          # --in missing or unreadable, --out not writable
@@ -167,7 +198,7 @@ def classify(in_path, out_path, model_path, workers, batch):
 
 
 @cli.command()
-@db_option
+@existing_db_option
 def stats(db_path):
     """Listings and flags by platform and label.
 
@@ -182,7 +213,7 @@ def stats(db_path):
 
 @cli.command()
 @click.argument("text")
-@db_option
+@existing_db_option
 @click.option("--limit", default=50, show_default=True, help="At most this many results (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def search(text, db_path, limit, as_json):
@@ -220,6 +251,10 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
     """
     from sandbox.catalogue import Catalogue
     from sandbox.process import SandboxProcess
+
+    from .optional import require
+
+    require("aiohttp", "sweep demo")       # the sandbox runs in a child process: check here, say it once
 
     from .summary import print_queue_quality, print_summary, queue_quality
 
@@ -291,8 +326,12 @@ def train(corpus_dir, out_path, with_reviews, prevalence, target_precision, db_p
             raise click.ClickException(f"--with-reviews: no database at {db_path}")
         extra = review_rows(open_db(db_path))
         click.echo(f"{len(extra)} reviewer decisions added to the training split", err=True)
-    card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, extra_rows=extra, prevalence=prevalence,
-                    prevalence_precision=target_precision, log=lambda m: click.echo(m, err=True))
+    from .progress import watch
+
+    with watch("training") as say:      # at a terminal: a spinner naming the current step
+        card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, extra_rows=extra, prevalence=prevalence,
+                        prevalence_precision=target_precision,
+                        log=lambda m: (say(f"training: {m}"), click.echo(m, err=True)))
     test = card["metrics"].get("frozen_test", {})
     click.echo(f"model {card['model_version']} written to {out_path or DEFAULT_MODEL}; flag threshold "
                f"{card['thresholds']['flag']}")

@@ -121,6 +121,8 @@ def terms():
 def _db(path):
     from .db import open_db
 
+    if path != ":memory:" and not Path(path).exists():   # terms come from reviews: a new, empty file has none
+        raise click.ClickException(f"no database at {path}: check --db (sweep crawl, run, demo or ingest create one)")
     return open_db(path)
 
 

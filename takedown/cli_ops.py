@@ -140,7 +140,7 @@ def print_run(run: dict) -> None:
 
 def register(cli: click.Group) -> None:
     """Add this area's commands to `cli`."""
-    from .cli import _crawl_options, _parse_base_urls
+    from .cli import _crawl_options, _parse_base_urls, existing_db_option
 
     @cli.command()
     @_crawl_options
@@ -191,8 +191,9 @@ def register(cli: click.Group) -> None:
             if report.outcome == "skipped":
                 _echo(f"cycle refused (run {report.run_id}): {report.failures[0]}")
                 ctx.exit(EX_TEMPFAIL)
-            steps = ", ".join(f"{name} {step['status']}" for name, step in report.steps.items())
-            click.echo(f"cycle run {report.run_id}: {report.outcome} ({steps})")
+            if report.failures or verbose or sys.stdout.isatty():   # from cron, a good cycle says nothing
+                steps = ", ".join(f"{name} {step['status']}" for name, step in report.steps.items())
+                click.echo(f"cycle run {report.run_id}: {report.outcome} ({steps})")
             if report.failures:
                 raise click.ClickException("; ".join(report.failures))
             return
@@ -226,8 +227,7 @@ def register(cli: click.Group) -> None:
             signal.signal(signal.SIGTERM, previous)
 
     @cli.command()
-    @click.option("--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
-                  help="SQLite database file.")
+    @existing_db_option
     @click.option("--limit", default=20, show_default=True, help="The most recent N runs (0: all).")
     @click.option("--id", "run_id", type=int, help="One run in full: platforms, every monitor check, cycle steps.")
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")

@@ -76,7 +76,17 @@ def register(cli: click.Group) -> None:
             if bad:
                 raise click.ClickException("evidence does not match its recorded digests")
             return
-        result = capture_listings(db_path, config, clock, listing_ids=list(listing_ids) or None)
+        from .evidence import missing
+        from .progress import at_terminal, rows_added, watch
+
+        total = None
+        if at_terminal():
+            db = open_db(db_path)
+            total = len(missing(db, list(listing_ids) or None))
+            db.close()
+        with watch("capturing evidence (Chromium)", rows_added(db_path, "SELECT count(*) FROM evidence")
+                   if total else None, total=total):
+            result = capture_listings(db_path, config, clock, listing_ids=list(listing_ids) or None)
         _emit({"captured": len(result.captured), "errors": result.errors, "refused": result.refused,
                "browser_sandboxed": result.sandboxed}, as_json,
               f"captured evidence for {len(result.captured)} listing(s); {len(result.errors)} failed"
@@ -118,8 +128,12 @@ def register(cli: click.Group) -> None:
             return
         if retry_failed:
             click.echo(f"{do_retry(open_db(db_path), clock)} failed report(s) back in the outbox", err=True)
+        from .progress import at_terminal, rows_added, watch
+
         try:
-            summary = file_confirmed(db_path, config, clock)
+            with watch("filing reports", rows_added(db_path, "SELECT count(*) FROM reports WHERE state != 'pending'")
+                       if at_terminal() else None):
+                summary = file_confirmed(db_path, config, clock)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
         if summary.get("busy"):
@@ -152,8 +166,12 @@ def register(cli: click.Group) -> None:
         from .recheck import recheck_due
 
         config, clock = _setup(db_path, config_path, now)
+        from .progress import at_terminal, rows_added, watch
+
         try:
-            summary = recheck_due(db_path, config, clock, force=force)
+            with watch("rechecking reported listings", rows_added(db_path, "SELECT count(*) FROM rechecks")
+                       if at_terminal() else None):
+                summary = recheck_due(db_path, config, clock, force=force)
         except ConfigError as exc:
             raise click.ClickException(str(exc)) from None
         _emit(summary, as_json,

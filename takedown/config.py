@@ -85,4 +85,9 @@ def load_config(path: str | Path | None = None, environ=os.environ) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{chosen}: not valid TOML: {exc}") from None
     _check_private(chosen, data)
+    from .config_schema import problems
+
+    found = problems(data)
+    if found:     # a mistyped key would otherwise be ignored and its default silently used
+        raise ConfigError(f"{chosen}: " + "; ".join(found))
     return Config(data, chosen)

@@ -26,6 +26,22 @@ class CycleResult:
         return sum(p.get("listings", 0) for p in self.platforms.values())
 
 
+_CONNECTION_FAILURES = {"DownloadConnectionRefusedError": "connection refused", "ConnectionRefusedError":
+                        "connection refused", "CannotResolveHostError": "host name not found", "DNSLookupError":
+                        "host name not found", "DownloadTimeoutError": "timed out", "TCPTimedOutError": "timed out",
+                        "TimeoutError": "timed out", "NoRouteError": "no route to host", "ConnectError":
+                        "cannot connect", "DownloadFailedError": "download failed"}
+
+
+def _unreachable(stats: dict) -> str | None:
+    """Why a platform that answered nothing at all could not be reached (None if it answered)."""
+    if stats.get("response_received_count", 0):
+        return None
+    errors = [k.rpartition(".")[2] for k in stats if k.startswith("downloader/exception_type_count/")]
+    reasons = sorted({_CONNECTION_FAILURES[e] for e in errors if e in _CONNECTION_FAILURES})
+    return ", ".join(reasons) or None
+
+
 def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=None, base_urls: dict | None = None,
               keywords: str | None = None, progress: bool = True, log_level: str = "WARNING",
               config=None, resume: bool = False) -> CycleResult:
@@ -45,16 +61,27 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     store.register_platforms([p.rebase(base_urls[p.name]) if p.name in (base_urls or {}) else p for p in profiles])
     run_id = store.start_run([p.name for p in profiles])
     settings = crawl_settings(db_path, run_id, base_urls, profiles_dir,
-                              {"SWEEP_PROGRESS_INTERVAL": 5 if progress else 0, "LOG_LEVEL": log_level, **overrides,
-                               "SWEEP_RESUME": resume})
+                              {"SWEEP_PROGRESS_INTERVAL": 1 if progress else 0, "LOG_LEVEL": log_level, **overrides,
+                               "SWEEP_RESUME": resume, "SWEEP_LOG_TRACEBACKS": log_level == "INFO"})
     try:
         stats = crawl(profiles, settings, keywords)
     except BaseException:
         store.finish_run(run_id, "failed", {})
         raise
     result = CycleResult(run_id, "ok", {name: summarise(s) for name, s in stats.items()})
+    result.monitors = {name: s.get("sweep/monitors", []) for name, s in stats.items()}
+    unreachable = {}
+    for profile in profiles:
+        why = _unreachable(stats.get(profile.name, {}))
+        if why:
+            url = (base_urls or {}).get(profile.name, profile.base_url)
+            unreachable[profile.name] = (f"{profile.name}: cannot reach {url} ({why}) — is the platform up, and is "
+                                         f"its address right (base_url in {profile.path or 'its profile'}, or "
+                                         f"--base-url)? -v shows every request")
     for name, summary in result.platforms.items():
-        if summary["finish_reason"] != "finished":
+        if name in unreachable:          # its monitors all fail for this one reason: say it once
+            result.failures.append(unreachable[name])
+        elif summary["finish_reason"] != "finished":
             result.failures.append(f"{name}: crawl ended with {summary['finish_reason']!r} — what it did not "
                                    f"finish is kept: rerun with --resume to continue")
         elif summary.get("sweep/store/unsaved"):
@@ -63,8 +90,8 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
         elif summary["listings"] == 0:
             result.failures.append(f"{name}: no listings crawled ({summary['pages']} pages fetched) — "
                                    f"is the platform reachable and its profile current?")
-    result.monitors = {name: s.get("sweep/monitors", []) for name, s in stats.items()}
-    result.failures += monitor_failures(result.monitors)       # "<platform>: monitor <check> failed: …"
+    # "<platform>: monitor <check> failed: …" — but not for an unreachable platform, already said above
+    result.failures += monitor_failures({n: m for n, m in result.monitors.items() if n not in unreachable})
     result.outcome = "failed" if result.failures else "ok"
     try:
         store.record_monitors(run_id, result.monitors)

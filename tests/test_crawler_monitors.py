@@ -54,7 +54,8 @@ def test_a_healthy_crawl_passes_every_check():
     assert set(results) == {"finish_reason", "min_listings", "item_validation", "error_ratio", "retry_ratio",
                             "spider_errors", "empty_descriptions", "unrendered", "empty_seeds"}
     assert failed(results) == set()
-    assert results["empty_seeds"]["message"] == "1 of 5 search pages had listings; 2 of 2 pages pages had listings"
+    assert results["empty_seeds"]["message"] == ("1 of 5 search pages had listings; "
+                                                   "2 of 2 category/board pages had listings")
 
 
 def test_extraction_that_raised_fails_the_platform_even_when_listings_still_arrive():

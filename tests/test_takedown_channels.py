@@ -225,11 +225,18 @@ def test_xarf_export_is_valid_v4_with_evidence_and_stable_identity(fresh_db, tmp
     channel = XarfExport(ps, {"dir": str(tmp_path / "exports")})
     receipt = channel.file(report)
     doc = json.loads(open(receipt.receipt, encoding="utf-8").read())
-    result = parse(doc)
+    result = parse(doc, strict=True, show_missing_optional=True)      # recommended fields too
     assert result.errors == [] and result.report.category == "content" and result.report.type == "fraud"
     assert doc["url"] == report.listings[0].url and doc["fraud_type"] == "other"
-    assert doc["source_identifier"] == "127.0.0.1" and "domain" not in doc        # an IP, not a domain
-    assert f"category:{item.label}" in doc["tags"] and "第十四条" in doc["description"]
+    # The host is an address, so the domain is the platform's (its abuse address's); the port is the URL's.
+    assert doc["source_identifier"] == "127.0.0.1" and doc["domain"] == "marketplace.example"
+    assert doc["source_port"] == int(report.listings[0].url.split(":")[2].split("/")[0]) and doc["confidence"] == 1.0
+    assert doc["claimed_entity"] == (report.listings[0].seller_name or report.listings[0].seller_id)
+    assert f"category:{item.label}" in doc["tags"]
+    bomber = item.label in ("call_bomber", "sms_bomber")       # their basis is the MIIT 2018 plan, not Art. 14
+    assert ("law:cn-miit-2018-harassing-calls-plan" in doc["tags"]) == bomber
+    assert ("law:cn-anti-telecom-fraud-art14" in doc["tags"]) == (not bomber)
+    assert ("第十四条" in doc["description"]) == (not bomber)
     hashes = {e["content_type"]: e["hash"] for e in doc["evidence"]}
     assert hashes["image/png"] == f"sha256:{report.listings[0].evidence.screenshot_sha256}"
     assert hashes["application/zip"] == f"sha256:{report.listings[0].evidence.wacz_sha256}"
@@ -243,20 +250,29 @@ def test_xarf_export_is_valid_v4_with_evidence_and_stable_identity(fresh_db, tmp
         channel.file(report)
 
 
-def test_csv_12321_batch_has_one_row_per_listing(fresh_db, tmp_path):
+def test_csv_12321_is_one_batch_per_run_with_platforms_by_display_name(fresh_db, tmp_path):
     path, rows = fresh_db
     bundle = _seller_rows(rows)
     report, ps = _report(path, "csv_12321", [r.key for r in bundle], key="sweep-csv-0001", level=1)
+    app = next(r for r in rows if r.platform == "appstore")
+    other, app_ps = _report(path, "csv_12321", [app.key], key="sweep-csv-0002", level=1)
     receipt = Csv12321Export(ps, {"dir": str(tmp_path)}).file(report)
+    second = Csv12321Export(app_ps, {"dir": str(tmp_path)}).file(other)      # another platform, the same run
+    assert second.receipt == receipt.receipt and receipt.receipt.endswith("-batch.csv")
+    assert sorted(p.name for p in (tmp_path / "12321").glob("*.csv")) == [receipt.receipt.rpartition("/")[2]]
     raw = open(receipt.receipt, "rb").read()
-    assert raw.startswith("\ufeff".encode()) and receipt.receipt.endswith("20261128-sweep-csv-0001.csv")
+    assert raw.startswith("\ufeff".encode())
     table = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert list(table[0].keys()) == COLUMNS and len(table) == len(bundle)
+    assert list(table[0].keys()) == COLUMNS and len(table) == len(bundle) + 1
+    assert [row["序号"] for row in table] == [str(n) for n in range(1, len(table) + 1)]
     for row, item in zip(table, report.listings):
         assert row["被举报网址"] == item.url and row["证据SHA256"] == item.evidence.wacz_sha256
-        assert "反电信网络诈骗法" in row["法律依据"] and row["被举报对象类型"] == "电商商品"
+        assert row["被举报平台"] == "闲趣集市" and row["被举报对象类型"] == "电商商品"
         assert "仍在售" in row["举报理由"] and row["举报编号"] == "sweep-csv-0001"
-    assert Csv12321Export(ps, {"dir": str(tmp_path)}).file(report).duplicate
+    assert table[-1]["被举报平台"] == "应用汇" and table[-1]["举报编号"] == "sweep-csv-0002"
+    again = Csv12321Export(ps, {"dir": str(tmp_path)}).file(report)
+    assert again.duplicate and len(list(csv.DictReader(io.StringIO(open(again.receipt, "rb").read()
+                                                                  .decode("utf-8-sig"))))) == len(table)
 
 
 def test_unknown_channel_is_a_config_error(fresh_db):

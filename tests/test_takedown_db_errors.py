@@ -86,7 +86,7 @@ def test_a_read_only_database_is_one_line_and_left_untouched(folder, command):
 def test_a_read_only_directory_is_one_line(folder):
     db_path = folder / "sweep.db"
     folder.chmod(0o555)
-    proc = _sweep("stats", "--db", str(db_path))
+    proc = _sweep(*COMMANDS["crawl"], "--db", str(db_path))      # one that creates a database (stats refuses a missing one)
     _assert_one_line_refusal(proc, f"its directory {folder} is read-only")
     assert list(folder.iterdir()) == []
 

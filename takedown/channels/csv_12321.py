@@ -1,8 +1,12 @@
 """A CSV complaint batch in the shape 12321 (网络不良与垃圾信息举报受理中心) takes from partners.
 
-One file per report, one row per listing, UTF-8 with a BOM so Excel opens the Chinese
-headers: ``<exports>/12321/<YYYYMMDD>-<key>.csv``, written once (the file name is the
-idempotency key). The columns follow the fields of 12321's web complaint form (what was
+One batch file per run, one row per listing, UTF-8 with a BOM so Excel opens the Chinese
+headers: ``<exports>/12321/<YYYYMMDD-HHMMSS>-batch.csv`` holds every report this process filed
+(all platforms, numbered 序号 1…n), rewritten whole (atomically) as each report is added.
+Exactly once rests on a record per report, ``<exports>/12321/reports/<key>.csv``, written
+once: a report whose record exists is not filed again (it joins the run's batch all the same,
+since the run that wrote it may have stopped before handing its batch on). Platforms appear by
+display name (闲趣集市, not marketplace; ``[platforms.<name>] display_name``). The columns follow the fields of 12321's web complaint form (what was
 reported, where, by whom, why, under which rule, with what evidence); a centre that wants
 another layout gets the same data re-ordered from ``COLUMNS``.
 """
@@ -10,10 +14,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import tempfile
+import time
 from pathlib import Path
 
 from .base import Channel, NotConfigured, Receipt, Report
-from .text import CATEGORY_ZH
+from .text import CATEGORY_ZH, display_name
 
 COLUMNS = ["序号", "举报类型", "违法类别", "被举报对象类型", "被举报平台", "被举报网址", "被举报账号", "账号名称",
            "信息标题", "举报理由", "法律依据", "证据文件", "证据SHA256", "截图SHA256", "发现时间", "举报编号",
@@ -21,7 +28,7 @@ COLUMNS = ["序号", "举报类型", "违法类别", "被举报对象类型", "�
 KIND_ZH = {"ecommerce": "电商商品", "appstore": "移动应用", "forum": "论坛帖子", "code": "代码仓库", "social": "社交频道"}
 
 
-def rows(report: Report) -> list[dict]:
+def rows(report: Report, platform_name: str | None = None) -> list[dict]:
     law = "；".join(f"{c.law}{c.article}" for c in report.citations)
     out = []
     for n, item in enumerate(report.listings, 1):
@@ -30,7 +37,7 @@ def rows(report: Report) -> list[dict]:
             "序号": n, "举报类型": "违法违规信息（骚扰电话/电信网络诈骗工具）",
             "违法类别": CATEGORY_ZH.get(item.label or report.category, report.category),
             "被举报对象类型": KIND_ZH.get(item.kind, "网页"),
-            "被举报平台": report.platform, "被举报网址": item.url, "被举报账号": item.seller_id or "",
+            "被举报平台": platform_name or report.platform, "被举报网址": item.url, "被举报账号": item.seller_id or "",
             "账号名称": item.seller_name or "", "信息标题": item.title,
             "举报理由": f"销售/提供{CATEGORY_ZH.get(item.label or report.category, '')}，经人工复核确认"
                         + (f"；已举报{report.escalation_level}次仍在售" if report.escalation_level else ""),
@@ -42,12 +49,30 @@ def rows(report: Report) -> list[dict]:
     return out
 
 
-def render(report: Report) -> bytes:
+def render(table: list[dict]) -> bytes:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows(report))
+    writer.writerows({**row, "序号": n} for n, row in enumerate(table, 1))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def read(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+
+
+# This process's batch per export directory: {directory: (batch path, [record paths])}. One
+# `sweep report` (or one scheduled cycle, its own process) is one run, whichever platforms it files.
+_BATCHES: dict[Path, tuple[Path, list[Path]]] = {}
+
+
+def _replace(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 class Csv12321Export(Channel):
@@ -65,11 +90,22 @@ class Csv12321Export(Channel):
     def file(self, report: Report) -> Receipt:
         from ..evidence import write_once
 
-        path = self.dir / f"{report.created_at[:10].replace('-', '')}-{report.idempotency_key}.csv"
-        if path.exists():
-            return Receipt(str(path), True)
-        try:
-            write_once(path, render(report))
-        except FileExistsError:
-            return Receipt(str(path), True)
-        return Receipt(str(path), False, {"rows": len(report.listings)})
+        record = self.dir / "reports" / f"{report.idempotency_key}.csv"
+        duplicate = record.exists()
+        if not duplicate:
+            try:
+                write_once(record, render(rows(report, display_name(self.platform))))
+            except FileExistsError:
+                duplicate = True
+        batch = self._add_to_batch(record)
+        return Receipt(str(batch), duplicate, {} if duplicate else {"rows": len(report.listings)})
+
+    def _add_to_batch(self, record: Path) -> Path:
+        if self.dir not in _BATCHES:
+            _BATCHES[self.dir] = (self.dir / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{os.getpid()}-batch.csv",
+                                  [])
+        batch, records = _BATCHES[self.dir]
+        if record not in records:
+            records.append(record)
+            _replace(batch, render([row for r in records for row in read(r)]))
+        return batch

@@ -14,6 +14,14 @@ CATEGORY_EN = {"call_bomber": "call-bombing software", "caller_id_spoof": "calle
                "sms_bomber": "SMS bomber", "modem_pool": "SIM modem pool (multi-SIM device)",
                "voice_gateway": "SIM voice gateway (GoIP)", "other": "other prohibited tool"}
 
+# The bundled sandbox platforms' own names; any platform can set [platforms.<name>] display_name.
+DISPLAY_NAMES = {"marketplace": "闲趣集市", "appstore": "应用汇", "forum": "闲聊论坛"}
+
+
+def display_name(platform) -> str:
+    """A platform's name as people know it (PlatformSettings in, text out)."""
+    return (platform.settings or {}).get("display_name") or DISPLAY_NAMES.get(platform.name) or platform.name
+
 
 def render_subject(report: Report) -> str:
     again = f"（第{report.escalation_level + 1}次举报）" if report.escalation_level else ""
