@@ -35,7 +35,9 @@ SCHEMA = {
         "relist": _section("text_threshold", "num_perm", "same_seller", "shared_contact"),
         "reports": _section("max_attempts", "backoff_seconds", "max_backoff_seconds", "quick_retries",
                             "capture_evidence", "require_evidence"),
-        "evidence": _section("dir", "timeout_ms", "max_per_cycle"),
+        "evidence": _section("dir", "timeout_ms", "max_per_cycle", "browser_user"),
+        "check": _section("block_score", "key_refresh_seconds", "sample_allow", "bank_refresh_seconds",
+                          "max_body_bytes", "max_batch", "decisions"),
         "exports": _section("dir"),
         "channels": _section("sandbox_intake", "email", "xarf", "csv_12321", extra={"properties": {
             "smtp": _section("host", "port", "starttls", "ssl", "username", "password", "password_env", "ca_file",
@@ -48,6 +50,8 @@ SCHEMA = {
 # channels.smtp is the e-mail channel's section; the rest are named as the channels are.
 SCHEMA["properties"]["channels"]["properties"].update({"email": {"type": "object"}, "xarf": {"type": "object"},
                                                        "csv_12321": {"type": "object"}})
+SCHEMA["properties"]["check"]["properties"]["decisions"] = _section("contact", "link", "seller", "signature",
+                                                                    "domain", "imported")
 _VALIDATOR = Draft202012Validator(SCHEMA)
 
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import math
 
+from crawler.profile import KINDS as PROFILE_KINDS
+
 from .banks import LOCAL, Banks
 
 ORDER = {"allow": 0, "review": 1, "block": 2}
 DEFAULT_DECISIONS = {"contact": "block", "link": "block", "seller": "review", "signature": "block",
                      "domain": "review", "imported": "review"}
-KINDS = ("ecommerce", "appstore", "forum", "")
+KINDS = (*PROFILE_KINDS, "")
 MAX_TEXT = 20_000
 _STR_FIELDS = {"title": 1_000, "description": MAX_TEXT, "seller": 200, "platform": 100, "kind": 20, "id": 200}
 
