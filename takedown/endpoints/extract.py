@@ -58,25 +58,28 @@ def endpoint_of(url: str, description: str = "") -> Endpoint | None:
     return Endpoint(registrable(host), host, path, " ".join(description.split())[:120])
 
 
-def _parse(text: str):
+def _parse(text: str) -> list | None:
+    """The file's data roots, or None when it is no JSON, YAML or Python file."""
     for load in (json.loads, yaml.safe_load):
         try:
             data = load(text)
         except Exception:         # each loader has its own error types; not this shape
             continue
         if isinstance(data, (list, dict)):
-            return data
-    try:                           # APIS = [...] / apis = {...}: the literal after the first '='
+            return [data]
+    try:                           # APIS = [...] / apis = {...}: each literal assigned, evaluated as data
         tree = ast.parse(text)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
+    roots = []
     for node in tree.body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, (ast.List, ast.Dict, ast.Tuple)):
             try:
-                return ast.literal_eval(node.value)
+                roots.append(ast.literal_eval(node.value))
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                continue
-    return None
+                # Not a pure literal (a call inside): its source text is scanned for URLs instead.
+                roots.append(ast.get_source_segment(text, node.value) or "")
+    return roots or None
 
 
 def _walk(node, out: list, depth: int = 0) -> None:
@@ -101,10 +104,10 @@ def _walk(node, out: list, depth: int = 0) -> None:
 def extract(text: str) -> list[Endpoint]:
     """Every distinct abused endpoint ``text`` (a config file) lists, in file order."""
     text = (text or "")[:MAX_TEXT]
-    data = _parse(text)
+    roots = _parse(text)
     found: list[tuple[str, str]] = []
-    if data is not None:
-        _walk(data, found)
+    if roots is not None:
+        _walk(roots, found)
     else:
         found = [(u, "") for u in _URL.findall(text)[:MAX_ENDPOINTS]]
     seen, out = set(), []
