@@ -172,3 +172,28 @@ def test_only_bomber_repositories_are_read(code_db, tmp_path):
     collect(db)
     got = {d["domain"]: d["repositories"] for d in domains(db)}
     assert got == {"sandbox.test": 1}
+
+
+def test_abused_domains_are_shared_and_feed_the_domain_bank(code_db, tmp_path):
+    from takedown.check.banks import Banks
+    from takedown.indicators import export_bundle, import_bundle
+
+    db_path = tmp_path / "sweep.db"
+    shutil.copy(code_db, db_path)
+    db = open_db(db_path)
+    collect(db)
+    assert "sandbox.test" not in export_bundle(db)[0], "only what reviewers confirmed is shared"
+    db.execute("UPDATE listings SET state = 'confirmed' WHERE id IN ('codehost:demo-hzq/duanxin-yace', "
+               "'codehost:demo-otpstorm/otp-storm')")
+    db.conn.commit()
+    text, counts = export_bundle(db)
+    patterns = {o["pattern"] for o in json.loads(text)["objects"] if o["type"] == "indicator"}
+    assert {"[domain-name:value = 'sandbox.test']", "[domain-name:value = 'example.invalid']"} <= patterns
+    assert counts["domain"] == 2
+    # The check API's domain bank: a listing linking to an endpoint host under an abused domain.
+    hits = Banks.load(db).match({"title": "接口合集", "description": "新接口 https://otp.sandbox.test/v1/send 已测"})
+    assert {(m["type"], m["value"], m.get("abused_endpoint")) for m in hits} == {("domain", "sandbox.test", True)}
+    other = open_db(tmp_path / "other.db")
+    import_bundle(other, text, "partner-b")
+    assert {r[0] for r in other.execute("SELECT value FROM indicators WHERE type = 'domain'")} == {
+        "sandbox.test", "example.invalid"}
