@@ -197,3 +197,21 @@ def test_abused_domains_are_shared_and_feed_the_domain_bank(code_db, tmp_path):
     import_bundle(other, text, "partner-b")
     assert {r[0] for r in other.execute("SELECT value FROM indicators WHERE type = 'domain'")} == {
         "sandbox.test", "example.invalid"}
+
+
+def test_the_owner_reads_endpoints_and_evidence_digests_never_the_request_details(tmp_path):
+    from takedown.channels.base import EvidenceRef, ListingRef, Report
+    from takedown.channels.text import render_body, render_subject
+
+    evidence = EvidenceRef(7, "2026-01-01T00:00:00Z", "http://127.0.0.1/demo/x", 200, tmp_path / "x.wacz", "a" * 64,
+                           "b" * 64, tmp_path / "x.png", "c" * 64)
+    repo = ListingRef("codehost:demo/x", "codehost", "demo/x", "http://127.0.0.1/demo/x", "短信测压\u202e工具", "sms_bomber",
+                      0.9, "codehost:demo", "demo", "", "code", evidence)
+    report = Report(1, "sweep-endpoint-sandbox.test", "email", "endpoint:sandbox.test", "endpoint_abuse", 0, [repo], [],
+                    "2026-01-01T00:00:00Z", "sandbox.test", "sandbox.test",
+                    abused_endpoints=[{"host": "otp.sandbox.test", "path": "/v1/send", "description": "demo-register"}])
+    body = render_body(report)
+    assert "otp.sandbox.test/v1/send" in body and "demo-register" in body
+    assert "a" * 64 in body and "c" * 64 in body and "http://127.0.0.1/demo/x" in body
+    assert "\u202e" not in body                      # crawled text: bidi controls made visible
+    assert "sandbox.test" in render_subject(report) and "验证码接口" in render_subject(report)
