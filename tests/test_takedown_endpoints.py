@@ -172,6 +172,12 @@ def test_only_bomber_repositories_are_read(code_db, tmp_path):
     collect(db)
     got = {d["domain"]: d["repositories"] for d in domains(db)}
     assert got == {"sandbox.test": 1}
+    # A reviewer rejecting the other repository takes its endpoints out as well.
+    db.execute("UPDATE listings SET state = 'rejected' WHERE id = 'codehost:demo-hzq/duanxin-yace'")
+    db.conn.commit()
+    collect(db)
+    assert domains(db) == []
+    assert notify(db, {"contacts": {"sandbox.test": "s@sandbox.test"}}) == {}
 
 
 def test_abused_domains_are_shared_and_feed_the_domain_bank(code_db, tmp_path):

@@ -26,7 +26,9 @@ def notify(db, settings: dict, clock=SYSTEM, finder: ContactFinder | None = None
     finder = finder or ContactFinder(settings)
     channel = settings.get("channel", "email")
     counts = Counter()
-    pending = [r[0] for r in db.execute("SELECT domain FROM endpoint_domains WHERE report_id IS NULL ORDER BY domain")]
+    pending = [r[0] for r in db.execute(
+        "SELECT domain FROM endpoint_domains d WHERE report_id IS NULL AND EXISTS "
+        "(SELECT 1 FROM endpoint_sightings s WHERE s.domain = d.domain) ORDER BY domain")]
     for domain in pending:
         now = iso(clock.now())
         contact = finder.find(domain)

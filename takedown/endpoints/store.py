@@ -26,6 +26,9 @@ def collect(db, clock=SYSTEM) -> dict:
                       "AND coalesce(state, 'new') != 'rejected' ORDER BY id", list(BOMBERS)).fetchall()
     now = iso(clock.now())
     with db.conn:
+        # Derived data: a repository a reviewer rejected, or no longer labelled a bomber, cites nothing.
+        db.execute(f"DELETE FROM endpoint_sightings WHERE listing_id IN (SELECT id FROM listings WHERE "
+                   f"coalesce(state, 'new') = 'rejected' OR coalesce(label, '') NOT IN ({marks}))", list(BOMBERS))
         for lid, extra, version, seen in rows:
             try:
                 files = (json.loads(extra or "{}") or {}).get("attachments") or []
