@@ -90,6 +90,13 @@ SCHEMA = {
                 "strip": _SELECTORS,
                 "next": _SELECTORS,
                 "max_pages": {"type": "integer", "minimum": 1},
+                # Files a listing page links to whose text is kept with the listing (a repository's config).
+                "attachments": {
+                    "type": "object", "additionalProperties": False, "required": ["links", "match"],
+                    "properties": {"links": _SELECTORS, "match": {"type": "string", "minLength": 1},
+                                   "text": _SELECTORS, "max": {"type": "integer", "minimum": 1, "maximum": 20},
+                                   "max_chars": {"type": "integer", "minimum": 100, "maximum": 200000}},
+                },
                 "browser": {
                     "type": "object", "additionalProperties": False, "required": ["when"],
                     "properties": {"when": _SELECTOR, "wait_for": _SELECTOR,
@@ -209,6 +216,12 @@ def parse_profile(data, source: str) -> Profile:
         raise ProfileError(f"{source}: field 'listing.url': not a valid regular expression: {exc}") from None
     if "id" not in url_re.groupindex:
         raise ProfileError(f"{source}: field 'listing.url': the pattern needs a named group (?P<id>...)")
+    if "attachments" in data["listing"]:
+        try:
+            re.compile(data["listing"]["attachments"]["match"])
+        except re.error as exc:
+            raise ProfileError(f"{source}: field 'listing.attachments.match': not a valid regular expression: "
+                               f"{exc}") from None
     if "seller_id" in data["listing"]:
         try:
             if "id" not in re.compile(data["listing"]["seller_id"]).groupindex:

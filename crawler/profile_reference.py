@@ -102,6 +102,17 @@ KEY_DOCS: dict[str, tuple[str, str]] = {
     "listing.next": (f"The next page of a multi-page listing (forum threads): {_SEL}.",
                      "\"css:div.pg a.nxt::attr(href)\""),
     "listing.max_pages": ("Pages of one multi-page listing to follow (default 20).", "10"),
+    "listing.attachments": ("Files a listing page links to whose text is kept with the listing in "
+                            "`extra.attachments` ([{url, path, text}]) — a repository's config files, which "
+                            "`sweep endpoints` reads. Followed in the crawl, through the same policy as every page.",
+                            "{links: \"css:ul.tree a::attr(href)\", match: '/blob/[^/]+/[^/]+\\.(ya?ml|json)$'}"),
+    "listing.attachments.links": (f"Links to candidate files: {_SEL}.", "\"css:ul.tree a.tree-file::attr(href)\""),
+    "listing.attachments.match": ("Regular expression a link must match (searched) to be followed.",
+                                  "'/blob/main/(?!src/)[^?#]+\\.(ya?ml|json|py|conf)$'"),
+    "listing.attachments.text": (f"The file's text on its page (default: the whole body's text): {_SEL}.",
+                                 "\"css:pre.blob::text\""),
+    "listing.attachments.max": ("Files followed per listing (default 5).", "3"),
+    "listing.attachments.max_chars": ("Characters kept of each file (default 20000).", "20000"),
     "listing.browser": ("Render in Chromium only the pages this matches; everything else is plain HTTP.",
                         "{when: \"css:div#desc[data-render=js]\", wait_for: \"css:div#desc.loaded\"}"),
     "listing.browser.when": ("Selector that marks a page needing the browser (checked on the plain page).",

@@ -342,8 +342,10 @@ def train(corpus_dir, out_path, with_reviews, prevalence, target_precision, db_p
 
 # Each area adds its commands from its own module.
 from . import cli_audit, cli_check, cli_classifier, cli_crawl, cli_ops, cli_review, cli_share, cli_takedown  # noqa: E402
+from . import cli_endpoints  # noqa: E402
 
-for _area in (cli_classifier, cli_review, cli_takedown, cli_ops, cli_crawl, cli_check, cli_share, cli_audit):
+for _area in (cli_classifier, cli_review, cli_takedown, cli_ops, cli_crawl, cli_check, cli_share, cli_audit,
+              cli_endpoints):
     _area.register(cli)
 
 

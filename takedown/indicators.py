@@ -7,7 +7,8 @@ Sighting carrying first and last seen and how many confirmed listings showed it.
     contact    [user-account:account_type = 'qq' AND user-account:account_login = '123451234']
     seller     [user-account:account_type = 'sweep-seller' AND user-account:user_id = 'marketplace:shop9']
     link       [url:value = 'dl.example.com/tools/pool.apk']          (host + path, as banks match them)
-    domain     [domain-name:value = 'dl.example.com']                  (imported ones; §3 will add its own)
+    domain     [domain-name:value = 'dl.example.com']                  (imported, and the owning domains of
+                                                                       endpoints confirmed bombers abuse: §3)
     signature  pattern_type 'sweep-minhash': datasketch affine32, seed 2018, 128 permutations over character
                3-grams of the folded title + description (takedown/relist.py)
 
@@ -116,7 +117,8 @@ def export_bundle(db, org: str = "Sweep") -> tuple[str, dict]:
         ind = stix2.Indicator(id=f"indicator--{uuid.uuid5(NAMESPACE, f'{kind}:{value}')}", pattern=pattern,
                               pattern_type=ptype, valid_from=_iso(first), indicator_types=["malicious-activity"],
                               labels=labels, confidence=CONFIDENCE[kind], created_by_ref=identity.id,
-                              name=f"{kind} seen in confirmed harassment-tool listings", allow_custom=True,
+                              name=("domain of endpoints abused by confirmed bomber tools" if kind == "domain"
+                                    else f"{kind} seen in confirmed harassment-tool listings"), allow_custom=True,
                               x_sweep_type=kind)
         objects.append(ind)
         objects.append(stix2.Sighting(id=f"sighting--{uuid.uuid5(NAMESPACE, f'sighting:{kind}:{value}')}",
@@ -124,7 +126,7 @@ def export_bundle(db, org: str = "Sweep") -> tuple[str, dict]:
                                       count=len({r['id'] for r in rows}), created_by_ref=identity.id))
         counts[kind] = counts.get(kind, 0) + 1
 
-    for kind in ("contact", "link", "seller"):
+    for kind in ("contact", "link", "seller", "domain"):      # domain: owning domains of abused endpoints
         for value, origins in sorted(banks.entries[kind].items()):
             emit(kind, value, origins)
     for key, (mh, origin) in sorted(banks.signatures.items()):

@@ -120,12 +120,19 @@ def platform_settings(db, config: Config, name: str) -> PlatformSettings:
     removed = sect.get("removed") or _profile_removed(name, row[1] if row else None)
     return PlatformSettings(
         name=name, base_url=sect.get("base_url") or (row[0] if row else None),
-        abuse_email=sect.get("abuse_email") or (f"abuse@{name}.example" if sandbox else None),
+        abuse_email=sect.get("abuse_email") or _endpoint_owner(db, name) or (f"abuse@{name}.example" if sandbox else None),
         channels=_names(sect, "channels", DEFAULT_CHANNELS if sandbox else [], name),
         escalation=_names(sect, "escalation", DEFAULT_ESCALATION if sandbox else [], name, extra=("refile",)),
         deadline_hours=_number(sect, "deadline_hours", 48, name),
         rate_limit_per_minute=_number(sect, "rate_limit_per_minute", 60, name),
         removed=removed, settings=sect, policy=platform_policy(db, config, name).policy)
+
+
+def _endpoint_owner(db, name: str) -> str | None:
+    """An endpoint-abuse report's "platform" is ``endpoint:<domain>``: it goes to the contact found for it."""
+    from .endpoints.store import owner_contact
+
+    return owner_contact(db, name.partition(":")[2]) if name.startswith("endpoint:") else None
 
 
 def _names(sect: dict, key: str, default: list, platform: str, extra: tuple = ()) -> list[str]:
@@ -279,7 +286,8 @@ def plan_reports(db, config: Config, clock=SYSTEM, db_path=None, notes: dict | N
                     continue
                 taken = conn.execute(
                     "SELECT 1 FROM reports r JOIN report_listings rl ON rl.report_id = r.id WHERE rl.listing_id = ? "
-                    "AND r.channel = ? AND r.escalation_level = ?", [lid, channel, level]).fetchone()
+                    "AND r.channel = ? AND r.escalation_level = ? AND r.platform = ?",
+                    [lid, channel, level, platform]).fetchone()     # not an endpoint-abuse report citing it
                 if not taken:
                     groups[(channel, platform, level, seller or lid)].append((lid, label, evidence_id))
         for (channel, platform, level, seller), items in groups.items():
@@ -329,10 +337,15 @@ def load_report(db, report_id: int, db_path, config: Config) -> Report:
                                    row["label"], row["score"], row["seller_id"], row["seller_name"],
                                    row["description"] or "", row["kind"] or "", evidence))
     seller_name = listings[0].seller_name if listings and r["seller_id"] else None
+    abused = []
+    if r["platform"].startswith("endpoint:"):           # the repositories are evidence; the domain is reported
+        from .endpoints.store import endpoints_of
+
+        seller_name, abused = r["seller_id"], endpoints_of(db, r["platform"].partition(":")[2])
     return Report(r["id"], r["idempotency_key"], r["channel"], r["platform"], r["category"] or "other",
                   r["escalation_level"] or 0, listings, citations([i.label for i in listings if i.label]),
                   r["created_at"], r["seller_id"], seller_name,
-                  {**DEFAULT_REPORTER, **config.section("reporter")}, max(1, r["attempts"] or 0))
+                  {**DEFAULT_REPORTER, **config.section("reporter")}, max(1, r["attempts"] or 0), abused)
 
 
 # -- sending ---------------------------------------------------------------------------------
@@ -362,7 +375,8 @@ def _mark_sent(db, report: Report, receipt: Receipt, clock) -> None:
                      "WHERE id = ? AND state = 'pending'", [iso(now), receipt.receipt, report.id])
         for item in report.listings:
             state = conn.execute("SELECT state FROM listings WHERE id = ?", [item.id]).fetchone()[0]
-            if state in ("confirmed", "escalated"):
+            # Only a report to the listing's own platform reports it (not an endpoint-abuse report citing it).
+            if state in ("confirmed", "escalated") and item.platform == report.platform:
                 transition(conn, item.id, "reported", ACTOR,
                            f"report {report.id} via {report.channel}: {receipt.receipt}", at=now,
                            detail={"report_id": report.id, "channel": report.channel,

@@ -230,6 +230,7 @@ def test_every_request_the_spiders_make_round_trips_unchanged(redis_url, sandbox
     assert stats["marketplace"]["roundtrip/meta/browser_fallback"] > 0       # rendered pages, with page bytes
     assert stats["marketplace"]["roundtrip/meta/playwright_page_methods"] > 0
     assert stats["forum"]["roundtrip/meta/listing"] > 0                        # thread pages carry their listing
+    assert stats["codehost"]["roundtrip/meta/attachments_left"] > 0           # config files read after the repo page
     # Retries, redirects and browser retries carry more meta: the fault sandbox makes them.
     profiles = tmp_path / "profiles"
     write_profile(profiles, "marketplace", "kinds=redirect-chain,truncated,crash-once&lists=truncated&normal=2&js=1",

@@ -35,7 +35,11 @@ LISTING_SCHEMA = {
         "extra": {"type": "object", "additionalProperties": False,
                   "properties": {"developer": _OPT_STR, "version": _OPT_STR, "downloads": _OPT_STR,
                                  "stars": _OPT_STR, "replies": _STRINGS, "posts": _STRINGS, "topics": _STRINGS,
-                                 "files": _STRINGS}},
+                                 "files": _STRINGS,
+                                 # listing.attachments: files kept with the listing (a repository's configs)
+                                 "attachments": {"type": "array", "maxItems": 20, "items": {
+                                     "type": "object", "required": ["url", "text"], "additionalProperties": False,
+                                     "properties": {"url": _STR, "path": _STR, "text": _STR}}}}},
         "crawled_at": _STR, "content_hash": _STR, "rendered": {"type": "boolean"},
         "status": {"const": "new"}, "version": {"const": 1}, "classification": {"type": "null"},
     },

@@ -36,6 +36,7 @@ META_SCHEMA = {
     # the spiders' own (crawler/spiders/)
     "download_slot": _STR, "list_page": _INT, "seed": _STR, "seed_kind": {"enum": ["search", "pages"]},
     "more_page": _INT, "listing": {"type": "object"},      # checked by listing_codec
+    "attachments_left": {"type": "array", "items": _STR, "maxItems": 20},     # listing.attachments still to read
     "playwright": _BOOL,
     "playwright_page_methods": {"type": "array", "items": {
         "type": "object", "required": ["method"], "additionalProperties": False,

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+import re
+from urllib.parse import quote, urlsplit
 
 import scrapy
 from scrapy.http import Response
 
-from ..extract import ListingPage, ListPage
+from ..extract import ListingPage, ListPage, Page
 from ..profile import PROFILE_DIR, Profile, load_profiles
 
 
@@ -37,7 +38,8 @@ class ProfileSpider(scrapy.Spider):
 
     kind = ""
     # The only methods a request read back from a shared queue may name (crawler/distributed/).
-    REQUEST_CALLBACKS = frozenset({"parse_list", "parse_listing", "on_error", "on_browser_error"})
+    REQUEST_CALLBACKS = frozenset({"parse_list", "parse_listing", "on_error", "on_browser_error",
+                                   "parse_attachment", "attachment_failed"})
 
     def __init__(self, profile: str | None = None, profiles_dir: str | None = None, base_url: str | None = None,
                  keywords: str | None = None, *args, **kwargs):
@@ -150,7 +152,40 @@ class ProfileSpider(scrapy.Spider):
 
     def complete(self, listing, page, response):
         """Kinds whose listings span several pages override this."""
-        yield listing
+        yield from self.follow_attachments(listing, page)
+
+    # -- attachments: files the listing links to, kept with it (listing.attachments) ---------------
+    def follow_attachments(self, listing, page):
+        spec = self.profile.listing.get("attachments")
+        if not spec:
+            yield listing
+            return
+        wanted = re.compile(spec["match"])
+        urls = list(dict.fromkeys(u for u in page.urls(spec["links"]) if wanted.search(u)))[:spec.get("max", 5)]
+        listing.extra["attachments"] = []
+        yield from self._next_attachment(listing, urls)
+
+    def _next_attachment(self, listing, urls):
+        if not urls:
+            yield listing
+            return
+        self.crawler.stats.inc_value(f"sweep/{self.profile.name}/attachments")
+        yield self.request(urls[0], self.parse_attachment, listing=listing, attachments_left=urls[1:]).replace(
+            errback=self.attachment_failed)     # a method, not a closure: the frontier stores the request
+
+    def parse_attachment(self, response: Response):
+        spec = self.profile.listing["attachments"]
+        listing = response.meta["listing"]
+        text = "\n".join(self.page(Page, response).values(spec.get("text", "css:body")))
+        listing.extra["attachments"].append({"url": response.url, "path": urlsplit(response.url).path,
+                                             "text": text[:spec.get("max_chars", 20000)]})
+        yield from self._next_attachment(listing, response.meta["attachments_left"])
+
+    def attachment_failed(self, failure):
+        """An attachment failed: the listing is kept with the files read so far."""
+        self.on_error(failure)
+        meta = failure.request.meta
+        yield from self._next_attachment(meta["listing"], meta["attachments_left"])
 
     def page(self, cls, response: Response):
         """The page object for ``response``; malformed markup is counted when it is parsed (once)."""

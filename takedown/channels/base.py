@@ -90,6 +90,7 @@ class Report:
     seller_name: str | None = None
     reporter: dict = field(default_factory=dict)      # org, contact, domain
     attempt: int = 1                                   # which attempt at sending this is (1: the first)
+    abused_endpoints: list = field(default_factory=list)   # endpoint-abuse reports: [{host, path, description}]
 
     @property
     def subject(self) -> str:

@@ -95,6 +95,11 @@ class Banks:
                                 f"WHERE l.state IN ({states})", list(CONFIRMED))
         for r in contact_rows:
             banks.add("contact", f"{r['type']}:{r['value']}", {"source": LOCAL, "listing_id": r["listing_id"]})
+        if "endpoint_sightings" in db.table_names():     # owning domains of endpoints confirmed bombers abuse
+            for r in db.query(f"SELECT DISTINCT s.domain, s.listing_id, l.label FROM endpoint_sightings s "
+                              f"JOIN listings l ON l.id = s.listing_id WHERE l.state IN ({states})", list(CONFIRMED)):
+                banks.add("domain", r["domain"], {"source": LOCAL, "listing_id": r["listing_id"], "label": r["label"],
+                                                  "abused_endpoint": True})
         for ind in db.query("SELECT id, type, value, source, confidence, label FROM indicators"):
             origin = {"source": ind["source"], "indicator_id": ind["id"], "confidence": ind["confidence"],
                       "label": ind["label"]}
@@ -119,9 +124,11 @@ class Banks:
                 for origin in self.entries[kind].get(value, ())[:3]:
                     out.append({"type": kind, "value": value, **origin})
         for key in sorted(handles["link"]):
-            host = key.split("/", 1)[0]
-            for origin in self.entries["domain"].get(host, ())[:3]:
-                out.append({"type": "domain", "value": host, **origin})
+            labels = key.split("/", 1)[0].split(".")
+            for i in range(len(labels) - 1):          # the link's host and each parent domain
+                name = ".".join(labels[i:])
+                for origin in self.entries["domain"].get(name, ())[:3]:
+                    out.append({"type": "domain", "value": name, **origin})
         if self.signatures:
             mh = minhash(f"{listing.get('title') or ''} {listing.get('description') or ''}", self.num_perm)
             best = None
