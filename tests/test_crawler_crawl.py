@@ -3,6 +3,7 @@ Chromium, versioning on a recrawl, and `sweep run`'s exit status."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -61,8 +62,8 @@ def test_gbk_forum_threads_decode_and_collect_replies_across_pages(db, catalogue
 
 
 def _lines(text: str) -> str:
-    """Text as the extractor keeps it: spaces folded, blank lines dropped (line breaks kept)."""
-    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+    """Text as the extractor keeps it: spaces folded, line breaks kept, a run of blank lines one blank line."""
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(" ".join(line.split()) for line in text.splitlines())).strip()
 
 
 def test_code_host_repositories_through_the_link_header_api(db, catalogue):

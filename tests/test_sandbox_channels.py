@@ -104,16 +104,17 @@ def test_report_intake_and_removal_on_the_new_platforms(catalogue):
 def test_recheck_reads_every_removal_signal_of_the_new_platforms(catalogue):
     """Each moderation outcome, as the code host and the channel site show it, is read as gone by
     the profile's ``listing.removed`` block (and a listing never removed stays live)."""
-    import requests
-
     from crawler.profile import load_profiles
+    from outbound.policy import Policy
+    from outbound.session import PolicySession
     from takedown.recheck import fetch_check
 
     profiles = {p.name: p for p in load_profiles()}
     expected = {"gone_404": "http_404", "gone_410": "http_410", "soft_removed": "text:", "relist": "text:",
                 "redirect": "redirect:", "never": None}
-    with SandboxProcess(rate_limit=0, takedown_delay=0.1) as sb, requests.Session() as session:
+    with SandboxProcess(rate_limit=0, takedown_delay=0.1) as sb:
         for platform, rows, path in (("codehost", catalogue.repos, "/{}"), ("social", catalogue.channels, "/s/{}")):
+            session = PolicySession(Policy.of(profiles[platform]))      # rechecks fetch only through the policy
             removed = profiles[platform].listing["removed"]
             picked = {}
             for row in rows.values():
