@@ -36,6 +36,7 @@ SCHEMA = {
         "reports": _section("max_attempts", "backoff_seconds", "max_backoff_seconds", "quick_retries",
                             "capture_evidence", "require_evidence"),
         "evidence": _section("dir", "timeout_ms", "max_per_cycle", "browser_user"),
+        "endpoints": _section("contacts", "allow_hosts", "security_txt_url", "allow_loopback", "resolve", "channel"),
         "check": _section("block_score", "key_refresh_seconds", "sample_allow", "bank_refresh_seconds",
                           "max_body_bytes", "max_batch", "decisions"),
         "exports": _section("dir"),
