@@ -161,3 +161,4 @@ def m004_price_as_shown(db: sqlite_utils.Database) -> None:
 # Each area keeps its schema changes in its own module (registered after the ones above).
 from . import schema_classifier, schema_review, schema_takedown, schema_ops  # noqa: E402,F401
 from . import schema_levers  # noqa: E402,F401
+from . import schema_scale  # noqa: E402,F401
