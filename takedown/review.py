@@ -459,8 +459,8 @@ class Review:
                               [evidence_id]).fetchone()
         return {"path": row[0], "sha256": row[1]} if row and row[0] else None
 
-    def seller(self, seller_id: str) -> dict | None:
-        """A seller and all of their listings, those waiting for review first."""
+    def seller(self, seller_id: str, limit: int = 500) -> dict | None:
+        """A seller and their listings (at most ``limit``), those waiting for review first."""
         row = self.db.execute("SELECT id, platform, seller_id, name, url, first_seen, last_seen FROM sellers "
                               "WHERE id = ?", [seller_id]).fetchone()
         if row is None:
@@ -471,7 +471,7 @@ class Review:
             f"SELECT l.id, l.title, l.state, l.label, l.score, l.price, {_DECIDED} AS decided_category, "
             "(SELECT reviewer FROM claims c WHERE c.listing_id = l.id AND c.expires_at > ?) AS claimed_by, "
             f"l.state IN ({marks}) AS waiting FROM listings l WHERE l.seller_id = ? "
-            "ORDER BY waiting DESC, l.score DESC, l.id", [self._now(), *QUEUE_STATES, seller_id]))
+            "ORDER BY waiting DESC, l.score DESC, l.id LIMIT ?", [self._now(), *QUEUE_STATES, seller_id, limit]))
         return seller
 
     def audit_entries(self, listing_id: str | None = None, actor: str | None = None, before: int | None = None,
