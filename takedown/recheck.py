@@ -186,19 +186,25 @@ def _decide(conn, listing: dict, result: CheckResult, ps, cfg: dict, now, summar
 
 def due_listings(db, config: Config, clock=SYSTEM, force: bool = False) -> list[dict]:
     cfg, now = _settings(config), clock.now()
-    rows = [dict(r) for r in db.query(
+    # Only rows that can be due: every takedown in flight, and removals still watched (by the state/removed_at
+    # index, so years of removed listings are not read); streamed, and read only until ``max`` are due.
+    watched_since = iso(now - cfg["watch_removed"])
+    rows = db.query(
         "SELECT id, platform, platform_id, kind, url, title, label, seller_id, state, reported_at, removed_at, "
-        "state_changed_at FROM listings WHERE state IN ('reported', 'still_live', 'escalated', 'removed') "
-        "ORDER BY reported_at, id")]
+        "state_changed_at FROM listings WHERE state IN ('reported', 'still_live', 'escalated') "
+        "OR (state = 'removed' AND (removed_at IS NULL OR removed_at >= ?)) ORDER BY reported_at, id",
+        [watched_since])
     deadlines: dict[str, timedelta] = {}
     due = []
-    for row in rows:
+    for row in map(dict, rows):
+        if len(due) >= cfg["max"]:
+            break
         if row["platform"] not in deadlines:
             deadlines[row["platform"]] = timedelta(hours=platform_settings(db, config, row["platform"]).deadline_hours)
         if force and row["state"] != "removed" or is_due(row, _checks(db.conn, row["id"]), now, cfg,
                                                           deadlines[row["platform"]]):
             due.append(row)
-    return due[:cfg["max"]]
+    return due
 
 
 def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool = False) -> dict:
