@@ -108,9 +108,9 @@ def build(path: Path, n: int, seed: int = 0) -> float:
     with db.atomic():
         conn.executemany("INSERT OR IGNORE INTO contacts (id, type, value) VALUES (?, 'qq', ?)",
                          [(100000 + c, f"12345{c:07d}") for c in range(contacts)])
-    chunk, seen_sellers = 20000, set()
+    chunk, seen_sellers, taken_ids = 20000, set(), []
     for start in range(via_store, n, chunk):
-        sellers, listings, versions, classes, links, audit, reviews = [], [], [], [], [], [], []
+        sellers, listings, versions, classes, links, audit, reviews, relists = [], [], [], [], [], [], [], []
         for i in range(start, min(n, start + chunk)):
             label, state = _fate(rng)
             platform = PLATFORMS[i % len(PLATFORMS)]
@@ -135,6 +135,10 @@ def build(path: Path, n: int, seed: int = 0) -> float:
             versions.append((lid, 1, f"h{i}", title, description, 88.0, seen, run))
             classes.append((lid, 1, "bench", label, score, flagged, "{}", "[]", seen))
             links.append((lid, 100000 + rng.randrange(contacts)))
+            if state == "relisted" and taken_ids:              # linked as link_relists would
+                relists.append((lid, rng.choice(taken_ids), "same_seller", changed))
+            if taken and len(taken_ids) < 1000:
+                taken_ids.append(lid)
             previous = "new"
             for step in PATHS.get(state, []):
                 audit.append((changed, "bench", f"state:{previous}->{step}", lid, "{}"))
@@ -158,6 +162,8 @@ def build(path: Path, n: int, seed: int = 0) -> float:
                              audit)
             conn.executemany("INSERT INTO reviews (listing_id, version, reviewer, decision, category, reason, "
                              "decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)", reviews)
+            conn.executemany("INSERT INTO relists (listing_id, relisted_from, reason, linked_at) VALUES (?, ?, ?, ?)",
+                             relists)
     conn.commit()
     db.close()
     return time.perf_counter() - t0

@@ -73,9 +73,9 @@ def relisted_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """{platform: removed listings that came back under a new id}."""
     if _has(db, "relists", "listing_id", "relisted_from") and db.execute("SELECT 1 FROM relists LIMIT 1").fetchone():
         sql = ("SELECT l.platform, count(DISTINCT r.relisted_from) FROM relists r "
-               "JOIN listings l ON l.id = r.relisted_from GROUP BY l.platform")
+               "CROSS JOIN listings l ON l.id = r.relisted_from GROUP BY l.platform")   # relists outer: never a listings scan
     else:   # before the takedown area links relists, every listing that entered `relisted` is one
-        sql = ("SELECT l.platform, count(DISTINCT l.id) FROM audit_log a JOIN listings l ON l.id = a.listing_id "
+        sql = ("SELECT l.platform, count(DISTINCT l.id) FROM audit_log a CROSS JOIN listings l ON l.id = a.listing_id "
                "WHERE a.action LIKE '%->relisted' GROUP BY l.platform")
     return {platform: n for platform, n in db.execute(sql)}
 

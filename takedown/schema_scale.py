@@ -34,6 +34,7 @@ def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX listings_queue_label ON listings (label, {_KEY}) {_QUEUE}")
     db.execute(f"CREATE INDEX listings_queue_waiting ON listings (coalesce(state_changed_at, first_seen)) {_QUEUE}")
     db.execute("CREATE INDEX listings_state_score ON listings (state, score DESC, id)")    # evidence: best first
+    db.execute("CREATE INDEX listings_state_reported ON listings (state, reported_at, id)")  # needs a person, rechecks
     db["listing_contacts"].create_index(["contact_id"], if_not_exists=True)
     db["audit_log"].create_index(["actor"], if_not_exists=True)       # /audit?actor= newest first (id follows)
     db["listings"].create_index(["state", "removed_at", "platform", "reported_at"], if_not_exists=True)  # covering
