@@ -10,6 +10,10 @@ per request as the server does), the planning part of each cycle step, and relis
 ratio largest/smallest. Targets: page <= 150 ms, planning <= 1 s, growth <= 3, relist 1,000 <= 10 s
 and <= 300 MB.
 
+Relist matching: the stored index of taken-down listings is built once per database (timed on its own),
+and the listings the builder wrote count as already read, as after earlier runs; then 1,000 new listings
+arrive through the store and one ``link_relists`` run is timed.
+
 How the databases are built: the first 2,000 listings go through ``Store.write_batch`` (the crawl's
 path: versions, classifications, contacts, search index, state transitions); the rest through a
 bulk path that writes the same rows with ``executemany`` in large transactions (the store's one
@@ -273,16 +277,21 @@ def measure_relist(path: str) -> dict:
     from takedown.clock import ManualClock
     from takedown.config import Config
     from takedown.db import open_db
-    from takedown.relist import link_relists
+    from takedown.relist import build_index, link_relists
     from takedown.store import Store
 
     db = open_db(path)
     clock = ManualClock("2026-12-01T00:00:00+00:00")
     out = {}
     if not db.execute("SELECT 1 FROM relist_progress WHERE name = 'version_id'").fetchone():
-        t = time.perf_counter()               # once per database: the index of every taken-down listing
-        link_relists(db, Config(), clock)
-        out["relist first run (one time)"] = (time.perf_counter() - t) * 1000
+        # Once per database: index every taken-down listing, and count the listings already stored as read
+        # (as after earlier runs; a real first run reads every waiting listing once: ~1.7 ms each here).
+        t = time.perf_counter()
+        out["relist index built (listings)"] = build_index(db, Config())
+        out["relist index build (one time)"] = (time.perf_counter() - t) * 1000
+        with db.atomic():
+            db.execute("INSERT OR REPLACE INTO relist_progress (name, value) SELECT 'version_id', max(id) "
+                       "FROM listing_versions")
     top = db.execute("SELECT count(*) FROM listings").fetchone()[0]
     rng = random.Random(top)
     # 1,000 new listings through the store: a third harmful, some copying a taken-down listing's text.

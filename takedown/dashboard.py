@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
-RECENT_REMOVALS = 20_000
+RECENT_REMOVALS = 5_000
 STAGES = ("crawled", "flagged", "confirmed", "reported", "removed")
 STAGE_OF_STATE = {"new": 0, "flagged": 1, "relisted": 1, "rejected": 1, "confirmed": 2, "reported": 3,
                   "still_live": 3, "escalated": 3, "removed": 4}
@@ -106,8 +106,8 @@ def review_activity(db: sqlite_utils.Database, now: datetime | None = None, days
     now = now or datetime.now(timezone.utc)
     waiting = db.execute("SELECT coalesce(sum(n), 0) FROM listing_counts WHERE state IN ('flagged', 'relisted')"
                          ).fetchone()[0]
-    oldest = db.execute("SELECT min(coalesce(state_changed_at, first_seen)) FROM listings "   # listings_queue_waiting
-                        "WHERE state IN ('flagged', 'relisted')").fetchone()[0]
+    oldest = db.execute("SELECT min(coalesce(state_changed_at, first_seen)) FROM listings "
+                        "INDEXED BY listings_queue_waiting WHERE state IN ('flagged', 'relisted')").fetchone()[0]
     since = (now - timedelta(days=days)).isoformat(timespec="seconds")
     reviewers = list(db.query(
         "SELECT reviewer, sum(decision = 'confirmed') AS confirmed, sum(decision = 'rejected') AS rejected "

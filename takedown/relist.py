@@ -234,6 +234,21 @@ def _match(conn, c: dict, sect: dict, index: _Index, origin) -> dict | None:
             "score": round(similarity.get(best, 0.0), 3)}
 
 
+def build_index(db, config: Config | None = None) -> int:
+    """Bring the stored index of taken-down listings up to date (all of them after a parameter change) without
+    matching anything; returns how many listings it indexed. ``link_relists`` does this itself."""
+    sect = (config or Config()).section("relist")
+    conn = db.conn
+    index = _Index(conn, int(sect.get("num_perm", 128)), float(sect.get("text_threshold", 0.6)))
+    prev = dict(conn.execute("SELECT name, value FROM relist_progress").fetchall())
+    top_audit = conn.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
+    with db.atomic():
+        taken = _refresh_index(db, index, prev, top_audit)
+        conn.executemany("INSERT OR REPLACE INTO relist_progress (name, value) VALUES (?, ?)",
+                         [("params", index.params), ("audit_id", str(top_audit))])
+    return len(taken)
+
+
 def find_relists(db, config: Config | None = None) -> list[dict]:
     """Proposed links {listing_id, relisted_from, reason, score}, best origin per candidate, among the
     listings changed since the last ``link_relists`` (the stored index is brought up to date first)."""

@@ -133,24 +133,30 @@ class Review:
               before: tuple | None = None) -> list[dict]:
         """Listings waiting for a decision that ``reviewer`` may take, in queue order.
 
-        Keyset pagination: ``after``/``before`` is the ``key`` of a row of another page (see
-        ``key``), so a page is the same however many decisions were taken meanwhile."""
+        Keyset pagination: ``after``/``before`` is the ``key`` of a row of another page (see ``key``), so a page
+        is the same however many decisions were taken meanwhile. The key comparison is split into index ranges
+        (equal on the first k key parts, beyond the cursor on the next), each read in index order, so a page
+        deep in the queue costs what the first one does."""
         sql, params = self._queue_sql(reviewer, filters or {})
-        order = _ORDER
-        if after is not None:
-            sql += f" AND ({_ORDER}) > (?, ?, ?, ?)"
-            params += list(after)
-        elif before is not None:
-            sql += f" AND ({_ORDER}) < (?, ?, ?, ?)"
-            params += list(before)
-            order = ", ".join(f"{k} DESC" for k in QUEUE_KEY)
-        rows = list(self.db.query(
-            "SELECT l.id, l.platform, l.kind, l.title, l.label, l.score, l.state, l.price, l.seller_id, "
-            "(SELECT s.name FROM sellers s WHERE s.id = l.seller_id) AS seller_name, "
-            "coalesce(l.state_changed_at, l.first_seen) AS waiting_since, "
-            f"{_DECIDED_BEFORE} AS decided_category, "
-            "(SELECT reviewer FROM claims mc WHERE mc.listing_id = l.id AND mc.expires_at > ?) AS claimed_by "
-            f"{sql} ORDER BY {order} LIMIT ?", [self._now(), *params, limit]))
+        select = ("SELECT l.id, l.platform, l.kind, l.title, l.label, l.score, l.state, l.price, l.seller_id, "
+                  "(SELECT s.name FROM sellers s WHERE s.id = l.seller_id) AS seller_name, "
+                  "coalesce(l.state_changed_at, l.first_seen) AS waiting_since, "
+                  f"{_DECIDED_BEFORE} AS decided_category, "
+                  "(SELECT reviewer FROM claims mc WHERE mc.listing_id = l.id AND mc.expires_at > ?) AS claimed_by ")
+        cursor = after if after is not None else before
+        if cursor is None:
+            return list(self.db.query(f"{select} {sql} ORDER BY {_ORDER} LIMIT ?", [self._now(), *params, limit]))
+        op, way = (">", "") if after is not None else ("<", " DESC")
+        rows: list[dict] = []
+        for k in range(len(QUEUE_KEY) - 1, -1, -1):
+            if len(rows) >= limit:
+                break
+            if any(v is None for v in cursor[:k + 1]):
+                continue
+            cond = "".join(f" AND {QUEUE_KEY[i]} = ?" for i in range(k)) + f" AND {QUEUE_KEY[k]} {op} ?"
+            order = ", ".join(f"{part}{way}" for part in QUEUE_KEY[k:])
+            rows += self.db.query(f"{select} {sql}{cond} ORDER BY {order} LIMIT ?",
+                                  [self._now(), *params, *cursor[:k + 1], limit - len(rows)])
         return rows[::-1] if before is not None else rows
 
     @staticmethod
@@ -174,7 +180,7 @@ class Review:
         counted = self.db.execute(f"SELECT coalesce(sum(n), 0) FROM listing_counts WHERE {' AND '.join(where)}",
                                   params).fetchone()[0]
         held = self.db.execute(
-            "SELECT count(*) FROM claims c JOIN listings l ON l.id = c.listing_id WHERE c.expires_at > ? "
+            "SELECT count(*) FROM claims c CROSS JOIN listings l ON l.id = c.listing_id WHERE c.expires_at > ? "
             f"AND c.reviewer != ? AND {_IN_QUEUE}" + "".join(f" AND l.{name} = ?" for name in FILTERS
                                                              if filters.get(name)),
             [self._now(), reviewer, *[filters[name] for name in FILTERS if filters.get(name)]]).fetchone()[0]

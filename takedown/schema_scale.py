@@ -35,6 +35,7 @@ def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX listings_queue_waiting ON listings (coalesce(state_changed_at, first_seen)) {_QUEUE}")
     db.execute("CREATE INDEX listings_state_score ON listings (state, score DESC, id)")    # evidence: best first
     db.execute("CREATE INDEX listings_state_reported ON listings (state, reported_at, id)")  # needs a person, rechecks
+    db["reviews"].create_index(["decided_at"], if_not_exists=True)     # the dashboard's decisions of the last days
     db["listing_contacts"].create_index(["contact_id"], if_not_exists=True)
     db["audit_log"].create_index(["actor"], if_not_exists=True)       # /audit?actor= newest first (id follows)
     db["listings"].create_index(["state", "removed_at", "platform", "reported_at"], if_not_exists=True)  # covering
