@@ -4,9 +4,9 @@
   queue order, so a page of the queue, its next/previous and its keyset pagination read 50 index
   entries, not the queue. The order key is ``takedown.review.QUEUE_KEY``; the query must spell the
   partial index's WHERE literally (``state IN ('flagged', 'relisted')``) for SQLite to use it.
-- ``listing_counts`` — how many listings each (state, platform, label, kind) holds, kept by triggers
+- ``listing_counts`` — how many listings each (state, platform, label, kind, flagged) holds, kept by triggers
   on ``listings`` in the same transaction as every insert, state change, relabel or delete, so the
-  queue size, its filter lists and the dashboard funnel read a few dozen rows at any size.
+  queue size, its filter lists, the dashboard funnel and ``sweep stats`` read a few dozen rows at any size.
 - ``relist_signatures`` / ``relist_bands`` / ``relist_progress`` — the persistent MinHash LSH index of
   taken-down listings and how far relist matching has read (``takedown/relist.py``).
 """
@@ -19,12 +19,12 @@ from .db import migrations
 _QUEUE = "WHERE state IN ('flagged', 'relisted')"
 _KEY = "(state != 'relisted'), -coalesce(score, 0), coalesce(state_changed_at, first_seen), id"
 _GROUP = ("coalesce({t}.state, 'new'), coalesce({t}.platform, ''), coalesce({t}.label, ''), "
-          "coalesce({t}.kind, '')")
+          "coalesce({t}.kind, ''), coalesce({t}.flagged, 0)")
 
 
 def _bump(row: str, delta: str) -> str:
-    return (f"INSERT INTO listing_counts (state, platform, label, kind, n) VALUES ({_GROUP.format(t=row)}, {delta}) "
-            f"ON CONFLICT (state, platform, label, kind) DO UPDATE SET n = n + {delta};")
+    return (f"INSERT INTO listing_counts (state, platform, label, kind, flagged, n) VALUES ({_GROUP.format(t=row)}, "
+            f"{delta}) ON CONFLICT (state, platform, label, kind, flagged) DO UPDATE SET n = n + {delta};")
 
 
 @migrations()
@@ -40,12 +40,13 @@ def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
     db["audit_log"].create_index(["actor"], if_not_exists=True)       # /audit?actor= newest first (id follows)
     db["listings"].create_index(["state", "removed_at", "platform", "reported_at"], if_not_exists=True)  # covering
     db.execute("CREATE TABLE listing_counts (state TEXT NOT NULL, platform TEXT NOT NULL, label TEXT NOT NULL, "
-               "kind TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (state, platform, label, kind))")
+               "kind TEXT NOT NULL, flagged INTEGER NOT NULL, n INTEGER NOT NULL, "
+               "PRIMARY KEY (state, platform, label, kind, flagged))")
     db.execute(f"INSERT INTO listing_counts SELECT {_GROUP.format(t='listings')}, count(*) FROM listings "
-               "GROUP BY 1, 2, 3, 4")
+               "GROUP BY 1, 2, 3, 4, 5")
     db.execute(f"CREATE TRIGGER listing_counts_insert AFTER INSERT ON listings BEGIN {_bump('NEW', '1')} END")
     db.execute(f"CREATE TRIGGER listing_counts_delete AFTER DELETE ON listings BEGIN {_bump('OLD', '-1')} END")
-    db.execute(f"CREATE TRIGGER listing_counts_update AFTER UPDATE OF state, platform, label, kind ON listings "
+    db.execute(f"CREATE TRIGGER listing_counts_update AFTER UPDATE OF state, platform, label, kind, flagged ON listings "
                f"WHEN ({_GROUP.format(t='OLD')}) IS NOT ({_GROUP.format(t='NEW')}) "
                f"BEGIN {_bump('OLD', '-1')} {_bump('NEW', '1')} END")
     db.execute("CREATE TABLE relist_signatures (listing_id TEXT PRIMARY KEY REFERENCES listings(id), "

@@ -171,3 +171,42 @@ def test_the_plan_check_sees_a_full_scan_and_a_sorted_queue(scale_db):
                 "DESC, l.score DESC, coalesce(l.state_changed_at, l.first_seen) ASC, l.id ASC LIMIT 50 OFFSET 5000")
     assert full_scans(conn, old_page, sorts=True)
     conn.close()
+
+
+def test_listing_counts_follow_every_insert_change_and_delete(scale_db, tmp_path):
+    """The trigger-kept counters equal a recount after store writes, transitions, relabels and deletes, and
+    ``sweep stats`` reads them."""
+    import shutil
+
+    from takedown.db import open_db
+    from takedown.review import Review
+    from takedown.states import transition
+    from takedown.store import Store
+
+    path = tmp_path / "copy.db"
+    shutil.copy(scale_db, path)
+    db = open_db(path)
+    ids = [r[0] for r in db.execute("SELECT id FROM listings WHERE state = 'flagged' ORDER BY id LIMIT 3")]
+    Review(db).claim(ids[0], "alice")
+    Review(db).confirm(ids[0], "alice", "call_bomber")
+    with db.conn:
+        transition(db.conn, ids[1], "new", "classifier", "a new version reads benign")
+        db.execute("UPDATE listings SET label = 'benign', flagged = 0 WHERE id = ?", [ids[1]])
+        db.execute("UPDATE listings SET kind = 'forum' WHERE id = ?", [ids[2]])
+        db.execute("DELETE FROM listing_contacts WHERE listing_id = ?", [ids[2]])
+        for table in ("listing_versions", "classifications", "audit_log", "reviews", "relists"):
+            if table != "audit_log":
+                db.execute(f"DELETE FROM {table} WHERE listing_id = ?", [ids[2]])
+        db.execute("DELETE FROM relists WHERE relisted_from = ?", [ids[2]])
+        db.execute("DELETE FROM listings WHERE id = ?", [ids[2]])
+    recount = db.execute(
+        "SELECT coalesce(state, 'new'), coalesce(platform, ''), coalesce(label, ''), coalesce(kind, ''), "
+        "coalesce(flagged, 0), count(*) FROM listings GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5").fetchall()
+    kept = db.execute("SELECT state, platform, label, kind, flagged, n FROM listing_counts WHERE n != 0 "
+                      "ORDER BY 1, 2, 3, 4, 5").fetchall()
+    assert kept == recount
+    stats = {(r["platform"], r["label"]): (r["listings"], r["flagged"]) for r in Store(db).stats()}
+    direct = {(p, lab): (n, f) for p, lab, n, f in db.execute(
+        "SELECT platform, coalesce(label, 'unclassified'), count(*), sum(flagged) FROM listings GROUP BY 1, 2")}
+    assert stats == direct
+    db.close()
