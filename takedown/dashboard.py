@@ -72,8 +72,7 @@ def removal_hours(db: sqlite_utils.Database) -> dict[str, list[float]]:
 def relisted_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """{platform: removed listings that came back under a new id}."""
     if _has(db, "relists", "listing_id", "relisted_from") and db.execute("SELECT 1 FROM relists LIMIT 1").fetchone():
-        sql = ("SELECT l.platform, count(DISTINCT r.relisted_from) FROM relists r "
-               "CROSS JOIN listings l ON l.id = r.relisted_from GROUP BY l.platform")   # relists outer: never a listings scan
+        sql = "SELECT platform, n FROM relist_counts WHERE n > 0"      # kept by triggers on relists
     else:   # before the takedown area links relists, every listing that entered `relisted` is one
         sql = ("SELECT l.platform, count(DISTINCT l.id) FROM audit_log a CROSS JOIN listings l ON l.id = a.listing_id "
                "WHERE a.action LIKE '%->relisted' GROUP BY l.platform")

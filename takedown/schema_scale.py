@@ -7,6 +7,7 @@
 - ``listing_counts`` — how many listings each (state, platform, label, kind, flagged) holds, kept by triggers
   on ``listings`` in the same transaction as every insert, state change, relabel or delete, so the
   queue size, its filter lists, the dashboard funnel and ``sweep stats`` read a few dozen rows at any size.
+- ``relist_counts`` — removed listings that came back, per platform, kept by triggers on ``relists``.
 - ``relist_signatures`` / ``relist_bands`` / ``relist_progress`` — the persistent MinHash LSH index of
   taken-down listings and how far relist matching has read (``takedown/relist.py``).
 """
@@ -49,6 +50,16 @@ def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE TRIGGER listing_counts_update AFTER UPDATE OF state, platform, label, kind, flagged ON listings "
                f"WHEN ({_GROUP.format(t='OLD')}) IS NOT ({_GROUP.format(t='NEW')}) "
                f"BEGIN {_bump('OLD', '-1')} {_bump('NEW', '1')} END")
+    # Removed listings that came back, per platform of the removed one (distinct origins), for the dashboard.
+    db.execute("CREATE TABLE relist_counts (platform TEXT PRIMARY KEY, n INTEGER NOT NULL)")
+    db.execute("INSERT INTO relist_counts SELECT l.platform, count(DISTINCT r.relisted_from) FROM relists r "
+               "CROSS JOIN listings l ON l.id = r.relisted_from GROUP BY l.platform")
+    for event, row, delta in (("INSERT", "NEW", 1), ("DELETE", "OLD", -1)):
+        db.execute(f"CREATE TRIGGER relist_counts_{event.lower()} AFTER {event} ON relists "
+                   f"WHEN NOT EXISTS (SELECT 1 FROM relists x WHERE x.relisted_from = {row}.relisted_from "
+                   f"AND x.listing_id != {row}.listing_id) BEGIN "
+                   f"INSERT INTO relist_counts (platform, n) SELECT coalesce(platform, ''), {delta} FROM listings "
+                   f"WHERE id = {row}.relisted_from ON CONFLICT (platform) DO UPDATE SET n = n + {delta}; END")
     db.execute("CREATE TABLE relist_signatures (listing_id TEXT PRIMARY KEY REFERENCES listings(id), "
                "params TEXT NOT NULL, version INTEGER, signature BLOB NOT NULL)")
     db.execute("CREATE TABLE relist_bands (band INTEGER NOT NULL, hash INTEGER NOT NULL, listing_id TEXT NOT NULL)")

@@ -198,6 +198,8 @@ def test_listing_counts_follow_every_insert_change_and_delete(scale_db, tmp_path
             if table != "audit_log":
                 db.execute(f"DELETE FROM {table} WHERE listing_id = ?", [ids[2]])
         db.execute("DELETE FROM relists WHERE relisted_from = ?", [ids[2]])
+        gone = db.execute("SELECT listing_id FROM relists ORDER BY listing_id LIMIT 5").fetchall()
+        db.conn.executemany("DELETE FROM relists WHERE listing_id = ?", gone)
         db.execute("DELETE FROM listings WHERE id = ?", [ids[2]])
     recount = db.execute(
         "SELECT coalesce(state, 'new'), coalesce(platform, ''), coalesce(label, ''), coalesce(kind, ''), "
@@ -209,4 +211,7 @@ def test_listing_counts_follow_every_insert_change_and_delete(scale_db, tmp_path
     direct = {(p, lab): (n, f) for p, lab, n, f in db.execute(
         "SELECT platform, coalesce(label, 'unclassified'), count(*), sum(flagged) FROM listings GROUP BY 1, 2")}
     assert stats == direct
+    relists = dict(db.execute("SELECT l.platform, count(DISTINCT r.relisted_from) FROM relists r "
+                              "JOIN listings l ON l.id = r.relisted_from GROUP BY 1"))
+    assert relists and dict(db.execute("SELECT platform, n FROM relist_counts WHERE n > 0")) == relists
     db.close()
