@@ -50,7 +50,17 @@ def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE TRIGGER listing_counts_update AFTER UPDATE OF state, platform, label, kind, flagged ON listings "
                f"WHEN ({_GROUP.format(t='OLD')}) IS NOT ({_GROUP.format(t='NEW')}) "
                f"BEGIN {_bump('OLD', '-1')} {_bump('NEW', '1')} END")
-    # Removed listings that came back, per platform of the removed one (distinct origins), for the dashboard.
+    db.execute("CREATE TABLE relist_signatures (listing_id TEXT PRIMARY KEY REFERENCES listings(id), "
+               "params TEXT NOT NULL, version INTEGER, signature BLOB NOT NULL)")
+    db.execute("CREATE TABLE relist_bands (band INTEGER NOT NULL, hash INTEGER NOT NULL, listing_id TEXT NOT NULL)")
+    db.execute("CREATE INDEX relist_bands_lookup ON relist_bands (band, hash)")
+    db.execute("CREATE INDEX relist_bands_listing ON relist_bands (listing_id)")
+    db.execute("CREATE TABLE relist_progress (name TEXT PRIMARY KEY, value TEXT)")
+
+
+@migrations()
+def scale_002_relist_counts(db: sqlite_utils.Database) -> None:
+    """Removed listings that came back, per platform of the removed one (distinct origins), for the dashboard."""
     db.execute("CREATE TABLE relist_counts (platform TEXT PRIMARY KEY, n INTEGER NOT NULL)")
     db.execute("INSERT INTO relist_counts SELECT l.platform, count(DISTINCT r.relisted_from) FROM relists r "
                "CROSS JOIN listings l ON l.id = r.relisted_from GROUP BY l.platform")
@@ -60,9 +70,3 @@ def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
                    f"AND x.listing_id != {row}.listing_id) BEGIN "
                    f"INSERT INTO relist_counts (platform, n) SELECT coalesce(platform, ''), {delta} FROM listings "
                    f"WHERE id = {row}.relisted_from ON CONFLICT (platform) DO UPDATE SET n = n + {delta}; END")
-    db.execute("CREATE TABLE relist_signatures (listing_id TEXT PRIMARY KEY REFERENCES listings(id), "
-               "params TEXT NOT NULL, version INTEGER, signature BLOB NOT NULL)")
-    db.execute("CREATE TABLE relist_bands (band INTEGER NOT NULL, hash INTEGER NOT NULL, listing_id TEXT NOT NULL)")
-    db.execute("CREATE INDEX relist_bands_lookup ON relist_bands (band, hash)")
-    db.execute("CREATE INDEX relist_bands_listing ON relist_bands (listing_id)")
-    db.execute("CREATE TABLE relist_progress (name TEXT PRIMARY KEY, value TEXT)")
