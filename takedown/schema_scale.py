@@ -70,3 +70,9 @@ def scale_002_relist_counts(db: sqlite_utils.Database) -> None:
                    f"AND x.listing_id != {row}.listing_id) BEGIN "
                    f"INSERT INTO relist_counts (platform, n) SELECT coalesce(platform, ''), {delta} FROM listings "
                    f"WHERE id = {row}.relisted_from ON CONFLICT (platform) DO UPDATE SET n = n + {delta}; END")
+
+
+@migrations()
+def scale_003_audit_action(db: sqlite_utils.Database) -> None:
+    """Listings needing a person are found from their few ``needs_person`` audit rows (takedown/escalation.py)."""
+    db["audit_log"].create_index(["action", "listing_id"], if_not_exists=True)
