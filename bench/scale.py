@@ -4,7 +4,7 @@
     python bench/scale.py --sizes 10000,1000000 --keep /tmp/sweep-scale
 
 Builds each database once (``build``), then measures in child processes (so each peak RSS is its
-own): every review page through the real Starlette app (median of 5 requests, a fresh connection
+own): every review page through the real Starlette app (median of 11 requests, a fresh connection
 per request as the server does), the planning part of each cycle step, and relist matching of
 1,000 new listings stored through ``Store.write_batch``. Prints a table per size and the growth
 ratio largest/smallest. Targets: page <= 150 ms, planning <= 1 s, growth <= 3, relist 1,000 <= 10 s
@@ -239,7 +239,7 @@ def measure_pages(path: str) -> dict:
     out = {}
     for name, url in pages.items():
         assert client.get(base + url).status_code == 200, url
-        out[name] = _median(lambda: client.get(base + url))
+        out[name] = _median(lambda: client.get(base + url), 11)
     out["peak RSS MB (pages)"] = _rss_mb()
     server.should_exit = True
     thread.join(10)

@@ -4,7 +4,8 @@ The funnel counts how far each listing has got through the state machine, so eve
 is a subset of the one before it: crawled (every listing) → flagged (entered review) →
 confirmed (a reviewer agreed; rejected listings stop at flagged) → reported → removed.
 
-Time to removal is ``removed_at - reported_at`` from the listings table; where those are
+Time to removal is ``removed_at - reported_at`` from the listings table, over each platform's
+latest 500 removals (so the figure stays current and costs the same at any size); where those are
 missing (an older schema, or rows from before they were kept) the audit log's first
 transition to ``reported`` and last to ``removed`` stand in. Relist rate is the share of
 removed listings that came back under a new id (the ``relists`` table once it has rows,
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
-RECENT_REMOVALS = 5_000
+RECENT_REMOVALS = 500          # per platform: the median of its latest removals
 STAGES = ("crawled", "flagged", "confirmed", "reported", "removed")
 STAGE_OF_STATE = {"new": 0, "flagged": 1, "relisted": 1, "rejected": 1, "confirmed": 2, "reported": 3,
                   "still_live": 3, "escalated": 3, "removed": 4}
@@ -53,19 +54,24 @@ def stage_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
 
 
 def removal_hours(db: sqlite_utils.Database) -> dict[str, list[float]]:
-    """{platform: hours from report to removal, one per removed listing (the latest RECENT_REMOVALS)}."""
+    """{platform: hours from report to removal, one per removed listing (its latest RECENT_REMOVALS)}."""
     reported = "(SELECT min(a.at) FROM audit_log a WHERE a.listing_id = l.id AND a.action LIKE '%->reported')"
     removed = "(SELECT max(a.at) FROM audit_log a WHERE a.listing_id = l.id AND a.action LIKE '%->removed')"
     if _has(db, "listings", "reported_at", "removed_at"):
         reported, removed = f"coalesce(l.reported_at, {reported})", f"coalesce(l.removed_at, {removed})"
     out: dict[str, list[float]] = {}
-    # The latest RECENT_REMOVALS removals, read from a covering index: the figure stays current and its cost fixed.
-    for platform, start, end in db.execute(f"SELECT l.platform, {reported}, {removed} FROM listings l "
-                                           "WHERE l.state = 'removed' ORDER BY l.removed_at DESC LIMIT ?",
-                                           [RECENT_REMOVALS]):
-        start, end = _parse(start), _parse(end)
-        if start and end and end >= start:
-            out.setdefault(platform, []).append((end - start).total_seconds() / 3600)
+    # Per platform, its latest RECENT_REMOVALS removals through a covering (state, platform, removed_at) index:
+    # the figure stays current and its cost fixed however many removals the years add.
+    platforms = [r[0] for r in db.execute("SELECT DISTINCT platform FROM listing_counts WHERE state = 'removed' "
+                                          "AND n > 0")] if db["listing_counts"].exists() else [None]
+    for name in platforms:
+        where = "l.state = 'removed'" + (" AND l.platform = ?" if name is not None else "")
+        for platform, start, end in db.execute(f"SELECT l.platform, {reported}, {removed} FROM listings l "
+                                               f"WHERE {where} ORDER BY l.removed_at DESC LIMIT ?",
+                                               [*([name] if name is not None else []), RECENT_REMOVALS]):
+            start, end = _parse(start), _parse(end)
+            if start and end and end >= start:
+                out.setdefault(platform, []).append((end - start).total_seconds() / 3600)
     return out
 
 

@@ -76,3 +76,9 @@ def scale_002_relist_counts(db: sqlite_utils.Database) -> None:
 def scale_003_audit_action(db: sqlite_utils.Database) -> None:
     """Listings needing a person are found from their few ``needs_person`` audit rows (takedown/escalation.py)."""
     db["audit_log"].create_index(["action", "listing_id"], if_not_exists=True)
+
+
+@migrations()
+def scale_004_removals_by_platform(db: sqlite_utils.Database) -> None:
+    """The dashboard's time to removal reads each platform's latest removals from this covering index."""
+    db["listings"].create_index(["state", "platform", "removed_at", "reported_at"], if_not_exists=True)
