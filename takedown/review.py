@@ -44,7 +44,7 @@ REOPENABLE = ("reported", "still_live", "escalated")
 QUEUE_KEY = ("(l.state != 'relisted')", "-coalesce(l.score, 0)", "coalesce(l.state_changed_at, l.first_seen)", "l.id")
 _ORDER = ", ".join(QUEUE_KEY)
 _IN_QUEUE = "l.state IN ('flagged', 'relisted')"       # literal: it must imply the partial indexes' WHERE
-MAX_SEARCH_COUNT = 10_000          # a free-text count stops here (the page shows "10000+")
+MAX_SEARCH_COUNT = 10_000          # a free-text search counts its matches up to here, no further
 
 
 # The category of a listing's latest confirmation (None if never confirmed); shown beside the model's label.

@@ -103,10 +103,14 @@ def test_every_review_page_reads_by_index(scale_db, traced):
             assert response.status_code == 200 and "/login" not in response.url, page
             statements = reads(traced)
             assert statements, page
+            if page == "/queue":                      # the next page is linked by position, not by offset
+                assert re.search(r'href="/queue\?after=[01]~[^"]+page=2"', response.text)
             for sql in statements:
                 assert full_scans(plans, sql) == [], f"{page}: {sql}"
                 if page.startswith("/queue") and "q=" not in page:     # a queue page never sorts the queue
                     assert full_scans(plans, sql, sorts=True) == [], f"{page}: {sql}"
+        for bad in ("nonsense", "1~x~~id", "3~0.5~~id"):
+            assert session.get(url + f"/queue?after={bad}").status_code == 400
     plans.close()
 
 
