@@ -139,25 +139,29 @@ def test_cycle_steps_read_due_rows_by_index(scale_db):
     from takedown.db import open_db
     from takedown.evidence import missing
     from takedown.recheck import due_listings
-    from takedown.relist import find_relists
-    from takedown.reports import _drop_withdrawn, plan_reports
+    from takedown.relist import find_relists, link_relists
+    from takedown.reports import _drop_withdrawn, load_report, plan_reports
 
     db = open_db(scale_db)
     clock = ManualClock("2026-12-01T00:00:00+00:00")
     config = Config({"reports": {"require_evidence": False}})
-    find_relists(db)                                 # the first run reads every waiting listing (once)
+    link_relists(db, config, clock)                  # the first run reads every waiting listing (once)
     captured: list[str] = []
     db.conn.set_trace_callback(captured.append)
+    plan_reports(db, config, clock)
+    with db.conn:                                    # a pending report of two confirmed listings
+        report = db.conn.execute("INSERT INTO reports (channel, platform, idempotency_key, state) "
+                                 "VALUES ('sandbox_intake', 'marketplace', 'plans-1', 'pending')").lastrowid
+        db.conn.execute("INSERT INTO report_listings (report_id, listing_id) SELECT ?, id FROM listings "
+                        "WHERE state = 'confirmed' ORDER BY id LIMIT 2", [report])
     due_listings(db, config, clock)
     missing(db, limit=50)
-    plan_reports(db, config, clock)
-    report = db.execute("SELECT id FROM reports ORDER BY id LIMIT 1").fetchone()
-    if report:
-        _drop_withdrawn(db, report[0])
+    _drop_withdrawn(db, report)                      # what sending runs per report
+    load_report(db, report, scale_db, config)
     find_relists(db)
     db.conn.set_trace_callback(None)
     statements = reads(captured)
-    assert any("relist_bands" in s for s in statements) or any("relist_progress" in s for s in statements)
+    assert any("relist_progress" in s for s in statements) and any("FROM report_listings rl" in s for s in statements)
     for sql in statements:
         assert full_scans(db.conn, sql) == [], sql
     db.close()
