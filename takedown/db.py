@@ -162,3 +162,4 @@ def m004_price_as_shown(db: sqlite_utils.Database) -> None:
 from . import schema_classifier, schema_review, schema_takedown, schema_ops  # noqa: E402,F401
 from . import schema_levers  # noqa: E402,F401
 from . import schema_endpoints  # noqa: E402,F401
+from . import schema_scale  # noqa: E402,F401

@@ -29,8 +29,9 @@ def contact_cluster(db, listing_id: str, max_listings: int = 200) -> list[dict]:
             f"SELECT lc.contact_id, c.type, c.value, other.listing_id FROM listing_contacts lc "
             f"JOIN contacts c ON c.id = lc.contact_id "
             f"JOIN listing_contacts other ON other.contact_id = lc.contact_id AND other.listing_id != lc.listing_id "
-            f"WHERE lc.listing_id IN ({marks}) AND lc.contact_id IN (SELECT contact_id FROM listing_contacts "
-            f"GROUP BY contact_id HAVING count(*) <= {MAX_SHARED}) ORDER BY c.type, c.value, other.listing_id",
+            f"WHERE lc.listing_id IN ({marks}) AND (SELECT count(*) FROM (SELECT 1 FROM listing_contacts x "
+            f"WHERE x.contact_id = lc.contact_id LIMIT {MAX_SHARED + 1})) <= {MAX_SHARED} "   # bounded index probe
+            f"ORDER BY c.type, c.value, other.listing_id",
             frontier).fetchall()
         frontier = []
         for _, ctype, value, other in rows:

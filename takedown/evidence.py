@@ -367,20 +367,26 @@ def capture_one(db_path: str | Path, listing: dict, out_dir: Path, browser: Brow
 
 
 def missing(db, listing_ids: list[str] | None = None, states=CAPTURE_STATES, limit: int | None = None) -> list[dict]:
-    """Listings in ``states`` (or exactly ``listing_ids``) with no evidence for their current version."""
-    sql = ("SELECT l.id, l.platform, l.platform_id, l.url, l.title, l.version, l.state FROM listings l "
-           "WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.listing_id = l.id AND e.version = l.version) ")
+    """Listings in ``states`` (or exactly ``listing_ids``) with no evidence for their current version: state by
+    state in CAPTURE_STATES order, best score first. Each state walks ``listings_state_score`` and stops at
+    ``limit``, so a cycle reads the rows it will capture, not every flagged listing."""
+    cols = ("SELECT l.id, l.platform, l.platform_id, l.url, l.title, l.version, l.state FROM listings l "
+            "WHERE NOT EXISTS (SELECT 1 FROM evidence e WHERE e.listing_id = l.id AND e.version = l.version) ")
+    rank = {s: i for i, s in enumerate(CAPTURE_STATES)}
     if listing_ids is not None:
-        sql += f"AND l.id IN ({', '.join('?' * len(listing_ids))}) "
-        params = list(listing_ids)
-    else:
-        sql += f"AND l.state IN ({', '.join('?' * len(states))}) "
-        params = list(states)
-    order = " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(CAPTURE_STATES))
-    sql += f"ORDER BY CASE l.state {order} ELSE 9 END, l.score DESC, l.id"
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [dict(r) for r in db.query(sql, params)]
+        rows = [dict(r) for r in db.query(cols + f"AND l.id IN ({', '.join('?' * len(listing_ids))})",
+                                          list(listing_ids))]
+        scores = dict(db.execute(f"SELECT id, score FROM listings WHERE id IN ({', '.join('?' * len(listing_ids))})",
+                                 list(listing_ids)).fetchall()) if rows else {}
+        rows.sort(key=lambda r: (rank.get(r["state"], 9), -(scores.get(r["id"]) or 0), r["id"]))
+        return rows[:limit] if limit else rows
+    out: list[dict] = []
+    for state in sorted(dict.fromkeys(states), key=lambda s: rank.get(s, 9)):
+        left = (int(limit) - len(out)) if limit else -1
+        if left == 0:
+            break
+        out += [dict(r) for r in db.query(cols + "AND l.state = ? ORDER BY l.score DESC, l.id LIMIT ?", [state, left])]
+    return out
 
 
 def capture_listings(db_path: str | Path, config: Config | None = None, clock=SYSTEM,

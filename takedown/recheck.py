@@ -21,6 +21,7 @@ starts ``refused:`` — never a removal.
 """
 from __future__ import annotations
 
+import heapq
 import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -186,19 +187,31 @@ def _decide(conn, listing: dict, result: CheckResult, ps, cfg: dict, now, summar
 
 def due_listings(db, config: Config, clock=SYSTEM, force: bool = False) -> list[dict]:
     cfg, now = _settings(config), clock.now()
-    rows = [dict(r) for r in db.query(
-        "SELECT id, platform, platform_id, kind, url, title, label, seller_id, state, reported_at, removed_at, "
-        "state_changed_at FROM listings WHERE state IN ('reported', 'still_live', 'escalated', 'removed') "
-        "ORDER BY reported_at, id")]
+    # Only rows that can be due: every takedown in flight, and removals still watched. One stream per state in
+    # (reported_at, id) order through listings_state_reported, merged here, read only until ``max`` are due:
+    # never a sort of every takedown, never years of removed listings.
+    cols = ("SELECT id, platform, platform_id, kind, url, title, label, seller_id, state, reported_at, removed_at, "
+            "state_changed_at FROM listings WHERE state = ?")
+    watched_since = iso(now - cfg["watch_removed"])
+    streams = [map(dict, db.query(f"{cols} ORDER BY reported_at, id", [state]))
+               for state in ("reported", "still_live", "escalated")]
+    order = lambda r: (r["reported_at"] is not None, r["reported_at"] or "", r["id"])  # noqa: E731 — SQL's order
+    # Removals still watched: a range of the (state, removed_at) index — the last watch_removed days only.
+    watched = [dict(r) for r in db.query(f"{cols} AND removed_at >= ?", ["removed", watched_since])]
+    watched += [dict(r) for r in db.query(f"{cols} AND removed_at IS NULL", ["removed"])]
+    streams.append(iter(sorted(watched, key=order)))
+    rows = heapq.merge(*streams, key=order)
     deadlines: dict[str, timedelta] = {}
     due = []
     for row in rows:
+        if len(due) >= cfg["max"]:
+            break
         if row["platform"] not in deadlines:
             deadlines[row["platform"]] = timedelta(hours=platform_settings(db, config, row["platform"]).deadline_hours)
         if force and row["state"] != "removed" or is_due(row, _checks(db.conn, row["id"]), now, cfg,
                                                           deadlines[row["platform"]]):
             due.append(row)
-    return due[:cfg["max"]]
+    return due
 
 
 def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool = False) -> dict:

@@ -403,8 +403,9 @@ def _drop_withdrawn(db, report_id: int) -> bool:
     """Before the first attempt, take out listings rejected by a reviewer or confirmed removed since; False if
     none remain (the report is then cancelled)."""
     with immediate(db) as conn:
-        conn.execute("DELETE FROM report_listings WHERE report_id = ? AND listing_id IN "
-                     "(SELECT id FROM listings WHERE state IN ('rejected', 'removed'))", [report_id])
+        # Correlated: one primary-key lookup per listing of the report, not every rejected/removed id per report.
+        conn.execute("DELETE FROM report_listings WHERE report_id = ? AND EXISTS (SELECT 1 FROM listings l "
+                     "WHERE l.id = report_listings.listing_id AND l.state IN ('rejected', 'removed'))", [report_id])
         left = conn.execute("SELECT count(*) FROM report_listings WHERE report_id = ?", [report_id]).fetchone()[0]
         if not left:
             conn.execute("UPDATE reports SET state = 'failed', error = 'cancelled: every listing was rejected or "

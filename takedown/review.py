@@ -38,8 +38,13 @@ MAX_SEARCH = 100
 # Decided listings a reviewer may still take back: undo before any report left, reopen after.
 UNDOABLE = ("confirmed", "rejected")
 REOPENABLE = ("reported", "still_live", "escalated")
-# The queue's order, shared by the page, "next" and the j/k neighbours.
-_ORDER = "(l.state = 'relisted') DESC, l.score DESC, coalesce(l.state_changed_at, l.first_seen) ASC, l.id ASC"
+# The queue's order, shared by the page, "next" and the j/k neighbours: relisted first, then by score,
+# then the longest-waiting. Spelled as the ascending key of the partial ``listings_queue`` indexes
+# (takedown/schema_scale.py), so a page is an index range, never a sort of the whole queue.
+QUEUE_KEY = ("(l.state != 'relisted')", "-coalesce(l.score, 0)", "coalesce(l.state_changed_at, l.first_seen)", "l.id")
+_ORDER = ", ".join(QUEUE_KEY)
+_IN_QUEUE = "l.state IN ('flagged', 'relisted')"       # literal: it must imply the partial indexes' WHERE
+MAX_SEARCH_COUNT = 10_000          # a free-text search counts its matches up to here, no further
 
 
 # The category of a listing's latest confirmation (None if never confirmed); shown beside the model's label.
@@ -102,56 +107,103 @@ class Review:
         conn.commit()
 
     # -- queue ------------------------------------------------------------------------------
-    def _queue_sql(self, reviewer: str, filters: dict) -> tuple[str, list]:
-        where = [f"l.state IN ({', '.join('?' * len(QUEUE_STATES))})", "c.listing_id IS NULL"]
-        params: list = [self._now(), reviewer, *QUEUE_STATES]
+    def _queue_sql(self, reviewer: str, filters: dict, ordered: bool = True) -> tuple[str, list]:
+        """FROM/WHERE of the queue. ``ordered``: read it through the partial index in queue order that fits the
+        filters (named: without statistics SQLite would rather search the state index and sort the queue)."""
+        where = [_IN_QUEUE, "NOT EXISTS (SELECT 1 FROM claims c WHERE c.listing_id = l.id AND c.expires_at > ? "
+                 "AND c.reviewer != ?)"]
+        params: list = [self._now(), reviewer]
         for name in FILTERS:
             if filters.get(name):
                 where.append(f"l.{name} = ?")
                 params.append(filters[name])
-        text = (filters.get(SEARCH) or "").strip()[:MAX_SEARCH].lower()
+        text = _search_text(filters)
         if text:                          # instr, not LIKE: a typed % or _ is just a character
-            where.append("(instr(lower(coalesce(l.title, '')), ?) OR instr(lower(coalesce(s.name, '')), ?) OR "
+            where.append("(instr(lower(coalesce(l.title, '')), ?) OR instr(lower(coalesce((SELECT s.name FROM "
+                         "sellers s WHERE s.id = l.seller_id), '')), ?) OR "
                          "EXISTS (SELECT 1 FROM listing_contacts lc JOIN contacts ct ON ct.id = lc.contact_id "
                          "WHERE lc.listing_id = l.id AND instr(lower(ct.value), ?)))")
             params += [text] * 3
-        sql = ("FROM listings l LEFT JOIN sellers s ON s.id = l.seller_id "
-               "LEFT JOIN claims c ON c.listing_id = l.id AND c.expires_at > ? AND c.reviewer != ? "
-               "WHERE " + " AND ".join(where))
-        return sql, params
+        index = ("listings_queue_platform" if filters.get("platform") else
+                 "listings_queue_label" if filters.get("label") else "listings_queue")
+        source = f"listings l INDEXED BY {index}" if ordered else "listings l"
+        return f"FROM {source} WHERE " + " AND ".join(where), params
 
-    def queue(self, reviewer: str, filters: dict | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
-        """Listings waiting for a decision that ``reviewer`` may take, in queue order."""
+    def queue(self, reviewer: str, filters: dict | None = None, limit: int = 50, after: tuple | None = None,
+              before: tuple | None = None) -> list[dict]:
+        """Listings waiting for a decision that ``reviewer`` may take, in queue order.
+
+        Keyset pagination: ``after``/``before`` is the ``key`` of a row of another page (see ``key``), so a page
+        is the same however many decisions were taken meanwhile. The key comparison is split into index ranges
+        (equal on the first k key parts, beyond the cursor on the next), each read in index order, so a page
+        deep in the queue costs what the first one does."""
         sql, params = self._queue_sql(reviewer, filters or {})
-        return list(self.db.query(
-            "SELECT l.id, l.platform, l.kind, l.title, l.label, l.score, l.state, l.price, l.seller_id, "
-            "s.name AS seller_name, coalesce(l.state_changed_at, l.first_seen) AS waiting_since, "
-            f"{_DECIDED_BEFORE} AS decided_category, "
-            "(SELECT reviewer FROM claims mc WHERE mc.listing_id = l.id AND mc.expires_at > ?) AS claimed_by "
-            f"{sql} ORDER BY {_ORDER} LIMIT ? OFFSET ?", [self._now(), *params, limit, offset]))
+        select = ("SELECT l.id, l.platform, l.kind, l.title, l.label, l.score, l.state, l.price, l.seller_id, "
+                  "(SELECT s.name FROM sellers s WHERE s.id = l.seller_id) AS seller_name, "
+                  "coalesce(l.state_changed_at, l.first_seen) AS waiting_since, "
+                  f"{_DECIDED_BEFORE} AS decided_category, "
+                  "(SELECT reviewer FROM claims mc WHERE mc.listing_id = l.id AND mc.expires_at > ?) AS claimed_by ")
+        cursor = after if after is not None else before
+        if cursor is None:
+            return list(self.db.query(f"{select} {sql} ORDER BY {_ORDER} LIMIT ?", [self._now(), *params, limit]))
+        op, way = (">", "") if after is not None else ("<", " DESC")
+        rows: list[dict] = []
+        for k in range(len(QUEUE_KEY) - 1, -1, -1):
+            if len(rows) >= limit:
+                break
+            if any(v is None for v in cursor[:k + 1]):
+                continue
+            cond = "".join(f" AND {QUEUE_KEY[i]} = ?" for i in range(k)) + f" AND {QUEUE_KEY[k]} {op} ?"
+            order = ", ".join(f"{part}{way}" for part in QUEUE_KEY[k:])
+            rows += self.db.query(f"{select} {sql}{cond} ORDER BY {order} LIMIT ?",
+                                  [self._now(), *params, *cursor[:k + 1], limit - len(rows)])
+        return rows[::-1] if before is not None else rows
+
+    @staticmethod
+    def key(row: dict) -> tuple:
+        """The queue position of a row ``queue`` returned: (relisted last?, -score, waiting since, id)."""
+        return (row["state"] != "relisted", -(row["score"] or 0), row["waiting_since"], row["id"])
 
     def queue_size(self, reviewer: str, filters: dict | None = None) -> int:
-        sql, params = self._queue_sql(reviewer, filters or {})
-        return self.db.execute(f"SELECT count(*) {sql}", params).fetchone()[0]
+        """How many listings ``reviewer`` may take: the trigger-kept counters less other reviewers' live
+        claims; a free-text search counts its matches, up to MAX_SEARCH_COUNT."""
+        filters = filters or {}
+        if _search_text(filters):
+            sql, params = self._queue_sql(reviewer, filters)
+            return self.db.execute(f"SELECT count(*) FROM (SELECT 1 {sql} LIMIT {MAX_SEARCH_COUNT})",
+                                   params).fetchone()[0]
+        where, params = [f"state IN ({', '.join('?' * len(QUEUE_STATES))})"], list(QUEUE_STATES)
+        for name in FILTERS:
+            if filters.get(name):
+                where.append(f"{name} = ?")
+                params.append(filters[name])
+        counted = self.db.execute(f"SELECT coalesce(sum(n), 0) FROM listing_counts WHERE {' AND '.join(where)}",
+                                  params).fetchone()[0]
+        held = self.db.execute(
+            "SELECT count(*) FROM claims c CROSS JOIN listings l ON l.id = c.listing_id WHERE c.expires_at > ? "
+            f"AND c.reviewer != ? AND {_IN_QUEUE}" + "".join(f" AND l.{name} = ?" for name in FILTERS
+                                                             if filters.get(name)),
+            [self._now(), reviewer, *[filters[name] for name in FILTERS if filters.get(name)]]).fetchone()[0]
+        return max(0, counted - held)
 
     def facets(self) -> dict[str, list[str]]:
         """The values each queue filter can take (platforms, labels, kinds present in the queue)."""
         marks = ", ".join("?" * len(QUEUE_STATES))
         return {name: [r[0] for r in self.db.execute(
-            f"SELECT DISTINCT {name} FROM listings WHERE state IN ({marks}) AND {name} IS NOT NULL ORDER BY 1",
-            QUEUE_STATES)] for name in FILTERS}
+            f"SELECT DISTINCT {name} FROM listing_counts WHERE state IN ({marks}) AND n > 0 AND {name} != '' "
+            "ORDER BY 1", QUEUE_STATES)] for name in FILTERS}
 
     def neighbours(self, listing_id: str, reviewer: str, filters: dict | None = None) -> tuple[str | None, str | None]:
-        """(previous, next) listing around ``listing_id`` in this reviewer's queue; (None, first) if it is not in it."""
-        sql, params = self._queue_sql(reviewer, filters or {})
-        row = self.db.execute(
-            f"WITH q AS (SELECT l.id, row_number() OVER (ORDER BY {_ORDER}) AS n {sql}) "
-            "SELECT (SELECT id FROM q WHERE n = cur.n - 1), (SELECT id FROM q WHERE n = cur.n + 1) "
-            "FROM q cur WHERE cur.id = ?", [*params, listing_id]).fetchone()
-        if row:
-            return row[0], row[1]
-        first = self.queue(reviewer, filters, limit=1)
-        return None, (first[0]["id"] if first else None)
+        """(previous, next) listing around ``listing_id`` in this reviewer's queue; (None, first) if it is not in it.
+        Two index seeks from the listing's own queue key, never a pass over the queue."""
+        sql, params = self._queue_sql(reviewer, filters or {}, ordered=False)
+        here = self.db.execute(f"SELECT {_ORDER} {sql} AND l.id = ?", [*params, listing_id]).fetchone()
+        if here is None:
+            first = self.queue(reviewer, filters, limit=1)
+            return None, (first[0]["id"] if first else None)
+        prev = self.queue(reviewer, filters, limit=1, before=tuple(here))
+        after = self.queue(reviewer, filters, limit=1, after=tuple(here))
+        return (prev[0]["id"] if prev else None), (after[0]["id"] if after else None)
 
     # -- claims -----------------------------------------------------------------------------
     def claim_of(self, listing_id: str) -> dict | None:
@@ -418,8 +470,8 @@ class Review:
                               [evidence_id]).fetchone()
         return {"path": row[0], "sha256": row[1]} if row and row[0] else None
 
-    def seller(self, seller_id: str) -> dict | None:
-        """A seller and all of their listings, those waiting for review first."""
+    def seller(self, seller_id: str, limit: int = 500) -> dict | None:
+        """A seller and their listings (at most ``limit``), those waiting for review first."""
         row = self.db.execute("SELECT id, platform, seller_id, name, url, first_seen, last_seen FROM sellers "
                               "WHERE id = ?", [seller_id]).fetchone()
         if row is None:
@@ -430,7 +482,7 @@ class Review:
             f"SELECT l.id, l.title, l.state, l.label, l.score, l.price, {_DECIDED} AS decided_category, "
             "(SELECT reviewer FROM claims c WHERE c.listing_id = l.id AND c.expires_at > ?) AS claimed_by, "
             f"l.state IN ({marks}) AS waiting FROM listings l WHERE l.seller_id = ? "
-            "ORDER BY waiting DESC, l.score DESC, l.id", [self._now(), *QUEUE_STATES, seller_id]))
+            "ORDER BY waiting DESC, l.score DESC, l.id LIMIT ?", [self._now(), *QUEUE_STATES, seller_id, limit]))
         return seller
 
     def audit_entries(self, listing_id: str | None = None, actor: str | None = None, before: int | None = None,
@@ -454,6 +506,10 @@ class Review:
             model, category = detail.get("model_label"), detail.get("category")
             row["differs_from"] = model if category and model and category != model else None
         return rows
+
+
+def _search_text(filters: dict) -> str:
+    return (filters.get(SEARCH) or "").strip()[:MAX_SEARCH].lower()
 
 
 def _clean(text: str | None, required: bool) -> str:

@@ -152,6 +152,8 @@ class Store:
 
     def stats(self) -> list[dict]:
         """Listings and flags per platform and label."""
+        # listing_counts is kept by triggers on listings (takedown/schema_scale.py): no pass over the table.
         return list(self.db.query(
-            "SELECT platform, coalesce(label, 'unclassified') AS label, count(*) AS listings, "
-            "sum(flagged) AS flagged FROM listings GROUP BY platform, label ORDER BY platform, label"))
+            "SELECT nullif(platform, '') AS platform, coalesce(nullif(label, ''), 'unclassified') AS label, "
+            "sum(n) AS listings, sum(n * flagged) AS flagged FROM listing_counts GROUP BY 1, 2 HAVING sum(n) > 0 "
+            "ORDER BY 1, 2"))

@@ -79,31 +79,36 @@ def test_links_by_seller_contact_and_text_but_not_by_accident(tmp_path, catalogu
     shared_contact = dataclasses.replace(thread, key="forum:990002", pid="990002", description="出 加微信 fakeseller01 详聊")
     near_dup = dataclasses.replace(app, key="appstore:990003", pid="990003", title=origin.title + " Pro",
                                    description=origin.description)
+    # The model cleared near_dup (benign): text alone does not make it a relist. A flagged copy is one.
+    flagged_app = next(r for r in catalogue.apps.values() if r.label != "benign")
+    flagged_dup = dataclasses.replace(flagged_app, key="appstore:990006", pid="990006", seller_id="dev-990006",
+                                      title=origin.title + " Max", description=origin.description)
     unrelated = dataclasses.replace(other, key="marketplace:990004", pid="990004")
     same_run = dataclasses.replace(market[6], key="marketplace:990005", pid="990005", seller_id=origin.seller_id)
     seed_db(path, URLS, [same_run], state="flagged", run_id=1)
-    seed_db(path, URLS, [same_seller, shared_contact, near_dup, unrelated], state="flagged", run_id=2)
+    seed_db(path, URLS, [same_seller, shared_contact, near_dup, flagged_dup, unrelated], state="flagged", run_id=2)
 
     links = {link["listing_id"]: link for link in find_relists(open_db(path))}
-    assert set(links) == {same_seller.key, shared_contact.key, near_dup.key}
+    assert set(links) == {same_seller.key, shared_contact.key, flagged_dup.key}
     assert links[same_seller.key]["relisted_from"] == origin.key and "same_seller" in links[same_seller.key]["reason"]
     assert links[shared_contact.key]["relisted_from"] == handle_origin.key
     assert links[shared_contact.key]["reason"] == "contact:wechat:fakeseller01"
-    assert links[near_dup.key]["relisted_from"] == origin.key and links[near_dup.key]["score"] >= 0.6
-    assert links[near_dup.key]["reason"].startswith("text:")
+    assert links[flagged_dup.key]["relisted_from"] == origin.key and links[flagged_dup.key]["score"] >= 0.6
+    assert links[flagged_dup.key]["reason"].startswith("text:")
 
     clock = ManualClock("2026-11-30T00:00:00+00:00")
     assert link_relists(open_db(path), Config(), clock) == 3
     assert link_relists(open_db(path), Config(), clock) == 0                 # linked once
     db = open_db(path)
     rows = {r["listing_id"]: dict(r) for r in db.query("SELECT * FROM relists")}
-    assert rows[near_dup.key]["linked_at"] == "2026-11-30T00:00:00+00:00"
+    assert rows[flagged_dup.key]["linked_at"] == "2026-11-30T00:00:00+00:00"
     states = dict(db.execute("SELECT id, state FROM listings").fetchall())
     assert {states[k] for k in rows} == {"relisted"}
-    # Unflagged listings can be relists too (the benign-looking app copied the text); unrelated stays.
-    assert states[unrelated.key] == "new" and states[same_run.key] == "flagged"
+    # Unflagged listings are relists by seller or contact (shared_contact is a benign thread), never by text
+    # alone: the benign app that copied the text stays new; unrelated stays.
+    assert states[unrelated.key] == "new" and states[same_run.key] == "flagged" and states[near_dup.key] == "new"
     audit = db.execute("SELECT actor, detail FROM audit_log WHERE listing_id = ? AND action LIKE '%->relisted'",
-                       [near_dup.key]).fetchone()
+                       [flagged_dup.key]).fetchone()
     assert audit[0] == "sweep-relist" and origin.key in audit[1]
     db.close()
 
@@ -155,3 +160,54 @@ def test_a_relist_on_the_platform_is_crawled_linked_and_reported_first(tmp_path,
     assert file_confirmed(path, FAST, clock)["sent"] == 2
     received = requests.get(fresh_sandbox.urls["marketplace"] + "/api/reports").json()
     assert [r["listings"] for r in received[1:]] == [[clone[0]], [early.key]]
+
+
+def test_matching_is_incremental_and_the_stored_index_follows_takedowns(tmp_path, catalogue, monkeypatch):
+    """A second run reads only what changed; a newly taken-down listing finds its earlier look-alike by
+    seller; the stored LSH index is reused, and rebuilt only when its parameters change."""
+    import takedown.relist as relist
+
+    market = [r for r in catalogue.market.values() if r.label == "modem_pool"]
+    origin, later_origin = market[0], market[1]
+    path = seed_db(tmp_path / "sweep.db", URLS, [origin, later_origin], state="confirmed", run_id=1)
+    _take_down(path, [origin.key])
+    waiting = [dataclasses.replace(r, key=f"marketplace:99100{i}", pid=f"99100{i}", seller_id=f"quiet-{i}")
+               for i, r in enumerate(r for r in catalogue.market.values() if r.label == "benign") if i < 5]
+    seed_db(path, URLS, waiting, state="flagged", run_id=2)
+    clock = ManualClock("2026-11-30T00:00:00+00:00")
+    assert link_relists(open_db(path), Config(), clock) == 0          # first run: reads every waiting listing
+    db = open_db(path)
+    assert db.execute("SELECT listing_id FROM relist_signatures").fetchall() == [(origin.key,)]
+    signature = db.execute("SELECT signature FROM relist_signatures").fetchone()[0]
+    db.close()
+
+    examined = []
+    real_match = relist._match
+    monkeypatch.setattr(relist, "_match", lambda conn, c, *a: examined.append(c["id"]) or real_match(conn, c, *a))
+    copy = dataclasses.replace(market[2], key="marketplace:991100", pid="991100", seller_id="dev-991100",
+                               title=origin.title + " 新款", description=origin.description)
+    seed_db(path, URLS, [copy], state="flagged", run_id=3)
+    assert link_relists(open_db(path), Config(), clock) == 1
+    assert examined == [copy.key]                   # only the new listing, not the five already read
+    assert _state(path, copy.key) == "relisted"
+
+    # later_origin is taken down now; a listing of its seller seen earlier (run 2) is found through it.
+    earlier = dataclasses.replace(market[3], key="marketplace:991200", pid="991200", seller_id=later_origin.seller_id)
+    seed_db(path, URLS, [earlier], state="flagged", run_id=2)
+    assert link_relists(open_db(path), Config(), clock) == 0       # not yet: later_origin is only confirmed
+    examined.clear()
+    _take_down(path, [later_origin.key])
+    assert link_relists(open_db(path), Config(), clock) == 1       # earlier (run 2) came after it (run 1)
+    db = open_db(path)
+    assert db.execute("SELECT signature FROM relist_signatures WHERE listing_id = ?", [origin.key]).fetchone()[0] \
+        == signature                                # kept, not recomputed
+    assert {r[0] for r in db.execute("SELECT listing_id FROM relist_signatures")} == {origin.key, later_origin.key}
+    db.close()
+    assert earlier.key in examined and _state(path, earlier.key) == "relisted"
+
+    # Other parameters: the index is rebuilt from the taken-down listings, once.
+    wide = Config({"relist": {"num_perm": 64}})
+    assert find_relists(open_db(path), wide) == []
+    db = open_db(path)
+    assert db.execute("SELECT count(*), min(length(signature)) FROM relist_signatures").fetchone() == (2, 64 * 4)
+    db.close()

@@ -15,11 +15,11 @@ from ..visibility.report import visibility_over_time
 from ..states import audit
 from ..users import session_start
 from . import charts
-from .app import HERE, Ctx, page, qs, when
+from .app import HERE, BadRequest, Ctx, page, qs, when
 from .highlight import highlight
 
 PAGE_SIZE = 50
-MAX_PAGE = 1_000_000            # 50 million listings deep: beyond any queue, and its offset fits SQLite
+MAX_PAGE = 1_000_000            # the page number shown; paging itself is by cursor (after/before)
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 
 
@@ -86,11 +86,39 @@ def home(ctx: Ctx) -> Response:
 def queue(ctx: Ctx) -> Response:
     review, filters = ctx.review(), ctx.filters()
     number = ctx.number("page", default=1, maximum=MAX_PAGE)
-    rows = review.queue(ctx.user["name"], filters, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    after, before = _cursor(ctx.value("after")), _cursor(ctx.value("before"))
+    if after is None and before is None:
+        number = 1                                  # a page number alone is not a position (keyset paging)
+    # one row more than a page tells whether there is another page that way
+    rows = review.queue(ctx.user["name"], filters, limit=PAGE_SIZE + 1, after=after, before=before)
+    more = len(rows) > PAGE_SIZE
+    rows = rows[1:] if (more and before is not None) else rows[:PAGE_SIZE]
+    if before is not None and not more:
+        number = 1                                  # came back to the head of the queue
     total = review.queue_size(ctx.user["name"], filters)
+    older = _cursor_text(review.key(rows[-1])) if rows and (more or before is not None) else None
+    newer = _cursor_text(review.key(rows[0])) if rows and number > 1 else None
     return ctx.render("queue.html", rows=rows, total=total, page=number, pages=max(1, -(-total // PAGE_SIZE)),
-                      filters=filters, facets=review.facets(), needs_person=review.needs_person(),
-                      needs_person_hint=escalation.HINT)
+                      older=older, newer=newer, filters=filters, facets=review.facets(),
+                      needs_person=review.needs_person(), needs_person_hint=escalation.HINT)
+
+
+def _cursor_text(key: tuple) -> str:
+    relisted_last, score, waiting, listing_id = key
+    return f"{int(relisted_last)}~{score!r}~{waiting or ''}~{listing_id}"
+
+
+def _cursor(raw: str) -> tuple | None:
+    """A queue position from a link (``_cursor_text``); BadRequest for anything else."""
+    if not raw:
+        return None
+    parts = raw.split("~", 3)
+    try:
+        if len(parts) != 4 or parts[0] not in ("0", "1") or len(raw) > 600:
+            raise ValueError
+        return (int(parts[0]), float(parts[1]), parts[2] or None, parts[3])
+    except ValueError:
+        raise BadRequest("after/before must be a queue position from a queue link") from None
 
 
 @page()
