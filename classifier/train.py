@@ -7,6 +7,11 @@ Multiple-instance training (a listing is harmful when *some* segment offers a to
   listing that is the offer, not the boilerplate around it. Other segments of harmful listings
   are left out: they may be shop terms.
 
+Listing context: a whole-listing model (one row per listing, all units summed) and a logistic
+stacker over (strongest segment, whole listing), fitted on out-of-fold scores of the training
+listings plus one padded copy of each harmful one (ordinary training text around the offer), so
+the context overrules a lone sentence of a report but not an offer inside boilerplate.
+
 The threshold is the lowest listing score (max over segments, out-of-fold) at which both hold:
 precision >= ``precision`` on the corpus's own mix (keeps hard negatives in check), and precision
 >= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)), FPR measured on
