@@ -61,16 +61,15 @@ class HarmfulThenCategory(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X) -> np.ndarray:
         return self.assemble(self.harmful_proba(X), self.decision(X))
 
-    def listing_proba(self, seg_proba: np.ndarray, X_seg, X_doc, doc_evidence, min_evidence: float) -> np.ndarray:
+    def listing_proba(self, seg_proba: np.ndarray, X_seg, X_doc) -> np.ndarray:
         """Per listing, from its strongest segment (``seg_proba``, already evidence-shrunk, and its row
         ``X_seg``) and its whole text ``X_doc``: the listing model when one is attached, else the segment's."""
         listing = getattr(self, "listing_", None)
         if listing is None:
             return seg_proba
         seg_p = 1.0 - seg_proba[:, list(self.classes_).index(self.benign)]
-        doc_p = listing.document_.harmful_proba(X_doc) * evidence_weight(doc_evidence, min_evidence)
-        return self.assemble(listing.harmful(seg_p, doc_p),
-                             listing.category(self.decision(X_seg), listing.document_.decision(X_doc)))
+        return self.assemble(listing.harmful(seg_p, listing.report_proba(X_doc)),
+                             listing.category(self.decision(X_seg), listing.decision(X_doc)))
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
@@ -82,7 +81,7 @@ class HarmfulThenCategory(ClassifierMixin, BaseEstimator):
             est.sparsify()
             est.coef_ = est.coef_.tocsc()
         if getattr(self, "listing_", None) is not None:
-            self.listing_.document_.sparsify()
+            self.listing_.sparsify()
 
     def coef_for(self, label: str) -> np.ndarray:
         """Weights pushing a row towards ``label`` (explanations): the harmful-vs-benign weights, plus the
@@ -96,11 +95,6 @@ class HarmfulThenCategory(ClassifierMixin, BaseEstimator):
         return binary + cat[list(self.category_.classes_).index(label)]
 
 
-def evidence_weight(evidence, min_evidence: float) -> np.ndarray:
-    """min(1, characters / min_evidence): "SMS" or a bare "短信" is not enough evidence on its own."""
-    return np.minimum(1.0, np.asarray(evidence, dtype=np.float64) / max(1e-9, min_evidence))
-
-
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))
@@ -110,30 +104,52 @@ class ListingContext(BaseEstimator):
     """The whole listing beside its strongest segment (attached to the segment model as ``listing_``).
 
     A news report, a victim's post or a README sentence read alone can look like an offer; the whole
-    text reads as a report. ``document_`` is a HarmfulThenCategory trained on whole listings;
-    ``stack_`` a logistic regression over (logit strongest-segment score, logit whole-listing score),
-    fitted on out-of-fold scores, so how much the context may overrule a segment is learned — long
-    harmful pages in the corpus (an offer inside boilerplate) teach it not to overrule an offer.
-    Category is a property of the listing: the sum of both category models' decision values.
+    text reads as a report. ``register_`` scores the whole listing for that register (trained on
+    whole listings: benign hard negatives about the tools — news, victims, advice, security work,
+    legitimate hardware — against everything else, offers and ordinary pages alike), so shop
+    boilerplate around an offer does not read as a report, where a harmful-or-not model of the whole
+    page learned "long → benign" (diluted recall at 250 characters fell to 0.59). ``stack_`` is a
+    logistic regression over (logit strongest-segment score, logit report score) fitted on
+    out-of-fold scores. Category is a property of the listing: ``category_`` is trained on whole
+    harmful listings, and its decision values are added to the strongest segment's.
     """
 
-    def __init__(self, C: float = 3.0, cv=5, benign: str = "benign"):
+    def __init__(self, C: float = 3.0, cv=5):
         self.C = C
         self.cv = cv
-        self.benign = benign
 
-    def fit(self, X_doc, y, seg_oof: np.ndarray, doc_oof: np.ndarray):
-        self.document_ = HarmfulThenCategory(C=self.C, cv=self.cv, benign=self.benign).fit(X_doc, y)
-        self.stack_ = LogisticRegression(C=1.0).fit(self.features(seg_oof, doc_oof), np.asarray(y) != self.benign)
+    def fit_views(self, X_doc, y, report, benign: str = "benign"):
+        """The two whole-listing models; ``report`` marks the benign hard negatives."""
+        y = np.asarray(y)
+        self.register_ = CalibratedClassifierCV(LinearSVC(C=self.C, class_weight="balanced", random_state=0),
+                                                method="sigmoid", cv=self.cv, ensemble=False).fit(X_doc, report)
+        harmful = y != benign
+        self.category_ = LinearSVC(C=self.C, class_weight="balanced", random_state=0).fit(X_doc[harmful], y[harmful])
         return self
 
-    @staticmethod
-    def features(seg_p, doc_p) -> np.ndarray:
-        return np.column_stack([_logit(np.asarray(seg_p)), _logit(np.asarray(doc_p))])
+    def fit_stack(self, seg_oof: np.ndarray, report_oof: np.ndarray, harmful: np.ndarray):
+        self.stack_ = LogisticRegression(C=1.0).fit(self.features(seg_oof, report_oof), harmful)
+        return self
 
-    def harmful(self, seg_p, doc_p) -> np.ndarray:
-        return self.stack_.predict_proba(self.features(seg_p, doc_p))[:, 1]
+    def report_proba(self, X_doc) -> np.ndarray:
+        return self.register_.predict_proba(X_doc)[:, 1]
+
+    def decision(self, X_doc) -> np.ndarray:
+        d = self.category_.decision_function(X_doc)
+        return np.column_stack([-d, d]) if d.ndim == 1 else d
+
+    @staticmethod
+    def features(seg_p, report_p) -> np.ndarray:
+        return np.column_stack([_logit(np.asarray(seg_p)), _logit(np.asarray(report_p))])
+
+    def harmful(self, seg_p, report_p) -> np.ndarray:
+        return self.stack_.predict_proba(self.features(seg_p, report_p))[:, 1]
 
     @staticmethod
     def category(seg_d: np.ndarray, doc_d: np.ndarray) -> np.ndarray:
         return seg_d + doc_d
+
+    def sparsify(self) -> None:
+        for est in [c.estimator for c in self.register_.calibrated_classifiers_] + [self.category_]:
+            est.sparsify()
+            est.coef_ = est.coef_.tocsc()

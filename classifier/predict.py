@@ -72,8 +72,7 @@ class Classifier:
         benign = self.classes.index("benign")
         proba = shrink(steps["clf"].predict_proba(X), b.evidence, benign, self.min_evidence)
         best = strongest(proba, b.owner, benign)
-        listing = steps["clf"].listing_proba(proba[best], X[best], steps["weights"].transform(b.doc),
-                                             b.doc_evidence, self.min_evidence)
+        listing = steps["clf"].listing_proba(proba[best], X[best], steps["weights"].transform(b.doc))
         out = []
         for row, p_row in zip(best, listing):
             label, score, flagged = decide(p_row, self.classes, self.threshold)

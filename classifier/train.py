@@ -7,12 +7,13 @@ Multiple-instance training (a listing is harmful when *some* segment offers a to
   listing that is the offer, not the boilerplate around it. Other segments of harmful listings
   are left out: they may be shop terms.
 
-Listing context: a whole-listing model (one row per listing, all units summed) and a logistic
-stacker over (strongest segment, whole listing), fitted on out-of-fold scores of the training
-listings plus one padded copy of each harmful one (ordinary training text around the offer), so
-the context overrules a lone sentence of a report but not an offer inside boilerplate.
+Listing context: on whole listings (one row per listing, all units summed) a report-register model
+(benign hard negatives against everything else) and a category model, and a logistic stacker over
+(strongest segment, report register) fitted on out-of-fold scores of the training listings plus one
+padded copy of each harmful one (ordinary training text around the offer), so the context overrules
+a lone sentence of a report but not an offer inside boilerplate.
 
-The threshold is the lowest listing score (max over segments, out-of-fold) at which both hold:
+The threshold is the lowest listing score (stacked, out-of-fold) at which both hold:
 precision >= ``precision`` on the corpus's own mix (keeps hard negatives in check), and precision
 >= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)), FPR measured on
 plain ordinary benign listings (no hard negative, no evasion tactic) — because a crawl sees far
@@ -31,7 +32,7 @@ from sklearn.pipeline import Pipeline
 
 from . import HARMFUL, artifact
 from .corpus import CORPUS_DIR, corpus_hash, load_corpus, split
-from .estimator import HarmfulThenCategory, ListingContext, evidence_weight
+from .estimator import ListingContext
 from .evaluate import evaluate, prevalence_table, wilson
 from .model import build_pipeline
 from .predict import MIN_EVIDENCE, Classifier, decide, shrink, strongest
@@ -191,7 +192,8 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     log(f"cross-validating ({folds} folds, by listing) to choose the operating threshold")
     n_cats, n_all = len(classes) - 1, len(y_all)
     seg_oof = np.zeros((n_all, len(classes)))     # the strongest segment's probabilities
-    seg_d, doc_d, doc_p = np.zeros((n_all, n_cats)), np.zeros((n_all, n_cats)), np.zeros(n_all)
+    seg_d, doc_d, report_p = np.zeros((n_all, n_cats)), np.zeros((n_all, n_cats)), np.zeros(n_all)
+    report = np.asarray([r["label"] == "benign" and bool(r.get("hard_negative")) for r in train_rows + padded])
     for fold_train, fold_test in StratifiedKFold(folds, shuffle=True, random_state=0).split(train_rows, y):
         in_train = np.isin(source[b.owner], fold_train)
         model = fit(keep & in_train)
@@ -202,18 +204,20 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         seg_oof[fold_test] = p[best]
         weights = model[0]
         seg_d[fold_test] = model[-1].decision(weights.transform(b.X[test_rows_mask[best]]))
-        document = HarmfulThenCategory(cv=folds).fit(weights.transform(b.doc[fold_train]), y_all[fold_train])
+        views = ListingContext(cv=folds).fit_views(weights.transform(b.doc[fold_train]), y_all[fold_train],
+                                                   report[fold_train])
         X_doc = weights.transform(b.doc[fold_test])
-        doc_p[fold_test] = document.harmful_proba(X_doc) * evidence_weight(b.doc_evidence[fold_test], MIN_EVIDENCE)
-        doc_d[fold_test] = document.decision(X_doc)
+        report_p[fold_test] = views.report_proba(X_doc)
+        doc_d[fold_test] = views.decision(X_doc)
 
     log("fitting the final model on the training split, then the listing context on out-of-fold scores")
     final = fit(keep)
     seg_p = 1.0 - seg_oof[:, benign]
-    listing = ListingContext(cv=folds).fit(final[0].transform(b.doc), y_all, seg_p, doc_p)
+    listing = ListingContext(cv=folds).fit_views(final[0].transform(b.doc), y_all, report)
+    listing.fit_stack(seg_p, report_p, y_all != "benign")
     final[-1].listing_ = listing
-    oof = final[-1].assemble(listing.harmful(seg_p, doc_p), listing.category(seg_d, doc_d))
-    log(f"stacker: {dict(zip(('segment', 'listing'), np.round(listing.stack_.coef_.ravel(), 3)))}, "
+    oof = final[-1].assemble(listing.harmful(seg_p, report_p), listing.category(seg_d, doc_d))
+    log(f"stacker: {dict(zip(('segment', 'report'), np.round(listing.stack_.coef_.ravel(), 3)))}, "
         f"intercept {listing.stack_.intercept_[0]:.3f}")
     scores, oof = 1.0 - oof[:n, benign], oof[:n]         # the threshold is chosen on the corpus's own listings
     harmful = y != "benign"
