@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 
@@ -39,18 +40,36 @@ class HarmfulThenCategory(ClassifierMixin, BaseEstimator):
             X[harmful], y[harmful], sample_weight=w[harmful])
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
-        p = self.binary_.predict_proba(X)[:, 1]
+    def harmful_proba(self, X) -> np.ndarray:
+        return self.binary_.predict_proba(X)[:, 1]
+
+    def decision(self, X) -> np.ndarray:
+        """The category model's decision values, one column per harmful class (category_.classes_)."""
         d = self.category_.decision_function(X)
-        if d.ndim == 1:                                  # two harmful classes: one decision column
-            d = np.column_stack([-d, d])
+        return np.column_stack([-d, d]) if d.ndim == 1 else d    # two harmful classes: one column
+
+    def assemble(self, p: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """Class probabilities from P(harmful) ``p`` and category decision values ``d``."""
         e = np.exp(3.0 * (d - d.max(axis=1, keepdims=True)))
         share = e / e.sum(axis=1, keepdims=True)
-        out = np.zeros((X.shape[0], len(self.classes_)))
+        out = np.zeros((len(p), len(self.classes_)))
         cats = [list(self.classes_).index(c) for c in self.category_.classes_]
         out[:, cats] = share * p[:, None]
         out[:, list(self.classes_).index(self.benign)] = 1.0 - p
         return out
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.assemble(self.harmful_proba(X), self.decision(X))
+
+    def listing_proba(self, seg_proba: np.ndarray, X_seg, X_doc) -> np.ndarray:
+        """Per listing, from its strongest segment (``seg_proba``, already evidence-shrunk, and its row
+        ``X_seg``) and its whole text ``X_doc``: the listing model when one is attached, else the segment's."""
+        listing = getattr(self, "listing_", None)
+        if listing is None:
+            return seg_proba
+        seg_p = 1.0 - seg_proba[:, list(self.classes_).index(self.benign)]
+        return self.assemble(listing.harmful(seg_p, listing.report_proba(X_doc)),
+                             listing.category(self.decision(X_seg), listing.decision(X_doc)))
 
     def predict(self, X) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
@@ -61,6 +80,8 @@ class HarmfulThenCategory(ClassifierMixin, BaseEstimator):
         for est in [c.estimator for c in self.binary_.calibrated_classifiers_] + [self.category_]:
             est.sparsify()
             est.coef_ = est.coef_.tocsc()
+        if getattr(self, "listing_", None) is not None:
+            self.listing_.sparsify()
 
     def coef_for(self, label: str) -> np.ndarray:
         """Weights pushing a row towards ``label`` (explanations): the harmful-vs-benign weights, plus the
@@ -72,3 +93,63 @@ class HarmfulThenCategory(ClassifierMixin, BaseEstimator):
         cat = self.category_.coef_
         cat = cat.toarray() if hasattr(cat, "toarray") else np.asarray(cat)
         return binary + cat[list(self.category_.classes_).index(label)]
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+class ListingContext(BaseEstimator):
+    """The whole listing beside its strongest segment (attached to the segment model as ``listing_``).
+
+    A news report, a victim's post or a README sentence read alone can look like an offer; the whole
+    text reads as a report. ``register_`` scores the whole listing for that register (trained on
+    whole listings: benign hard negatives about the tools — news, victims, advice, security work,
+    legitimate hardware — against everything else, offers and ordinary pages alike), so shop
+    boilerplate around an offer does not read as a report, where a harmful-or-not model of the whole
+    page learned "long → benign" (diluted recall at 250 characters fell to 0.59). ``stack_`` is a
+    logistic regression over (logit strongest-segment score, logit report score) fitted on
+    out-of-fold scores. Category is a property of the listing: ``category_`` is trained on whole
+    harmful listings, and its decision values are added to the strongest segment's.
+    """
+
+    def __init__(self, C: float = 3.0, cv=5):
+        self.C = C
+        self.cv = cv
+
+    def fit_views(self, X_doc, y, report, benign: str = "benign"):
+        """The two whole-listing models; ``report`` marks the benign hard negatives."""
+        y = np.asarray(y)
+        self.register_ = CalibratedClassifierCV(LinearSVC(C=self.C, class_weight="balanced", random_state=0),
+                                                method="sigmoid", cv=self.cv, ensemble=False).fit(X_doc, report)
+        harmful = y != benign
+        self.category_ = LinearSVC(C=self.C, class_weight="balanced", random_state=0).fit(X_doc[harmful], y[harmful])
+        return self
+
+    def fit_stack(self, seg_oof: np.ndarray, report_oof: np.ndarray, harmful: np.ndarray):
+        self.stack_ = LogisticRegression(C=1.0).fit(self.features(seg_oof, report_oof), harmful)
+        return self
+
+    def report_proba(self, X_doc) -> np.ndarray:
+        return self.register_.predict_proba(X_doc)[:, 1]
+
+    def decision(self, X_doc) -> np.ndarray:
+        d = self.category_.decision_function(X_doc)
+        return np.column_stack([-d, d]) if d.ndim == 1 else d
+
+    @staticmethod
+    def features(seg_p, report_p) -> np.ndarray:
+        return np.column_stack([_logit(np.asarray(seg_p)), _logit(np.asarray(report_p))])
+
+    def harmful(self, seg_p, report_p) -> np.ndarray:
+        return self.stack_.predict_proba(self.features(seg_p, report_p))[:, 1]
+
+    @staticmethod
+    def category(seg_d: np.ndarray, doc_d: np.ndarray) -> np.ndarray:
+        return seg_d + doc_d
+
+    def sparsify(self) -> None:
+        for est in [c.estimator for c in self.register_.calibrated_classifiers_] + [self.category_]:
+            est.sparsify()
+            est.coef_ = est.coef_.tocsc()

@@ -71,11 +71,13 @@ class Classifier:
         X = steps["weights"].transform(b.X)
         benign = self.classes.index("benign")
         proba = shrink(steps["clf"].predict_proba(X), b.evidence, benign, self.min_evidence)
+        best = strongest(proba, b.owner, benign)
+        listing = steps["clf"].listing_proba(proba[best], X[best], steps["weights"].transform(b.doc))
         out = []
-        for row in strongest(proba, b.owner, benign):
-            label, score, flagged = decide(proba[row], self.classes, self.threshold)
+        for row, p_row in zip(best, listing):
+            label, score, flagged = decide(p_row, self.classes, self.threshold)
             result = {"label": label, "score": round(score, 4), "flagged": flagged,
-                      "scores": {c: round(float(p), 4) for c, p in zip(self.classes, proba[row])},
+                      "scores": {c: round(float(p), 4) for c, p in zip(self.classes, p_row)},
                       "model_version": self.version}
             if explain_top and (flagged or explain_benign):
                 result["explanation"] = explain(self, b, row, X[row], label, explain_top)

@@ -15,7 +15,8 @@ sign-offs around it are noise that a whole-page bag of words averages the offer 
 - **Speed**: every unit is normalised, segmented by jieba and hashed once; a segment's counts are
   the sum of its units' counts (a sparse matrix product), then weighted (TF-IDF) and scored in
   one batch with the segments of every other listing.
-- **Context**: each segment gets the listing's price and kind and its own units' contact cues.
+- **Context**: each segment gets its own units' contact cues; the whole listing (all units summed,
+  all cues) is one more row, ``doc``, which the listing model reads for register and category.
 """
 from __future__ import annotations
 
@@ -114,12 +115,15 @@ class Batch:
     unit_docs: list[list[dict]]       # per listing, per unit: the prepared text (norm, words, pinyin)
     evidence: np.ndarray              # characters of normalised text per segment (for short-text shrinking)
     whole: np.ndarray                 # True where the segment is the entire listing
+    doc: sparse.csr_matrix            # one row per listing: all its units' counts + all its contact cues
+    doc_evidence: np.ndarray          # characters of normalised text per listing
 
 
 def batch(records: list[dict], counts) -> Batch:
     """Every segment of ``records``; ``counts`` is the fitted Pipeline's "counts" FeatureUnion."""
     all_units, all_docs, contexts, rows = [], [], [], []
     owner, segs, evidence, whole = [], [], [], []
+    doc_contexts = []
     base = 0
     for n, record in enumerate(records):
         us = units(record)
@@ -140,6 +144,7 @@ def batch(records: list[dict], counts) -> Batch:
             evidence.append(0)
             whole.append(True)
             contexts.append(context(record, ()))
+        doc_contexts.append(context(record, {c for d in docs for c in d["cues"]}))
         base += len(us)
     flat = [d for docs in all_docs for d in docs]
     channels = [t for name, t in counts.transformer_list if name != "struct"]
@@ -151,7 +156,12 @@ def batch(records: list[dict], counts) -> Batch:
     indptr = np.cumsum([0] + [len(r) for r in rows])
     S = sparse.csr_matrix((np.ones(indptr[-1]), [i for r in rows for i in r], indptr), shape=(len(rows), base))
     X = sparse.hstack([S @ U, struct.transform(contexts)], format="csr")
-    return Batch(X, np.asarray(owner), segs, all_units, all_docs, np.asarray(evidence), np.asarray(whole))
+    sizes = [len(us) for us in all_units]
+    D = sparse.csr_matrix((np.ones(base), np.arange(base), np.cumsum([0] + sizes)), shape=(len(records), base))
+    doc = sparse.hstack([D @ U, struct.transform(doc_contexts)], format="csr")
+    doc_evidence = np.asarray([sum(len(d["norm"].replace(" ", "")) for d in docs) for docs in all_docs])
+    return Batch(X, np.asarray(owner), segs, all_units, all_docs, np.asarray(evidence), np.asarray(whole),
+                 doc, doc_evidence)
 
 
 def segment_doc(b: Batch, row: int) -> dict:

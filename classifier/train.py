@@ -7,7 +7,13 @@ Multiple-instance training (a listing is harmful when *some* segment offers a to
   listing that is the offer, not the boilerplate around it. Other segments of harmful listings
   are left out: they may be shop terms.
 
-The threshold is the lowest listing score (max over segments, out-of-fold) at which both hold:
+Listing context: on whole listings (one row per listing, all units summed) a report-register model
+(benign hard negatives against everything else) and a category model, and a logistic stacker over
+(strongest segment, report register) fitted on out-of-fold scores of the training listings plus one
+padded copy of each harmful one (ordinary training text around the offer), so the context overrules
+a lone sentence of a report but not an offer inside boilerplate.
+
+The threshold is the lowest listing score (stacked, out-of-fold) at which both hold:
 precision >= ``precision`` on the corpus's own mix (keeps hard negatives in check), and precision
 >= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)), FPR measured on
 plain ordinary benign listings (no hard negative, no evasion tactic) — because a crawl sees far
@@ -26,6 +32,7 @@ from sklearn.pipeline import Pipeline
 
 from . import HARMFUL, artifact
 from .corpus import CORPUS_DIR, corpus_hash, load_corpus, split
+from .estimator import ListingContext
 from .evaluate import evaluate, prevalence_table, wilson
 from .model import build_pipeline
 from .predict import MIN_EVIDENCE, Classifier, decide, shrink, strongest
@@ -109,6 +116,34 @@ def select_instances(b, y_rows: np.ndarray, first_pass: Pipeline, classes: list[
     return keep
 
 
+def padded_copies(train_rows: list[dict], rng, lengths=(100, 1000)) -> tuple[list[dict], np.ndarray]:
+    """Each harmful training listing once more, with ``lengths`` (low, high) characters of plain ordinary
+    training text (shop pages, posts) before, after or around its description.
+
+    The listing context learns from these that an offer inside ordinary text is still an offer;
+    without them it learned "long → benign" from the corpus's few long harmful pages (diluted
+    recall at 250 characters fell to 0.59). Pads come from the training split only, never from
+    ``classifier/eval/``."""
+    pool = [r.get("description") or "" for r in train_rows if is_plain_ordinary(r) and r.get("description")]
+    out, of = [], []
+    for i, row in enumerate(train_rows):
+        if row["label"] == "benign" or not pool:
+            continue
+        length = int(rng.integers(*lengths))
+        pad = ""
+        while len(pad) < length:
+            pad += pool[int(rng.integers(len(pool)))] + "\n"
+        pad = pad[:length]
+        desc = row.get("description") or ""
+        where = rng.integers(3)
+        cut = length // 2
+        desc = (pad + "\n" + desc if where == 0 else desc + "\n" + pad if where == 1
+                else pad[:cut] + "\n" + desc + "\n" + pad[cut:])
+        out.append({**row, "id": f"{row.get('id')}~padded", "description": desc})
+        of.append(i)
+    return out, np.asarray(of, dtype=int)
+
+
 def _dense(owner: np.ndarray) -> np.ndarray:
     return np.unique(owner, return_inverse=True)[1]
 
@@ -132,33 +167,59 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     train_rows += list(extra_rows)        # reviewer decisions only ever train; the frozen split stays the corpus's
     y = np.asarray([r["label"] for r in train_rows])
     log(f"corpus: {len(rows)} rows ({len(train_rows)} train, {len(test_rows)} frozen test)")
+    n = len(train_rows)
+    padded, padded_of = padded_copies(train_rows, np.random.default_rng(0))
+    source = np.r_[np.arange(n), padded_of].astype(int)     # the training listing each row is (a copy of)
+    y_all = y[source]
 
     pipeline = build_pipeline(calibration_folds=folds)
     pipeline[:2].fit(train_rows[:1])       # normalising and hashing learn nothing
-    b = batch(train_rows, pipeline.named_steps["counts"])
-    y_rows = y[b.owner]
+    b = batch(train_rows + padded, pipeline.named_steps["counts"])
+    y_rows = y_all[b.owner]
+    original = b.owner < n                 # padded copies train the listing context only
     classes = sorted(set(y))
     benign = classes.index("benign")
-    log(f"segments: {b.X.shape[0]} from {len(train_rows)} listings")
+    log(f"segments: {b.X.shape[0]} from {len(train_rows)} listings and {len(padded)} padded copies")
 
     def fit(mask):
         return _fit(clone(Pipeline(pipeline.steps[2:])), b.X[mask], y_rows[mask], b.owner[mask], folds)
 
     log("first pass: benign segments against harmful listings' heads")
-    first = fit((y_rows == "benign") | _heads(b, y_rows))
-    keep = select_instances(b, y_rows, first, classes)
+    first = fit(((y_rows == "benign") | _heads(b, y_rows)) & original)
+    keep = select_instances(b, y_rows, first, classes) & original
     log(f"training rows: {int(keep.sum())} ({int((keep & (y_rows != 'benign')).sum())} harmful instances)")
 
     log(f"cross-validating ({folds} folds, by listing) to choose the operating threshold")
-    oof = np.zeros((len(train_rows), len(classes)))
+    n_cats, n_all = len(classes) - 1, len(y_all)
+    seg_oof = np.zeros((n_all, len(classes)))     # the strongest segment's probabilities
+    seg_d, doc_d, report_p = np.zeros((n_all, n_cats)), np.zeros((n_all, n_cats)), np.zeros(n_all)
+    report = np.asarray([r["label"] == "benign" and bool(r.get("hard_negative")) for r in train_rows + padded])
     for fold_train, fold_test in StratifiedKFold(folds, shuffle=True, random_state=0).split(train_rows, y):
-        in_train = np.isin(b.owner, fold_train)
+        in_train = np.isin(source[b.owner], fold_train)
         model = fit(keep & in_train)
         test_rows_mask = np.nonzero(~in_train)[0]
         p = shrink(model.predict_proba(b.X[test_rows_mask]), b.evidence[test_rows_mask], benign)
         best = strongest(p, _dense(b.owner[test_rows_mask]), benign)
-        oof[np.unique(b.owner[test_rows_mask])] = p[best]
-    scores = 1.0 - oof[:, benign]
+        fold_test, fold_train = np.nonzero(np.isin(source, fold_test))[0], np.nonzero(np.isin(source, fold_train))[0]
+        seg_oof[fold_test] = p[best]
+        weights = model[0]
+        seg_d[fold_test] = model[-1].decision(weights.transform(b.X[test_rows_mask[best]]))
+        views = ListingContext(cv=folds).fit_views(weights.transform(b.doc[fold_train]), y_all[fold_train],
+                                                   report[fold_train])
+        X_doc = weights.transform(b.doc[fold_test])
+        report_p[fold_test] = views.report_proba(X_doc)
+        doc_d[fold_test] = views.decision(X_doc)
+
+    log("fitting the final model on the training split, then the listing context on out-of-fold scores")
+    final = fit(keep)
+    seg_p = 1.0 - seg_oof[:, benign]
+    listing = ListingContext(cv=folds).fit_views(final[0].transform(b.doc), y_all, report)
+    listing.fit_stack(seg_p, report_p, y_all != "benign")
+    final[-1].listing_ = listing
+    oof = final[-1].assemble(listing.harmful(seg_p, report_p), listing.category(seg_d, doc_d))
+    log(f"stacker: {dict(zip(('segment', 'report'), np.round(listing.stack_.coef_.ravel(), 3)))}, "
+        f"intercept {listing.stack_.intercept_[0]:.3f}")
+    scores, oof = 1.0 - oof[:n, benign], oof[:n]         # the threshold is chosen on the corpus's own listings
     harmful = y != "benign"
     ordinary = np.asarray([is_plain_ordinary(r) for r in train_rows])
     t_mix = choose_threshold(scores, harmful, precision)
@@ -182,8 +243,6 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
                                                         for i in np.argsort(-scores) if ordinary[i]
                                                         and scores[i] >= threshold][:20]}
 
-    log("fitting the final model on the training split")
-    final = fit(keep)
     pipeline = Pipeline([*pipeline.steps[:2], *final.steps])
     pipeline[-1].sparsify()
     card = {
@@ -192,7 +251,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         "corpus_hash": corpus_hash(rows + list(extra_rows)),
         "dictionary": dictionary_version(),
         "n_train": len(train_rows), "n_test": len(test_rows), "n_extra": len(extra_rows),
-        "n_segments": int(b.X.shape[0]), "n_training_instances": int(keep.sum()),
+        "n_segments": int(original.sum()), "n_padded_copies": len(padded), "n_training_instances": int(keep.sum()),
         "thresholds": {"flag": round(threshold, 4), "precision_target": precision, "prevalence": prevalence,
                        "prevalence_precision": prevalence_precision, "corpus_mix": round(t_mix, 4),
                        "at_prevalence": round(t_prev, 4), "min_evidence": MIN_EVIDENCE,

@@ -90,3 +90,40 @@ def test_threshold_is_chosen_for_precision_at_the_stated_prevalence():
     assert prevalence_threshold(scores, harmful, ordinary, 0.5, 0.9) == 0.6
     # ... at 1 in 100 the ten ordinary rows at 0.7 would be half the flags: only 0.9 keeps precision
     assert prevalence_threshold(scores, harmful, ordinary, 0.01, 0.9) == 0.9
+
+
+def test_the_listing_row_is_the_sum_of_its_units():
+    import numpy as np
+
+    from classifier.features import STRUCTURAL_NAMES
+    from classifier.model import build_pipeline
+    from classifier.segment import batch
+
+    counts = build_pipeline()[:2].fit([LONG])[1]
+    records = [LONG, {"title": "", "description": ""}, {"title": "猫粮 10kg", "description": "QQ 123456789 鸡肉味"}]
+    b = batch(records, counts)
+    assert b.doc.shape == (3, b.X.shape[1])
+    whole = counts.transform([{"norm": "", "words": [w for d in b.unit_docs[0] for w in d["words"]],
+                               "pinyin": [], "cues": []}])
+    n_words = dict(counts.transformer_list)["words"].n_features
+    assert np.allclose(b.doc[0, :n_words].toarray(), whole[:, :n_words].toarray())   # every unit, summed
+    assert b.doc[1].nnz == 0 and b.doc_evidence[1] == 0                             # empty listing: empty row
+    assert b.doc[2, -len(STRUCTURAL_NAMES)] == 1.0                                 # has_contact: its QQ number
+    assert list(b.doc_evidence) == [sum(len(d["norm"].replace(" ", "")) for d in docs) for docs in b.unit_docs]
+
+
+def test_padded_copies_keep_the_offer_and_pad_with_ordinary_training_text():
+    import numpy as np
+
+    from classifier.train import padded_copies
+
+    rows = [{"id": "h1", "label": "call_bomber", "title": "呼死你", "description": "包月不限次数 QQ 123456789"},
+            {"id": "o1", "label": "benign", "title": "猫粮", "description": "鸡肉味成猫通用。满99元包邮。"},
+            {"id": "n1", "label": "benign", "hard_negative": "news", "title": "警方", "description": "警方提醒：呼死你违法。"}]
+    copies, of = padded_copies(rows, np.random.default_rng(0), lengths=(100, 200))
+    assert list(of) == [0] and len(copies) == 1                                    # harmful rows only
+    (copy,) = copies
+    assert copy["label"] == "call_bomber" and copy["title"] == "呼死你" and copy["id"] == "h1~padded"
+    assert rows[0]["description"] in copy["description"]
+    pad = copy["description"].replace(rows[0]["description"], "")
+    assert 100 <= len(pad) <= 202 and "警方" not in pad and "鸡肉味" in pad
