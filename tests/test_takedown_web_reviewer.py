@@ -153,6 +153,7 @@ def test_an_emoji_renders_as_a_colour_glyph_in_the_ui(browser, review_server):
 
 
 def test_evidence_screenshots_draw_emoji_in_colour(tmp_path):
+    from outbound.policy import Policy
     from takedown.evidence import Browser
 
     page = "<html><body style='background:#fff;color:#000;font-size:40px'>猫🐈池</body></html>".encode()
@@ -174,7 +175,9 @@ def test_evidence_screenshots_draw_emoji_in_colour(tmp_path):
     def shoot():            # its own thread: the session's Playwright already runs a loop in this one
         shooter = Browser()
         try:
-            got["png"], got["text"] = shooter.screenshot(f"http://127.0.0.1:{server.server_port}/", "Sweep-test")
+            allowed = Policy(("127.0.0.1",), allow_loopback=True)      # every evidence fetch is held to a policy
+            got["png"], got["text"], _ = shooter.screenshot(f"http://127.0.0.1:{server.server_port}/", "Sweep-test",
+                                                            allowed)
         finally:
             shooter.close()
 
