@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .catalogue import APP_CATEGORIES, Catalogue, Row
 from .moderation import Moderation
-from .web import PAGE_SIZE, add_common_routes, html, matches, page_of, qs, shell, text_html
+from .web import PAGE_SIZE, add_common_routes, html, matches, moderated, page_of, qs, shell, text_html
 
 SITE = "应用汇"
 APP_URL = re.compile(r"/app/(\d+)")
@@ -89,12 +89,7 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
             return html(shell("开发者不存在", "<p>开发者不存在</p>"), status=404)
         return list_page(f"{rows[0].developer} 的应用", rows, request, f"/developer/{sid}?")
 
-    @web.middleware
-    async def moderate(request, handler):
-        moderation.apply_due()
-        return await handler(request)
-
-    app.middlewares.append(moderate)
+    app.middlewares.append(moderated(moderation))
     app.router.add_get("/", home)
     app.router.add_get("/search", search)
     app.router.add_get("/api/search", api_search)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from .catalogue import Catalogue, Row
 from .moderation import Moderation
-from .web import PAGE_SIZE, add_common_routes, html, matches, page_of, qs, shell, text_html
+from .web import PAGE_SIZE, add_common_routes, html, matches, moderated, page_of, qs, shell, text_html
 
 SITE = "码云仓"
 REPO_URL = re.compile(r"^(?:https?://[^/]+)?/([\w.-]+/[\w.-]+)/?$")
@@ -155,12 +155,7 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
             return html(shell("用户不存在", "<p>用户不存在</p>"), status=404)
         return list_page(f"{name} 的仓库", rows, request, f"/{qs(name)}?")
 
-    @web.middleware
-    async def moderate(request, handler):
-        moderation.apply_due()
-        return await handler(request)
-
-    app.middlewares.append(moderate)
+    app.middlewares.append(moderated(moderation))
     app.router.add_get("/", home)
     app.router.add_get("/search", search)
     app.router.add_get("/explore", explore)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .catalogue import FORUM_BOARDS, Catalogue, Row
 from .moderation import Moderation
-from .web import add_common_routes, html, page_of, shell, text_html
+from .web import add_common_routes, html, moderated, page_of, shell, text_html
 
 SITE = "闲聊论坛"
 CHARSET = "gbk"
@@ -100,12 +100,7 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
         items = "".join(f'<li><a href="thread-{r.pid}-1-1.html">{escape(r.title)}</a></li>' for r in rows)
         return _page(names[uid], f'<h2 class="username">{escape(names[uid])}</h2><ul class="threads">{items}</ul>')
 
-    @web.middleware
-    async def moderate(request, handler):
-        moderation.apply_due()
-        return await handler(request)
-
-    app.middlewares.append(moderate)
+    app.middlewares.append(moderated(moderation))
     app.router.add_get("/", forum_php)
     app.router.add_get("/forum.php", forum_php)
     app.router.add_get("/thread-{tid:\\d+}-{page:\\d+}-1.html", thread)

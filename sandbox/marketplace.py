@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .catalogue import MARKET_CATEGORIES, Catalogue, Row
 from .moderation import Moderation
-from .web import add_common_routes, html, matches, page_of, qs, shell, text_html
+from .web import add_common_routes, html, matches, moderated, page_of, qs, shell, text_html
 
 SITE = "闲趣集市"
 ITEM_URL = re.compile(r"/item/(\d+)")
@@ -105,12 +105,7 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
             return html(shell(SITE, '<div class="shop-closed">该店铺已关闭</div>'))
         return _list_page(f"{catalogue.sellers[sid]} 的店铺", rows, request, f"/shop/{sid}?")
 
-    @web.middleware
-    async def moderate(request, handler):
-        moderation.apply_due()
-        return await handler(request)
-
-    app.middlewares.append(moderate)
+    app.middlewares.append(moderated(moderation))
     app.router.add_get("/", home)
     app.router.add_get("/search", search)
     app.router.add_get("/category/{slug}", category)

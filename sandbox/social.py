@@ -12,7 +12,7 @@ from aiohttp import web
 
 from .catalogue import Catalogue, Row
 from .moderation import Moderation
-from .web import PAGE_SIZE, add_common_routes, html, matches, page_of, qs, shell, text_html
+from .web import PAGE_SIZE, add_common_routes, html, matches, moderated, page_of, qs, shell, text_html
 
 SITE = "频道广场"
 POSTS_PER_PAGE = 10
@@ -85,12 +85,7 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
                 f'<a class="report" href="/report?url=/s/{escape(row.pid)}">举报</a>')
         return html(shell(f"{row.title} – {SITE}", body))
 
-    @web.middleware
-    async def moderate(request, handler):
-        moderation.apply_due()
-        return await handler(request)
-
-    app.middlewares.append(moderate)
+    app.middlewares.append(moderated(moderation))
     app.router.add_get("/", home)
     app.router.add_get("/channels", directory)
     app.router.add_get("/search", search)

@@ -71,6 +71,16 @@ class RateLimiter:
         return await handler(request)
 
 
+def moderated(moderation: Moderation):
+    """Middleware: removals whose delay has passed take effect before any page is served."""
+    @web.middleware
+    async def moderate(request, handler):
+        moderation.apply_due()
+        return await handler(request)
+
+    return moderate
+
+
 def add_common_routes(app: web.Application, platform: str, moderation: Moderation, resolve) -> None:
     """robots.txt, images, and the report intake (JSON API + HTML form).
 
