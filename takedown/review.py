@@ -220,6 +220,13 @@ class Review:
         with self._write() as conn:
             return self._claim(conn, listing_id, reviewer)
 
+    @staticmethod
+    def _state(conn, listing_id: str) -> str:
+        row = conn.execute("SELECT state FROM listings WHERE id = ?", [listing_id]).fetchone()
+        if row is None:
+            raise NotFound(f"no listing {listing_id!r}")
+        return row[0]
+
     def _reviewable(self, conn, listing_id: str, reviewer: str, now: datetime) -> tuple[str, int]:
         """(state, version) of a listing waiting for review that no other reviewer holds, else raise."""
         row = conn.execute("SELECT state, version FROM listings WHERE id = ?", [listing_id]).fetchone()
@@ -335,12 +342,10 @@ class Review:
         has been sent or attempted. It leaves any report still waiting in the outbox."""
         reason = _clean(reason, required=False)
         with self._write() as conn:
-            row = conn.execute("SELECT state FROM listings WHERE id = ?", [listing_id]).fetchone()
-            if row is None:
-                raise NotFound(f"no listing {listing_id!r}")
-            if row[0] not in UNDOABLE:
-                raise NotReviewable(f"{listing_id} is {row[0]}: only a confirmed or rejected listing can be undone"
-                                    + (" (reopen it instead)" if row[0] in REOPENABLE else ""))
+            state = self._state(conn, listing_id)
+            if state not in UNDOABLE:
+                raise NotReviewable(f"{listing_id} is {state}: only a confirmed or rejected listing can be undone"
+                                    + (" (reopen it instead)" if state in REOPENABLE else ""))
             if self._has("reports") and self._has("report_listings", "report_id", "listing_id"):
                 started = conn.execute(
                     "SELECT r.id FROM reports r JOIN report_listings rl ON rl.report_id = r.id WHERE rl.listing_id = ? "
@@ -359,7 +364,7 @@ class Review:
             else:
                 pending = []
             transition(conn, listing_id, "flagged", actor, "undo" + (f": {reason}" if reason else ""),
-                       at=self.clock(), detail={"undo": row[0], "pending_reports_left": pending})
+                       at=self.clock(), detail={"undo": state, "pending_reports_left": pending})
             self._taken_back(conn, listing_id, actor, "undone", reason)
 
     def reopen(self, listing_id: str, actor: str, reason: str) -> list[int]:
@@ -369,12 +374,10 @@ class Review:
         the reports concerned."""
         reason = _clean(reason, required=True)
         with self._write() as conn:
-            row = conn.execute("SELECT state FROM listings WHERE id = ?", [listing_id]).fetchone()
-            if row is None:
-                raise NotFound(f"no listing {listing_id!r}")
-            if row[0] not in REOPENABLE:
-                raise NotReviewable(f"{listing_id} is {row[0]}: only a reported listing can be reopened"
-                                    + (" (undo it instead)" if row[0] in UNDOABLE else ""))
+            state = self._state(conn, listing_id)
+            if state not in REOPENABLE:
+                raise NotReviewable(f"{listing_id} is {state}: only a reported listing can be reopened"
+                                    + (" (undo it instead)" if state in UNDOABLE else ""))
             sent = [r[0] for r in conn.execute(
                 "SELECT r.id FROM reports r JOIN report_listings rl ON rl.report_id = r.id WHERE rl.listing_id = ? "
                 "AND r.state = 'sent' ORDER BY r.id", [listing_id])] if self._has("withdrawals") else []
@@ -383,7 +386,7 @@ class Review:
                              "state) VALUES (?, ?, ?, ?, ?, 'pending')", [report_id, listing_id, reason, actor,
                                                                           self._now()])
             transition(conn, listing_id, "flagged", actor, f"reopened: {reason}", at=self.clock(),
-                       detail={"reopen": row[0], "withdraw_reports": sent})
+                       detail={"reopen": state, "withdraw_reports": sent})
             self._taken_back(conn, listing_id, actor, "reopened", reason)
         return sent
 
