@@ -31,6 +31,17 @@ SECONDS = float(os.environ.get("SECONDS_PER_PHASE", os.environ.get("SECONDS", 10
 from bench.classify import texts  # noqa: E402
 
 
+def _in_threads(run, clients: int) -> float:
+    """Run ``run(i)`` in ``clients`` threads at once; the seconds until all are done."""
+    start = time.monotonic()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.monotonic() - start
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -98,13 +109,8 @@ def batches(port, key, payloads, clients=2) -> float:
             c.post("/v1/check/batch", body)
             done[i] += 1000
 
-    start = time.monotonic()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(done) / (time.monotonic() - start)
+    elapsed = _in_threads(run, clients)
+    return sum(done) / elapsed
 
 
 def open_loop(port, key, payloads, rate=200.0, senders=16) -> tuple[float, float, int, float]:
@@ -152,13 +158,8 @@ def closed_loop(port, key, payloads, clients=8) -> tuple[float, float, float]:
         with lock:
             latencies.extend(mine)
 
-    start = time.monotonic()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return len(latencies) / (time.monotonic() - start), _pct(latencies, 0.5), _pct(latencies, 0.99)
+    elapsed = _in_threads(run, clients)
+    return len(latencies) / elapsed, _pct(latencies, 0.5), _pct(latencies, 0.99)
 
 
 def bare_jieba(payloads) -> float:
