@@ -51,11 +51,11 @@ def _free_port() -> int:
 def _prepare(db: Path) -> str:
     from crawler.items import Listing
     from crawler.pipelines.normalise import NormalisePipeline
-    from takedown.accounts_db import accounts_path, open_accounts
-    from takedown.check.keys import add_key
-    from takedown.db import open_db
-    from takedown.states import transition
-    from takedown.store import Store
+    from store.accounts import accounts_path, open_accounts
+    from precheck.keys import add_key
+    from store.db import open_db
+    from store.states import transition
+    from store.listings import Store
 
     store = Store(open_db(db))
     items = []
@@ -181,7 +181,7 @@ def main() -> None:
         db = Path(tmp) / "sweep.db"
         key = _prepare(db)
         port = _free_port()
-        server = subprocess.Popen([sys.executable, "-m", "takedown.cli", "serve-check", "--db", str(db), "--port",
+        server = subprocess.Popen([sys.executable, "-m", "cli", "serve-check", "--db", str(db), "--port",
                                    str(port)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:

@@ -100,7 +100,7 @@ def main() -> None:
         src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in big), encoding="utf-8")
         for workers in (1, 2):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "takedown.cli", "classify", "--in", str(src), "--out",
+            subprocess.run([sys.executable, "-m", "cli", "classify", "--in", str(src), "--out",
                             str(Path(tmp) / f"out{workers}.jsonl"), "--workers", str(workers)], check=True,
                            cwd=ROOT, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
             took = time.perf_counter() - start

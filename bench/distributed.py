@@ -55,7 +55,7 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
 
 
 def sweep(*args: str, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, env=ENV, text=True,
+    return subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, env=ENV, text=True,
                             stdout=open(log, "w"), stderr=subprocess.STDOUT)
 
 

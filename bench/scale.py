@@ -96,8 +96,8 @@ def store_items(start: int, count: int, rng: random.Random, crawled_at: str, lab
 
 def build(path: Path, n: int, seed: int = 0) -> float:
     """Create the database of ``n`` listings at ``path``; returns seconds taken."""
-    from takedown.db import open_db
-    from takedown.store import Store
+    from store.db import open_db
+    from store.listings import Store
 
     t0 = time.perf_counter()
     rng = random.Random(seed)
@@ -190,11 +190,11 @@ def _rss_mb() -> float:
 def measure_pages(path: str) -> dict:
     import re
 
-    from takedown.db import open_db
-    from takedown.review import Review
-    from takedown.users import Users
-    from takedown.web import create_app
-    from takedown.web.routes import _cursor_text
+    from store.db import open_db
+    from review.queue import Review
+    from review.users import Users
+    from review.web import create_app
+    from review.web.routes import _cursor_text
 
     db = open_db(path)
     if Users(db).get("bench") is None:
@@ -212,7 +212,7 @@ def measure_pages(path: str) -> dict:
     import requests
     import uvicorn
 
-    from takedown.web.app import server_config
+    from review.web.app import server_config
 
     sock = socket.socket()
     # Accepted sockets inherit it: without, the response's second write waits out the client's delayed
@@ -250,13 +250,13 @@ PAGE = 50
 
 
 def measure_steps(path: str) -> dict:
-    from takedown.clock import ManualClock
-    from takedown.config import Config
-    from takedown.db import open_db
+    from common.clock import ManualClock
+    from common.config import Config
+    from store.db import open_db
     from takedown.evidence import missing
     from takedown.recheck import due_listings
     from takedown.reports import _drop_withdrawn, plan_reports
-    from takedown.store import Store
+    from store.listings import Store
 
     db = open_db(path)
     clock = ManualClock("2026-12-01T00:00:00+00:00")
@@ -277,11 +277,11 @@ def measure_steps(path: str) -> dict:
 
 
 def measure_relist(path: str) -> dict:
-    from takedown.clock import ManualClock
-    from takedown.config import Config
-    from takedown.db import open_db
+    from common.clock import ManualClock
+    from common.config import Config
+    from store.db import open_db
     from takedown.relist import build_index, link_relists
-    from takedown.store import Store
+    from store.listings import Store
 
     db = open_db(path)
     clock = ManualClock("2026-12-01T00:00:00+00:00")

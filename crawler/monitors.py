@@ -26,7 +26,7 @@ Thresholds: the ``SWEEP_MONITOR_*`` settings (crawler/settings.py; ``[monitors]`
 sets them for every platform), overridden per platform by the profile's ``monitors:`` block.
 
 Results go into the crawl stats as ``sweep/monitors`` (a list of {monitor, status, message}),
-from where takedown/cycle.py stores them with the run and turns failures into the run's failures.
+from where ops/cycle.py stores them with the run and turns failures into the run's failures.
 
 A distributed worker (`sweep worker`) runs ``WorkerMonitorSuite``: the checks its own stats can
 answer (finish_reason, error_ratio, retry_ratio, spider_errors, unrendered). Listings are counted and

@@ -12,7 +12,7 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
 # Politeness: robots.txt is always obeyed (a profile cannot change it); say who we are and how to
-# reach us — takedown/cycle.py rebuilds USER_AGENT with `contact` from [crawl] in sweep.toml.
+# reach us — ops/cycle.py rebuilds USER_AGENT with `contact` from [crawl] in sweep.toml.
 ROBOTSTXT_OBEY = True
 SWEEP_CONTACT = "abuse-team@example.org"
 

@@ -1,1 +1,1 @@
-"""Review and takedown: the store, the CLI and (later) reports, rechecks and the reviewer UI."""
+"""Takedowns: evidence, reports through channels, rechecks, escalation and relist detection."""

@@ -7,7 +7,7 @@ the queue, the dashboard and ``sweep report`` show ``needing_person``.
 """
 from __future__ import annotations
 
-from .states import audit
+from store.states import audit
 
 ACTION = "needs_person"
 HINT = "escalation ran out: a person must contact the platform"

@@ -37,10 +37,10 @@ from outbound.chromium import launch
 from outbound.httpclient import checked
 from outbound.policy import Policy, Refused
 
-from .clock import SYSTEM, iso
-from .config import Config
-from .db import open_db
-from .fetch_policy import PlatformPolicy, platform_policy
+from common.clock import SYSTEM, iso
+from common.config import Config
+from store.db import open_db
+from takedown.fetch_policy import PlatformPolicy, platform_policy
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from outbound.policy import Policy
 
-from .config import Config
+from common.config import Config
 
 
 @dataclass(frozen=True)

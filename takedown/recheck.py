@@ -30,14 +30,14 @@ import requests
 
 from outbound.session import PolicySession, Refused
 
-from .channels import CheckResult, ListingRef
-from .clock import SYSTEM, iso, parse_iso
-from .config import Config
-from .db import open_db
-from .escalation import mark_needs_person
-from .fetch_policy import platform_policy
-from .reports import RateLimiter, build_channel, current_level, immediate, platform_settings, steps
-from .states import transition
+from takedown.channels import CheckResult, ListingRef
+from common.clock import SYSTEM, iso, parse_iso
+from common.config import Config
+from store.db import open_db
+from takedown.escalation import mark_needs_person
+from takedown.fetch_policy import platform_policy
+from takedown.reports import RateLimiter, build_channel, current_level, immediate, platform_settings, steps
+from store.states import transition
 
 log = logging.getLogger(__name__)
 
@@ -216,8 +216,8 @@ def due_listings(db, config: Config, clock=SYSTEM, force: bool = False) -> list[
 
 def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool = False) -> dict:
     """Scheduler hook: recheck what is due, confirm removals, escalate, link relists; returns counts."""
-    from .evidence import user_agent
-    from .relist import link_relists
+    from takedown.evidence import user_agent
+    from takedown.relist import link_relists
 
     config = config or Config()
     cfg = _settings(config)
@@ -257,7 +257,7 @@ def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool
 
 def _checker(ps, config: Config, db_path, session):
     """The platform's own channel check if one of its channels offers it, else the plain page check."""
-    from .channels import Channel
+    from takedown.channels import Channel
 
     for name in ps.channels:
         try:

@@ -4,7 +4,7 @@ Candidates are listings in ``new`` or ``flagged`` first seen in a later crawl th
 already taken to takedown (``reported``, ``still_live``, ``escalated``, ``removed``). One is
 linked when it has the same seller account, shares a contact handle or download entity (QQ,
 QQ group, WeChat, Telegram, phone, cloud-drive link, release file name — across platforms and
-kinds too, see ``takedown/entities.py``), or its text is a near-duplicate: MinHash over character
+kinds too, see ``store/entities.py``), or its text is a near-duplicate: MinHash over character
 3-grams of the normalised title and description, looked up in an LSH index
 (datasketch) and kept when the estimated Jaccard similarity reaches ``text_threshold``.
 
@@ -31,9 +31,9 @@ import hashlib
 import re
 import unicodedata
 
-from .clock import SYSTEM, iso, parse_iso
-from .config import Config
-from .states import transition
+from common.clock import SYSTEM, iso, parse_iso
+from common.config import Config
+from store.states import transition
 
 ACTOR = "sweep-relist"
 TAKEN_DOWN = ("reported", "still_live", "escalated", "removed")
@@ -262,7 +262,7 @@ def _save_progress(db, marks: dict) -> None:
 
 def link_relists(db, config: Config | None = None, clock=SYSTEM) -> int:
     """Link every relist found: state ``relisted`` + a ``relists`` row, one transaction each."""
-    from .reports import immediate
+    from takedown.reports import immediate
 
     made = 0
     links, marks = _scan(db, config)

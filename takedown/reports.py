@@ -43,15 +43,15 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-from .channels import (CHANNELS, Channel, Citation, EvidenceRef, ListingRef, NotConfigured, PermanentError,
+from takedown.channels import (CHANNELS, Channel, Citation, EvidenceRef, ListingRef, NotConfigured, PermanentError,
                        PlatformSettings, Receipt, ReceiptLookup, Report, TransientError, Withdraw)
-from .clock import SYSTEM, iso
-from .config import Config, ConfigError
-from .db import open_db
-from .escalation import count_needing_person
-from .evidence import resolve_path
-from .fetch_policy import platform_policy
-from .states import audit, transition
+from common.clock import SYSTEM, iso
+from common.config import Config, ConfigError
+from store.db import open_db
+from takedown.escalation import count_needing_person
+from takedown.evidence import resolve_path
+from takedown.fetch_policy import platform_policy
+from store.states import audit, transition
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def platform_settings(db, config: Config, name: str) -> PlatformSettings:
 
 def _endpoint_owner(db, name: str) -> str | None:
     """An endpoint-abuse report's "platform" is ``endpoint:<domain>``: it goes to the contact found for it."""
-    from .endpoints.store import owner_contact
+    from takedown.endpoints.store import owner_contact
 
     return owner_contact(db, name.partition(":")[2]) if name.startswith("endpoint:") else None
 
@@ -339,7 +339,7 @@ def load_report(db, report_id: int, db_path, config: Config) -> Report:
     seller_name = listings[0].seller_name if listings and r["seller_id"] else None
     abused = []
     if r["platform"].startswith("endpoint:"):           # the repositories are evidence; the domain is reported
-        from .endpoints.store import endpoints_of
+        from takedown.endpoints.store import endpoints_of
 
         seller_name, abused = r["seller_id"], endpoints_of(db, r["platform"].partition(":")[2])
     return Report(r["id"], r["idempotency_key"], r["channel"], r["platform"], r["category"] or "other",
@@ -553,9 +553,9 @@ def file_confirmed(db_path, config: Config | None = None, clock=SYSTEM) -> dict:
             summary["busy"] = True
             return summary
         if cfg["capture_evidence"]:
-            from .evidence import capture_listings
+            from takedown.evidence import capture_listings
 
-            from .evidence import missing
+            from takedown.evidence import missing
 
             db = open_db(db_path)
             try:

@@ -28,7 +28,7 @@ SEED = 2018
 def sweep(*args: str, check: bool = True, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
     """Run the real `sweep` CLI in a subprocess (one Twisted reactor per crawl)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, env=env, text=True,
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=timeout, **kwargs)
     if check and proc.returncode != 0:
         raise AssertionError(f"sweep {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr[-4000:]}")

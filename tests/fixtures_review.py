@@ -174,12 +174,12 @@ def build_listings(rows, classifier, crawled_at: str = "2026-11-27T00:00:00+00:0
 @pytest.fixture(scope="session")
 def review_db(model_path, tmp_path_factory) -> Path:
     from classifier.predict import shared
-    from takedown.db import open_db
+    from store.db import open_db
     from takedown.escalation import mark_needs_person
-    from takedown.review import Review
-    from takedown.states import transition
-    from takedown.store import Store
-    from takedown.users import Users
+    from review.queue import Review
+    from store.states import transition
+    from store.listings import Store
+    from review.users import Users
 
     path = tmp_path_factory.mktemp("review") / "sweep.db"
     db = open_db(path)
@@ -224,7 +224,7 @@ class ReviewServer:
 @pytest.fixture(scope="session")
 def review_server(review_db):
     """The review UI on a free loopback port, for the whole session."""
-    from takedown.web import create_app
+    from review.web import create_app
 
     with serving(create_app(review_db, claim_timeout=600)) as url:
         yield ReviewServer(url, review_db, PASSWORDS)
@@ -235,7 +235,7 @@ def serving(app):
     """Serve ``app`` as `sweep review` does (real uvicorn, in a thread) on a free loopback port; yields its URL."""
     import uvicorn
 
-    from takedown.web.app import server_config
+    from review.web.app import server_config
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

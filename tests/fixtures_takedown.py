@@ -206,9 +206,9 @@ def listing_for(row, base_url: str):
 def seed_db(path, urls: dict[str, str], rows, state: str = "confirmed", run_id: int | None = None):
     """Store ``rows`` (crawled from ``urls``) and move the harmful ones to ``state`` (flagged|confirmed)."""
     from crawler.profile import load_profiles
-    from takedown.db import open_db
-    from takedown.states import transition
-    from takedown.store import Store
+    from store.db import open_db
+    from store.states import transition
+    from store.listings import Store
 
     store = Store(open_db(path))
     store.register_platforms([p.rebase(urls[p.name]) for p in load_profiles() if p.name in urls])
@@ -265,7 +265,7 @@ def evidenced_db(sandbox, catalogue, tmp_path_factory):
     """Confirmed listings with real evidence (Chromium, WACZ) captured once from the shared sandbox:
     two sellers × two marketplace items (one filled in by JavaScript), one app, one GBK forum thread.
     Tests copy it (``copy_db``) before changing anything."""
-    from takedown.config import Config
+    from common.config import Config
     from takedown.evidence import capture_listings
 
     rows = harmful_rows(catalogue, "marketplace", 2, 2)
@@ -276,8 +276,8 @@ def evidenced_db(sandbox, catalogue, tmp_path_factory):
     seed_db(path, sandbox.urls, rows, state="flagged")
     result = capture_listings(path, Config())
     assert not result.errors, result.errors
-    from takedown.db import open_db
-    from takedown.states import transition
+    from store.db import open_db
+    from store.states import transition
 
     db = open_db(path)
     with db.conn:

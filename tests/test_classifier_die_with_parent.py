@@ -18,7 +18,7 @@ from tests.conftest import ROOT, base_url_args
 
 
 def start(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, start_new_session=True,
+    return subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, start_new_session=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs)
 
 

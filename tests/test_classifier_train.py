@@ -13,9 +13,9 @@ from classifier.terms import score_terms
 from classifier.tokenize import approved_terms
 from crawler.items import Listing
 from crawler.pipelines.normalise import NormalisePipeline
-from takedown.db import open_db
-from takedown.states import transition
-from takedown.store import Store
+from store.db import open_db
+from store.states import transition
+from store.listings import Store
 from tests.conftest import read_jsonl, sweep
 
 

@@ -100,8 +100,8 @@ def test_one_handle_links_listings_across_platforms(db):
                                                                   "social:demo_hongzha_bot")
     assert ("qq_group", "123450201") in shared("codehost:demo-hzq/duanxin-yace", "social:demo_yace_tool")
     assert ("telegram", "demo_hsn_vip") in shared("codehost:demo-hsncloud/hsn-cloud-release", "social:demo_hsn_vip")
-    from takedown.db import open_db
-    from takedown.entities import other_platforms
+    from store.db import open_db
+    from store.entities import other_platforms
 
     path = db.execute("PRAGMA database_list").fetchone()[2]
     cluster = other_platforms(open_db(path, migrate=False), "social:demo_yace_tool", "social")
@@ -170,7 +170,7 @@ def test_scrapy_crawl_works_from_the_repo_root(sandbox, model_path, tmp_path):
     assert stored > 100
     assert con.execute("SELECT outcome FROM crawl_runs").fetchone()[0] == "ok"
     # The bare crawl records its run as a cycle does: what it stored, and every monitor's result.
-    shown = subprocess.run([sys.executable, "-m", "takedown.cli", "runs", "--db", str(db), "--json"], cwd=ROOT,
+    shown = subprocess.run([sys.executable, "-m", "cli", "runs", "--db", str(db), "--json"], cwd=ROOT,
                            capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
     run = json.loads(shown.stdout.splitlines()[0])
     assert run["listings"] == run["platform_stats"]["appstore"]["listings"] == stored, run

@@ -45,7 +45,7 @@ def _no_process_outlives_its_test():
 
 def start(tmp_path, name: str, *args: str) -> subprocess.Popen:
     log = open(tmp_path / f"{name}.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, text=True, start_new_session=True,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, text=True, start_new_session=True,
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     proc.log = log
     STARTED.append(proc)

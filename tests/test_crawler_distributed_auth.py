@@ -71,7 +71,7 @@ def secured(tmp_path_factory):
 
 
 def sweep(tmp_path: Path, name: str, *args: str, env: dict | None = None, timeout: float = 300):
-    proc = subprocess.run([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, text=True, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, text=True, capture_output=True,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     (tmp_path / f"{name}.log").write_text(proc.stdout + proc.stderr)
     return proc
@@ -135,7 +135,7 @@ def test_the_default_user_with_requirepass_works(secured, model_path, tmp_path):
 def test_a_password_in_the_config_files_url_needs_a_private_file(tmp_path):
     import click
 
-    from takedown.cli_crawl import redis_url
+    from cli.crawl import redis_url
 
     config = tmp_path / "sweep.toml"
     config.write_text('[redis]\nurl = "redis://sweep:s3cret@redis.internal:6379/0"\n')

@@ -26,7 +26,7 @@ from crawler.distributed.scheduler import ReliableScheduler
 from crawler.distributed.wire import Rejected
 from crawler.items import Listing
 from crawler.spiders.forum import ForumSpider
-from takedown.ingest import Ingest
+from crawler.distributed.ingest import Ingest
 from tests.conftest import ROOT, base_url_args
 from tests.fixtures_faults import write_profile
 
@@ -94,7 +94,7 @@ def hostile_requests(marker: Path, base: str) -> dict[str, bytes]:
 
 
 def run(tmp_path: Path, name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, text=True, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, text=True, capture_output=True,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
     (tmp_path / f"{name}.log").write_text(proc.stdout + proc.stderr)
     return proc

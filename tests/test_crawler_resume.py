@@ -23,7 +23,7 @@ from tests.conftest import ROOT, base_url_args, sweep
 
 def start_crawl(db, sandbox, platform: str, *extra: str) -> subprocess.Popen:
     log = open(db.parent / f"crawl-{time.monotonic_ns()}.log", "w+")      # a file: a full pipe would stall the crawl
-    proc = subprocess.Popen([sys.executable, "-m", "takedown.cli", "crawl", "--db", str(db), "--platform", platform,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "crawl", "--db", str(db), "--platform", platform,
                              *base_url_args(sandbox.urls), *extra], cwd=ROOT, text=True, start_new_session=True,
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     proc.log = log

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 import pytest
 
-from takedown.cli import cli
+from cli.main import cli
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
 

@@ -27,7 +27,7 @@ from outbound.policy import Policy
 from outbound.session import PolicySession
 from takedown.channels import ListingRef, PermanentError, PlatformSettings, Report
 from takedown.channels.sandbox_intake import SandboxIntake
-from takedown.config import Config
+from common.config import Config
 from takedown.evidence import Browser, EvidenceRefused, capture_listings, fetch_raw, resolve_path
 from takedown.recheck import fetch_check
 from tests.conftest import sweep
@@ -182,9 +182,9 @@ def test_recheck_never_reads_a_refused_redirect_as_removed(site):
 
 
 def test_recheck_due_records_the_refusal_and_keeps_the_listing_reported(sandbox, catalogue, site, tmp_path):
-    from takedown.db import open_db
+    from store.db import open_db
     from takedown.recheck import recheck_due
-    from takedown.states import transition
+    from store.states import transition
     from tests.fixtures_takedown import harmful_rows, seed_db
 
     row = harmful_rows(catalogue, "marketplace", 1, 1)[0]
@@ -291,8 +291,8 @@ def _probe_platform(tmp_path, site, renders: bool, listings: list[str]):
     from crawler.items import Listing
     from crawler.pipelines.normalise import NormalisePipeline
     from crawler.profile import load_profile
-    from takedown.db import open_db
-    from takedown.store import Store
+    from store.db import open_db
+    from store.listings import Store
 
     data = probe_profile(site.url)
     data["listing"]["url"] = r"/(?:item|js|redirect)/?(?P<id>\d*)"

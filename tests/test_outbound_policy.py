@@ -184,10 +184,10 @@ def test_a_platforms_rule_outside_the_crawl(tmp_path):
     """Its profile's hosts and loopback flag, the host it was crawled at, its configured URLs;
     a platform without a profile gets its base URL's host only, never loopback."""
     from crawler.profile import load_profile
-    from takedown.config import Config
-    from takedown.db import open_db
+    from common.config import Config
+    from store.db import open_db
     from takedown.fetch_policy import platform_policy
-    from takedown.store import Store
+    from store.listings import Store
     from tests.fixtures_ops import write_profile
 
     data = probe_profile("http://127.0.0.1:8080")

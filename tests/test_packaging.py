@@ -30,7 +30,7 @@ def test_optional_packages_are_extras_that_make_installs():
 def _without(modules: list[str], *args: str) -> subprocess.CompletedProcess:
     """`sweep ARGS` in a process where importing MODULES fails, as when their extra is not installed."""
     code = (f"import sys\nfor m in {modules!r}: sys.modules[m] = None\n"
-            f"from takedown.cli import cli\ncli({list(args)!r}, prog_name='sweep')")
+            f"from cli.main import cli\ncli({list(args)!r}, prog_name='sweep')")
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           text=True, capture_output=True, timeout=120)
 

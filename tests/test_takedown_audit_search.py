@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from classifier.normalize import normalize
 from crawler.profile import load_profiles
-from takedown.visibility.variants import variants
+from visibility.variants import variants
 from tests.conftest import base_url_args, sweep
 
 
@@ -55,8 +55,8 @@ def test_audit_on_the_sandbox_with_report(sandbox, tmp_path, model_path):
     assert "marketplace" in table.stdout and "worst queries" in table.stdout
     assert con.execute("SELECT count(*) FROM search_audits WHERE finished_at IS NOT NULL").fetchone()[0] == 2
 
-    from takedown.db import open_db
-    from takedown.visibility.report import visibility_over_time
+    from store.db import open_db
+    from visibility.report import visibility_over_time
 
     series = visibility_over_time(open_db(db))          # what the dashboard shows
     assert [len(series[p]) for p in ("marketplace", "appstore")] == [2, 2]
@@ -67,7 +67,7 @@ def test_audit_fetches_stay_inside_the_profile_rules(sandbox):
     import pytest
 
     from crawler.profile import load_profiles
-    from takedown.visibility.fetch import PoliteFetcher, Refused
+    from visibility.fetch import PoliteFetcher, Refused
 
     profile = next(p for p in load_profiles() if p.name == "marketplace").rebase(sandbox.urls["marketplace"])
     fetcher = PoliteFetcher(profile)

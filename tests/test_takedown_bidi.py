@@ -9,13 +9,13 @@ from types import SimpleNamespace
 
 from click.testing import CliRunner
 
-from takedown.bidi import BIDI_CONTROLS, neutralise, neutralise_json
+from common.bidi import BIDI_CONTROLS, neutralise, neutralise_json
 from takedown.channels.base import Citation, ListingRef, Report
 from takedown.channels.text import render_body
-from takedown.cli import cli
-from takedown.db import open_db
-from takedown.store import Store
-from takedown.summary import print_stats, print_summary
+from cli.main import cli
+from store.db import open_db
+from store.listings import Store
+from cli.summary import print_stats, print_summary
 from tests.fixtures_review import flagged_listing
 
 SPOOFED = "\u202eNIMDA\u202c 改号软件 \u2066QQ 123456789\u2069 \u200f\u200e\u061c"

@@ -10,12 +10,12 @@ import logging
 import pytest
 import requests
 
-from takedown.channels import (EmailChannel, NotConfigured, PermanentError, PlatformSettings, TransientError)
+from takedown.channels import EmailChannel, NotConfigured, PermanentError, PlatformSettings, TransientError
 from takedown.channels.csv_12321 import COLUMNS, Csv12321Export
 from takedown.channels.sandbox_intake import SandboxIntake
 from takedown.channels.xarf_export import XarfExport
-from takedown.config import Config, ConfigError
-from takedown.db import open_db
+from common.config import Config, ConfigError
+from store.db import open_db
 from takedown.reports import build_channel, load_report, platform_settings
 from tests.fixtures_takedown import SMTP_PASSWORD, copy_db, rebase_db
 

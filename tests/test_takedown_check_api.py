@@ -16,9 +16,9 @@ CONFIRMED_TEXT = ("八口猫池 群发 设备 出售，支持多卡同时在线�
 
 
 def _seed(path):
-    from takedown.db import open_db
-    from takedown.states import transition
-    from takedown.store import Store
+    from store.db import open_db
+    from store.states import transition
+    from store.listings import Store
 
     store = Store(open_db(path))
     confirmed = flagged_listing("100", seller="shop9", description=CONFIRMED_TEXT)
@@ -31,10 +31,10 @@ def _seed(path):
 
 @pytest.fixture
 def api(tmp_path, model_path):
-    from takedown.accounts_db import accounts_path, open_accounts
-    from takedown.check.api import build_service, create_app
-    from takedown.check.keys import add_key
-    from takedown.config import Config
+    from store.accounts import accounts_path, open_accounts
+    from precheck.api import build_service, create_app
+    from precheck.keys import add_key
+    from common.config import Config
 
     db = tmp_path / "sweep.db"
     _seed(db)
@@ -90,7 +90,7 @@ def test_decisions_model_and_banks(api):
     assert [r["decision"] for r in batch.json()["results"]] == ["allow", "allow", "allow", "block"]
 
     service.log.close()             # writes what is queued
-    from takedown.db import open_db
+    from store.db import open_db
 
     rows = list(open_db(db).query("SELECT api_key, via, decision, listing FROM check_decisions"))
     assert {r["decision"] for r in rows} == {"allow", "review", "block"} and {r["via"] for r in rows} == {
@@ -140,7 +140,7 @@ def test_rate_limit_revocation_health_and_schema(api, tmp_path):
     assert _post(url, "/v1/check", keys["main"], {"title": "x"}).status_code == 200   # other keys unaffected
 
     assert _post(url, "/v1/check", keys["gone"], {"title": "x"}).status_code == 200
-    from takedown.cli import cli
+    from cli.main import cli
 
     result = CliRunner().invoke(cli, ["keys", "revoke", "gone", "--db", str(db)])
     assert result.exit_code == 0, result.output
@@ -156,8 +156,8 @@ def test_rate_limit_revocation_health_and_schema(api, tmp_path):
 
 
 def test_keys_cli_stores_only_a_hash_in_a_private_file(tmp_path):
-    from takedown.accounts_db import accounts_path
-    from takedown.cli import cli
+    from store.accounts import accounts_path
+    from cli.main import cli
 
     db = tmp_path / "sweep.db"
     out = CliRunner().invoke(cli, ["keys", "add", "backend", "--rate", "20", "--db", str(db)])

@@ -18,7 +18,7 @@ N = 1000
 
 
 def _consumer(db, url, name, *extra):
-    return subprocess.Popen([sys.executable, "-m", "takedown.cli", "check-stream", "--db", str(db), "--redis", url,
+    return subprocess.Popen([sys.executable, "-m", "cli", "check-stream", "--db", str(db), "--redis", url,
                              "--prefix", "t", "--consumer", name, *extra],
                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -79,9 +79,9 @@ def test_killed_consumer_entries_are_claimed_and_decided_once(tmp_path, redis_ur
 
 def test_a_slow_consumer_drops_answers_to_entries_taken_over(redis_url, model_path):
     from classifier.predict import Classifier
-    from takedown.check.banks import Banks
-    from takedown.check.decide import Checker
-    from takedown.check.stream import StreamChecker
+    from precheck.banks import Banks
+    from precheck.decide import Checker
+    from precheck.stream import StreamChecker
 
     server = redis.Redis.from_url(redis_url)
     checker = Checker(Classifier.load(model_path), Banks())

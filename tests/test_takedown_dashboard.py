@@ -5,12 +5,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from takedown import dashboard
-from takedown.db import open_db
-from takedown.review import Review
-from takedown.states import transition
-from takedown.store import Store
-from takedown.web.charts import bars
+from store import metrics as dashboard
+from store.db import open_db
+from review.queue import Review
+from store.states import transition
+from store.listings import Store
+from review.web.charts import bars
 from tests.fixtures_review import flagged_listing as item
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from takedown.db import open_db
-from takedown.search import index_text, match_expression
-from takedown.store import Store
+from store.db import open_db
+from store.search import index_text, match_expression
+from store.listings import Store
 
-METADATA = json.loads((Path(__file__).resolve().parent.parent / "takedown" / "datasette_metadata.json")
+METADATA = json.loads((Path(__file__).resolve().parent.parent / "store" / "datasette_metadata.json")
                       .read_text(encoding="utf-8"))
 DB = METADATA["databases"]["sweep"]
 ROWS = [  # id, platform, title, label, score, state, reported_at, removed_at

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from takedown.db import open_db
+from store.db import open_db
 from tests.conftest import ROOT
 
 # Root ignores file modes through CAP_DAC_OVERRIDE; the CLI runs without it, so a 0444 file is read-only
@@ -39,7 +39,7 @@ needs_modes = pytest.mark.skipif(not _unprivileged_ok(), reason="cannot drop CAP
 
 def _sweep(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([*UNPRIVILEGED, sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([*UNPRIVILEGED, sys.executable, "-m", "cli", *args], cwd=ROOT, env=env,
                           text=True, capture_output=True, timeout=300)
 
 

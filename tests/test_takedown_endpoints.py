@@ -10,8 +10,8 @@ import pytest
 
 from crawler.profile import ProfileError, parse_profile
 from sandbox.endpointhost import EndpointHost
-from takedown.config import Config
-from takedown.db import open_db
+from common.config import Config
+from store.db import open_db
 from takedown.endpoints.contact import ContactFinder, parse_security_txt
 from takedown.endpoints.extract import extract
 from takedown.endpoints.notify import notify
@@ -181,8 +181,8 @@ def test_only_bomber_repositories_are_read(code_db, tmp_path):
 
 
 def test_abused_domains_are_shared_and_feed_the_domain_bank(code_db, tmp_path):
-    from takedown.check.banks import Banks
-    from takedown.indicators import export_bundle, import_bundle
+    from precheck.banks import Banks
+    from precheck.indicators import export_bundle, import_bundle
 
     db_path = tmp_path / "sweep.db"
     shutil.copy(code_db, db_path)

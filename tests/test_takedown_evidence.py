@@ -14,10 +14,10 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from takedown.cli import cli
-from takedown.clock import ManualClock
-from takedown.config import Config
-from takedown.db import open_db
+from cli.main import cli
+from common.clock import ManualClock
+from common.config import Config
+from store.db import open_db
 from takedown.evidence import capture_flagged, capture_listings, resolve_path, write_once
 from tests.fixtures_takedown import copy_db, seed_db
 

@@ -14,8 +14,8 @@ pytest.importorskip("stix2")
 
 def _second_db(path):
     """Another party's database: listings nobody has reviewed yet."""
-    from takedown.db import open_db
-    from takedown.store import Store
+    from store.db import open_db
+    from store.listings import Store
 
     store = Store(open_db(path))
     shares_qq = flagged_listing("7", seller="other1", description="闲置 物品 QQ 123451234")
@@ -30,8 +30,8 @@ def _second_db(path):
 
 
 def test_round_trip_between_two_databases(tmp_path, model_path):
-    from takedown.cli import cli
-    from takedown.db import open_db
+    from cli.main import cli
+    from store.db import open_db
 
     a, b, bundle = tmp_path / "a.db", tmp_path / "b.db", tmp_path / "bundle.json"
     _seed(a)
@@ -67,8 +67,8 @@ def test_round_trip_between_two_databases(tmp_path, model_path):
 
     # The imported indicators feed the check banks, deciding at most "review" on their own.
     from classifier.predict import Classifier
-    from takedown.check.banks import Banks
-    from takedown.check.decide import Checker
+    from precheck.banks import Banks
+    from precheck.decide import Checker
 
     checker = Checker(Classifier.load(model_path), Banks.load(db))
     # An ordinary listing the model clears: the decision comes from the imported contact alone.
@@ -84,7 +84,7 @@ def test_round_trip_between_two_databases(tmp_path, model_path):
 
 
 def test_bad_bundles_are_refused_with_one_line(tmp_path):
-    from takedown.cli import cli
+    from cli.main import cli
 
     db = tmp_path / "b.db"
     for name, text in (("junk.json", "{not json"), ("pickle.json", "\x80\x03cos\nsystem\n"),

@@ -15,7 +15,7 @@ import pytest
 
 from crawler.distributed.keys import Keys
 from crawler.items import Listing
-from takedown.ingest import Ingest, IngestError
+from crawler.distributed.ingest import Ingest, IngestError
 from tests.conftest import ROOT, sweep
 
 KEYS = Keys("sweep")
@@ -177,7 +177,7 @@ def test_sweep_ingest_killed_with_sigkill_loses_nothing(redis, redis_url, listin
     db = tmp_path / "sweep.db"
     push(redis, listings * 2)                                        # every thread twice: a big backlog
     args = ["ingest", "--redis", redis_url, "--db", str(db), "--batch", "25", "--exit-when-idle", "1"]
-    proc = subprocess.Popen([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, start_new_session=True,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     deadline = time.monotonic() + 120

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from takedown.clock import ManualClock
-from takedown.lock import DatabaseLock, LockHeld, process_alive, read_holder
+from common.clock import ManualClock
+from ops.lock import DatabaseLock, LockHeld, process_alive, read_holder
 from tests.conftest import ROOT
 
 T0 = datetime(2025, 1, 1, 6, 0, tzinfo=timezone.utc)
@@ -21,8 +21,8 @@ T0 = datetime(2025, 1, 1, 6, 0, tzinfo=timezone.utc)
 
 HOLDER = """
 import sys, time
-from takedown.clock import ManualClock
-from takedown.lock import DatabaseLock
+from common.clock import ManualClock
+from ops.lock import DatabaseLock
 lock = DatabaseLock(sys.argv[1], "cycle", heartbeat=0, purpose="test holder")
 lock.acquire()
 print("held", flush=True)

@@ -54,7 +54,7 @@ def search_only_profile(tmp_path, keywords: list[str]):
 def serve_review(db_path):
     import uvicorn
 
-    from takedown.web import create_app
+    from review.web import create_app
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -93,8 +93,8 @@ def test_the_full_takedown_loop(fresh_sandbox, catalogue, model_path, browser, s
     assert con.execute("SELECT count(*) FROM evidence").fetchone()[0] == len(evidence)
 
     # A reviewer confirms each listing in the browser, with the keyboard.
-    from takedown.db import open_db
-    from takedown.users import Users
+    from store.db import open_db
+    from review.users import Users
 
     Users(open_db(db)).add("rita", "reviewer", "correct horse battery staple", actor="tests")
     server, thread, url = serve_review(db)

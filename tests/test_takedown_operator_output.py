@@ -63,7 +63,7 @@ def run_under_pty(args: list[str], timeout: float = 300) -> tuple[int, str]:
 
     master, slave = os.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    proc = subprocess.Popen([sys.executable, "-m", "takedown.cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=slave, text=True)
     os.close(slave)
     chunks: list[bytes] = []
@@ -117,7 +117,7 @@ def test_a_mistyped_config_key_is_an_error_naming_the_nearest_key(write_config, 
     write_config('[schedul]\ncycles = ["0 */6 * * *"]\n')
     proc = sweep("recheck", "--db", str(tmp_path / "t.db"), "--config", str(config), check=False)
     assert proc.returncode == 1 and "no such database" in proc.stderr
-    from takedown.config import ConfigError, load_config
+    from common.config import ConfigError, load_config
 
     import pytest
 
@@ -137,7 +137,7 @@ def test_read_only_commands_refuse_a_missing_database_instead_of_creating_it(tmp
 def test_run_help_states_the_exit_codes_it_uses(tmp_path):
     from click.testing import CliRunner
 
-    from takedown.cli import cli
+    from cli.main import cli
 
     shown = " ".join(CliRunner().invoke(cli, ["run", "--help"]).output.split())
     assert "non-zero only on real failure" not in shown       # a failed monitor check fails the run too
@@ -150,7 +150,7 @@ def test_run_help_states_the_exit_codes_it_uses(tmp_path):
 def test_long_steps_show_progress_at_a_terminal_and_nothing_through_a_pipe(model_path, tmp_path):
     import json
 
-    from takedown.db import open_db
+    from store.db import open_db
 
     src = tmp_path / "in.jsonl"
     rows = [{"title": "呼死你 软件 包月", "description": "联系QQ12345001"}, {"title": "正规呼叫中心", "description": "企业服务"}]

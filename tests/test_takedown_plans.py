@@ -44,8 +44,8 @@ def reads(statements: list[str]) -> list[str]:
 @pytest.fixture(scope="module")
 def scale_db(tmp_path_factory):
     from bench.scale import build
-    from takedown.db import open_db
-    from takedown.users import Users
+    from store.db import open_db
+    from review.users import Users
 
     path = tmp_path_factory.mktemp("plans") / "sweep.db"
     build(path, 3000)
@@ -58,7 +58,7 @@ def scale_db(tmp_path_factory):
 @pytest.fixture()
 def traced(monkeypatch):
     """Every statement the server's per-request connections run (bound values expanded)."""
-    import takedown.web.app as app
+    import review.web.app as app
 
     captured: list[str] = []
     real = app.open_db
@@ -75,10 +75,10 @@ def traced(monkeypatch):
 def test_every_review_page_reads_by_index(scale_db, traced):
     import sqlite3
 
-    from takedown.db import open_db
-    from takedown.review import Review
-    from takedown.web import create_app
-    from takedown.web.routes import _cursor_text
+    from store.db import open_db
+    from review.queue import Review
+    from review.web import create_app
+    from review.web.routes import _cursor_text
     from tests.fixtures_review import serving
 
     db = open_db(scale_db)
@@ -116,8 +116,8 @@ def test_every_review_page_reads_by_index(scale_db, traced):
 
 def test_queue_pages_are_stable_under_concurrent_decisions(scale_db):
     """Keyset paging: a decision taken on page 1 while a reviewer reads page 2 neither repeats nor skips a row."""
-    from takedown.db import open_db
-    from takedown.review import Review
+    from store.db import open_db
+    from review.queue import Review
 
     db = open_db(scale_db)
     review = Review(db)
@@ -134,9 +134,9 @@ def test_queue_pages_are_stable_under_concurrent_decisions(scale_db):
 
 
 def test_cycle_steps_read_due_rows_by_index(scale_db):
-    from takedown.clock import ManualClock
-    from takedown.config import Config
-    from takedown.db import open_db
+    from common.clock import ManualClock
+    from common.config import Config
+    from store.db import open_db
     from takedown.evidence import missing
     from takedown.recheck import due_listings
     from takedown.relist import find_relists, link_relists
@@ -186,10 +186,10 @@ def test_listing_counts_follow_every_insert_change_and_delete(scale_db, tmp_path
     ``sweep stats`` reads them."""
     import shutil
 
-    from takedown.db import open_db
-    from takedown.review import Review
-    from takedown.states import transition
-    from takedown.store import Store
+    from store.db import open_db
+    from review.queue import Review
+    from store.states import transition
+    from store.listings import Store
 
     path = tmp_path / "copy.db"
     shutil.copy(scale_db, path)

@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from crawler.profile import load_profiles
-from takedown.clock import ManualClock
-from takedown.config import Config
-from takedown.db import open_db
+from common.clock import ManualClock
+from common.config import Config
+from store.db import open_db
 from takedown.recheck import classify_response, gone_run, recheck_due
 from takedown.reports import file_confirmed
 from tests.fixtures_takedown import seed_db
@@ -191,7 +191,7 @@ def test_unreachable_platform_is_an_error_not_a_removal(tmp_path, catalogue):
     path = seed_db(tmp_path / "sweep.db", {"marketplace": "http://127.0.0.1:9"}, [row])
     db = open_db(path)
     with db.conn:
-        from takedown.states import transition
+        from store.states import transition
 
         transition(db.conn, row.key, "reported", "test", at=ManualClock().now())
         db.execute("UPDATE listings SET reported_at = '2026-11-28T09:00:00+00:00'")
@@ -207,7 +207,7 @@ def test_unreachable_platform_is_an_error_not_a_removal(tmp_path, catalogue):
 def test_cli_recheck_runs_at_the_given_time(tmp_path, fresh_sandbox, catalogue):
     from click.testing import CliRunner
 
-    from takedown.cli import cli
+    from cli.main import cli
 
     row = _pick(catalogue, "marketplace", "gone_410")
     path = seed_db(tmp_path / "sweep.db", fresh_sandbox.urls, [row])

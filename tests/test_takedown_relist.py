@@ -7,13 +7,13 @@ import time
 import requests
 
 from crawler.profile import PROFILE_DIR
-from takedown.clock import ManualClock
-from takedown.config import Config
-from takedown.db import open_db
+from common.clock import ManualClock
+from common.config import Config
+from store.db import open_db
 from takedown.recheck import recheck_due
 from takedown.relist import find_relists, link_relists, shingles
 from takedown.reports import file_confirmed
-from takedown.states import transition
+from store.states import transition
 from tests.fixtures_takedown import seed_db
 
 FAST = Config({"reports": {"capture_evidence": False, "require_evidence": False},
@@ -42,7 +42,7 @@ def crawl_shop(path, base_url: str, seller_id: str, run_id: int) -> None:
     from crawler.extract import ListingPage, ListPage
     from crawler.pipelines.normalise import NormalisePipeline
     from crawler.profile import load_profile
-    from takedown.store import Store
+    from store.listings import Store
 
     profile = load_profile(PROFILE_DIR / "marketplace.yaml").rebase(base_url)
     shop = requests.get(f"{base_url}/shop/{seller_id}")

@@ -16,9 +16,9 @@ from takedown import reports as reports_mod
 from takedown.channels import CHANNELS
 from takedown.channels.email import EmailChannel
 from takedown.channels.sandbox_intake import SandboxIntake
-from takedown.clock import ManualClock
-from takedown.config import Config
-from takedown.db import open_db
+from common.clock import ManualClock
+from common.config import Config
+from store.db import open_db
 from takedown.reports import LAW, bundle_category, citations, file_confirmed, filer_lock, retry_failed
 from tests.conftest import ROOT
 from tests.fixtures_takedown import copy_db, harmful_rows, rebase_db, seed_db
@@ -140,7 +140,7 @@ def test_email_not_configured_is_skipped_not_failed(tmp_path, fresh_sandbox, cat
 
 def test_a_listing_rejected_before_sending_is_taken_out(tmp_path, fresh_sandbox, catalogue):
     from takedown.reports import plan_reports, send_pending
-    from takedown.states import transition
+    from store.states import transition
 
     rows = harmful_rows(catalogue, "marketplace", 2, 1)
     path = seed_db(tmp_path / "sweep.db", fresh_sandbox.urls, rows)
@@ -231,7 +231,7 @@ def test_killing_the_filing_process_mid_batch_loses_and_duplicates_nothing(tmp_p
     config.write_text('[reports]\ncapture_evidence = false\nrequire_evidence = false\n'
                       '[platforms.marketplace]\nchannels = ["sandbox_intake"]\nrate_limit_per_minute = 200\n'
                       '[platforms.appstore]\nchannels = ["sandbox_intake"]\nrate_limit_per_minute = 200\n')
-    args = [sys.executable, "-m", "takedown.cli", "report", "--db", str(path), "--config", str(config), "--json"]
+    args = [sys.executable, "-m", "cli", "report", "--db", str(path), "--config", str(config), "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -314,7 +314,7 @@ def test_only_one_filer_at_a_time(tmp_path, fresh_sandbox, catalogue):
 def test_cli_report_lists_what_was_filed(tmp_path, fresh_sandbox, catalogue):
     from click.testing import CliRunner
 
-    from takedown.cli import cli
+    from cli.main import cli
 
     rows = harmful_rows(catalogue, "marketplace", 1, 1)
     path = seed_db(tmp_path / "sweep.db", fresh_sandbox.urls, rows)
@@ -342,7 +342,7 @@ def test_cli_report_lists_what_was_filed(tmp_path, fresh_sandbox, catalogue):
 def test_bad_config_is_a_clear_error_and_writes_nothing(tmp_path, catalogue, platform_toml, message):
     from click.testing import CliRunner
 
-    from takedown.cli import cli
+    from cli.main import cli
 
     rows = harmful_rows(catalogue, "marketplace", 1, 1)
     path = seed_db(tmp_path / "sweep.db", {"marketplace": "http://127.0.0.1:9"}, rows)

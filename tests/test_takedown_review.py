@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from takedown.db import open_db
-from takedown.review import ClaimedByOther, NotReviewable, Review, ReviewError
-from takedown.states import transition
-from takedown.store import Store
+from store.db import open_db
+from review.queue import ClaimedByOther, NotReviewable, Review, ReviewError
+from store.states import transition
+from store.listings import Store
 from tests.fixtures_review import flagged_listing as item
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)

@@ -14,11 +14,11 @@ from datetime import datetime, timezone
 import pytest
 from click.testing import CliRunner
 
-from takedown.cli import cli
-from takedown.clock import ManualClock
-from takedown.config import Config, ConfigError
-from takedown.lock import DatabaseLock, read_holder
-from takedown.schedule import EX_TEMPFAIL, Scheduler, Timetable, run_step
+from cli.main import cli
+from common.clock import ManualClock
+from common.config import Config, ConfigError
+from ops.lock import DatabaseLock, read_holder
+from ops.schedule import EX_TEMPFAIL, Scheduler, Timetable, run_step
 from tests.conftest import ROOT, sweep
 
 CRON = "0 */6 * * *"
@@ -73,7 +73,7 @@ def test_scheduler_sleeps_on_the_clock_and_skips_fire_times_missed_during_a_cycl
 
 def test_a_step_that_does_not_exist_yet_is_skipped_and_a_failing_one_is_recorded(tmp_path):
     assert run_step("x", "takedown.no_such_module", "go", "db", Config(), None)["status"] == "skipped"
-    assert run_step("x", "takedown.schedule", "no_such_function", "db", Config(), None)["status"] == "skipped"
+    assert run_step("x", "ops.schedule", "no_such_function", "db", Config(), None)["status"] == "skipped"
     failed = run_step("x", "json", "loads", "not json", Config(), None)
     assert failed["status"] == "failed" and "TypeError" in failed["detail"]
 
@@ -163,7 +163,7 @@ def test_a_killed_cycle_leaves_a_lock_the_next_cycle_takes_over(sandbox, model_p
     args = ["--db", str(db), "--config", str(cycle_config), "--profiles", str(small_profiles),
             "--base-url", f"appstore={sandbox.urls['appstore']}"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    victim = subprocess.Popen([sys.executable, "-m", "takedown.cli", "schedule", "--once", *args], cwd=ROOT, env=env,
+    victim = subprocess.Popen([sys.executable, "-m", "cli", "schedule", "--once", *args], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

@@ -5,8 +5,8 @@ import itertools
 
 import pytest
 
-from takedown.db import open_db
-from takedown.states import STATES, TRANSITIONS, IllegalTransition, check, transition
+from store.db import open_db
+from store.states import STATES, TRANSITIONS, IllegalTransition, check, transition
 
 
 @pytest.mark.parametrize("current, target", list(itertools.product(STATES, STATES)))

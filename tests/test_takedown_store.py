@@ -8,8 +8,8 @@ import sqlite_utils
 
 from crawler.items import Listing
 from crawler.pipelines.normalise import NormalisePipeline
-from takedown.db import migrations, open_db
-from takedown.store import Store
+from store.db import migrations, open_db
+from store.listings import Store
 
 
 def listing(pid: str, description: str = "八口猫池 设备", **kw) -> Listing:

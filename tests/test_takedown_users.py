@@ -13,10 +13,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from takedown.cli import cli
-from takedown.cli_review import DEMO_USER, demo_account
-from takedown.db import open_db
-from takedown.users import UserError, Users
+from cli.main import cli
+from cli.review import DEMO_USER, demo_account
+from store.db import open_db
+from review.users import UserError, Users
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PASSWORD = "correct horse battery"
@@ -76,7 +76,7 @@ def test_disabling_or_a_new_password_ends_open_sessions(users):
 
 def test_signing_out_ends_every_session_opened_before(users):
     users.add("alice", "reviewer", PASSWORD)
-    from takedown.users import session_start
+    from review.users import session_start
 
     before = session_start()
     users.end_sessions("alice")
@@ -122,7 +122,7 @@ def test_a_non_interactive_run_without_a_password_is_an_error(tmp_path):
 def test_an_interactive_run_prompts_without_echo(tmp_path):
     db = str(tmp_path / "u.db")
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "takedown.cli", "users", "add", "carol", "--role", "reviewer",
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "users", "add", "carol", "--role", "reviewer",
                              "--db", db], stdin=secondary, stdout=secondary, stderr=secondary, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": ROOT})
     os.close(secondary)
@@ -166,7 +166,7 @@ def test_a_flood_of_sign_ins_neither_unlocks_an_account_nor_floods_the_audit_log
     from as many addresses (their passwords are not checked here: an unknown name always fails)."""
     from datetime import datetime, timedelta, timezone
 
-    from takedown.web.throttle import LoginGuard
+    from review.web.throttle import LoginGuard
 
     db = open_db(tmp_path / "sweep.db")
     users = Users(db)
@@ -212,7 +212,7 @@ def test_a_flood_of_sign_ins_neither_unlocks_an_account_nor_floods_the_audit_log
 def test_failures_on_a_locked_account_are_counted_in_one_row_when_the_window_closes(tmp_path):
     from datetime import datetime, timedelta, timezone
 
-    from takedown.web.throttle import LoginGuard
+    from review.web.throttle import LoginGuard
 
     db = open_db(tmp_path / "sweep.db")
     users = Users(db)
@@ -274,8 +274,8 @@ def test_the_accounts_file_can_live_elsewhere(tmp_path, monkeypatch):
 
 
 def test_an_old_database_has_its_accounts_moved_out_on_open(tmp_path):
-    from takedown.db import migrations
-    from takedown.users import _hash
+    from store.db import migrations
+    from review.users import _hash
 
     path = tmp_path / "sweep.db"
     old = open_db(path, migrate=False)                  # the layout before accounts had a file of their own
@@ -306,7 +306,7 @@ def test_an_old_database_has_its_accounts_moved_out_on_open(tmp_path):
 def test_a_full_address_table_keeps_its_refusals_and_shares_one_bucket_among_newcomers(tmp_path):
     from datetime import datetime, timedelta, timezone
 
-    from takedown.web.throttle import LoginGuard
+    from review.web.throttle import LoginGuard
 
     users = Users(open_db(tmp_path / "sweep.db"))
     now = [datetime(2026, 12, 1, tzinfo=timezone.utc)]

@@ -14,13 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import expect
 
-from takedown.bidi import BIDI_CONTROLS
-from takedown.db import open_db
-from takedown.users import Users
-from takedown.web.app import http_url
-from takedown.web.highlight import highlight, segments
-from takedown.web.routes import _local
-from takedown.web.security import SessionKeyError, key_path, session_key
+from common.bidi import BIDI_CONTROLS
+from store.db import open_db
+from review.users import Users
+from review.web.app import http_url
+from review.web.highlight import highlight, segments
+from review.web.routes import _local
+from review.web.security import SessionKeyError, key_path, session_key
 from tests.fixtures_review import LISTINGS, XSS_CHANNEL, XSS_SELLER, listing_id, signed_in
 
 pytestmark = pytest.mark.browser
@@ -140,7 +140,7 @@ def test_pages_need_a_signed_in_user_and_wrong_passwords_are_refused(browser, re
 
 def test_repeated_wrong_passwords_lock_the_account_and_then_the_address(browser, review_db, review_server):
     from tests.fixtures_review import serving
-    from takedown.web import create_app
+    from review.web import create_app
 
     def attempts(url, tries):
         context = browser.new_context(base_url=url)
@@ -449,7 +449,7 @@ def test_sweep_review_serves_the_ui(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     db = tmp_path / "sweep.db"
     env = {k: v for k, v in os.environ.items() if k != "SWEEP_SESSION_KEY"}
-    proc = subprocess.Popen([sys.executable, "-m", "takedown.cli", "review", "--db", str(db), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "review", "--db", str(db), "--port", str(port)],
                             cwd=root, env={**env, "PYTHONPATH": root}, stderr=subprocess.PIPE, text=True)
     try:
         deadline, body = time.monotonic() + 30, None
@@ -589,7 +589,7 @@ def test_the_audit_log_refuses_an_impossible_before(browser, review_server):
 
 def test_404_and_500_responses_carry_the_security_headers(review_db):
     from tests.fixtures_review import serving
-    from takedown.web import create_app
+    from review.web import create_app
 
     def boom(request):
         raise RuntimeError("a bug")
@@ -623,7 +623,7 @@ def last_login_ip(server, name: str):
 
 def test_x_forwarded_for_is_believed_only_from_a_configured_proxy(browser, review_db, review_server):
     from tests.fixtures_review import serving
-    from takedown.web import create_app
+    from review.web import create_app
 
     password = review_server.passwords["gina"]
     context = browser.new_context(base_url=review_server.url)
@@ -644,7 +644,7 @@ def test_x_forwarded_for_is_believed_only_from_a_configured_proxy(browser, revie
 @pytest.mark.parametrize("value, message", [("127.0.0.1", "must be a list"), (["*"], "not an IP address"),
                                             (["proxy.internal"], "not an IP address")])
 def test_trusted_proxies_must_be_addresses(value, message):
-    from takedown.web.security import trusted_proxies
+    from review.web.security import trusted_proxies
 
     with pytest.raises(ValueError, match=message):
         trusted_proxies(value)
@@ -654,7 +654,7 @@ def test_trusted_proxies_must_be_addresses(value, message):
 def test_sweep_review_refuses_a_wildcard_proxy_before_serving(tmp_path):
     from click.testing import CliRunner
 
-    from takedown.cli import cli
+    from cli.main import cli
 
     config = tmp_path / "sweep.toml"
     config.write_text('[web]\ntrusted_proxies = ["*"]\n')

@@ -7,14 +7,14 @@ import json
 import requests
 from click.testing import CliRunner
 
-from takedown.cli import cli
-from takedown.clock import ManualClock
-from takedown.config import Config
-from takedown.db import open_db
+from cli.main import cli
+from common.clock import ManualClock
+from common.config import Config
+from store.db import open_db
 from takedown.escalation import needing_person
 from takedown.recheck import recheck_due
 from takedown.reports import UNSUPPORTED, file_confirmed, send_withdrawals
-from takedown.review import Review
+from review.queue import Review
 from tests.fixtures_takedown import seed_db
 
 SANDBOX = ("marketplace", "appstore", "forum")

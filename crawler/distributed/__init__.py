@@ -10,5 +10,5 @@
 - :mod:`.scheduler` — ``ReliableScheduler``: scrapy-redis's scheduler with that queue, an atomic
   seen+push, heartbeats, and the acknowledgement rule of crawler/scheduler/tracking.py.
 - :mod:`.pipeline` — ``RedisItemPipeline``: each listing onto one Redis list for `sweep ingest`
-  (takedown/ingest.py), the only writer of the database.
+  (crawler/distributed/ingest.py), the only writer of the database.
 """

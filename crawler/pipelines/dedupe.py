@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from takedown.db import open_db
-from takedown.store import Store
+from store.db import open_db
+from store.listings import Store
 
 from ..items import Listing
 

@@ -28,8 +28,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
-from takedown.db import open_db
-from takedown.store import Store
+from store.db import open_db
+from store.listings import Store
 
 from ..stats import summarise
 

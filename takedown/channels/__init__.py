@@ -5,12 +5,12 @@ adapters. Adding a channel is adding a module with a ``Channel`` subclass and a 
 """
 from __future__ import annotations
 
-from .base import (Channel, CheckResult, Citation, EvidenceRef, ListingRef, NotConfigured, PermanentError,
+from takedown.channels.base import (Channel, CheckResult, Citation, EvidenceRef, ListingRef, NotConfigured, PermanentError,
                    PlatformSettings, Receipt, ReceiptLookup, Report, TransientError, Withdraw)
-from .csv_12321 import Csv12321Export
-from .email import EmailChannel
-from .sandbox_intake import SandboxIntake
-from .xarf_export import XarfExport
+from takedown.channels.csv_12321 import Csv12321Export
+from takedown.channels.email import EmailChannel
+from takedown.channels.sandbox_intake import SandboxIntake
+from takedown.channels.xarf_export import XarfExport
 
 CHANNELS: dict[str, type[Channel]] = {cls.name: cls for cls in (SandboxIntake, EmailChannel, XarfExport,
                                                                  Csv12321Export)}

@@ -2,7 +2,7 @@
 
 A channel is constructed with plain arguments — the platform it reports to, its settings
 and its secrets (already read from the environment or the private config file by
-takedown/config.py) — and never prompts, logs or stores a secret. It answers two questions:
+common/config.py) — and never prompts, logs or stores a secret. It answers two questions:
 
     file(report)   -> Receipt       send one report (a bundle of one seller's listings)
     check(listing) -> CheckResult   is the listing still up, as this channel can tell
@@ -94,7 +94,7 @@ class Report:
 
     @property
     def subject(self) -> str:
-        from .text import render_subject
+        from takedown.channels.text import render_subject
 
         return render_subject(self)
 

@@ -24,8 +24,8 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 
-from .base import Channel, NotConfigured, PermanentError, Receipt, Report, TransientError
-from .text import render_body
+from takedown.channels.base import Channel, NotConfigured, PermanentError, Receipt, Report, TransientError
+from takedown.channels.text import render_body
 
 
 class EmailChannel(Channel):

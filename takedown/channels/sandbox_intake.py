@@ -17,9 +17,9 @@ import requests
 
 from outbound.session import PolicySession, Refused
 
-from .base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt, ReceiptLookup, Report,
+from takedown.channels.base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt, ReceiptLookup, Report,
                    TransientError, Withdraw)
-from .text import render_body
+from takedown.channels.text import render_body
 
 TIMEOUT = 20.0
 
@@ -100,7 +100,7 @@ class SandboxIntake(Channel, ReceiptLookup, Withdraw):
         return None
 
     def check(self, listing: ListingRef) -> CheckResult:
-        from ..recheck import fetch_check
+        from takedown.recheck import fetch_check
 
         return fetch_check(self.session, listing.url, self.platform.removed)
 

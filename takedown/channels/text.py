@@ -1,12 +1,12 @@
 """How a report reads: the category names, the subject and the body every human-facing channel sends.
 
 Titles, URLs and seller names are crawled text: bidi controls in them are made visible
-(takedown/bidi.py) so a moderator reads what the listing says, not what it pretends to.
+(common/bidi.py) so a moderator reads what the listing says, not what it pretends to.
 """
 from __future__ import annotations
 
-from ..bidi import neutralise
-from .base import Report
+from common.bidi import neutralise
+from takedown.channels.base import Report
 
 CATEGORY_ZH = {"call_bomber": "呼死你/骚扰呼叫软件", "caller_id_spoof": "改号软件/设备", "sms_bomber": "短信轰炸机",
                "modem_pool": "猫池（电话卡批量插入设备）", "voice_gateway": "语音网关（GoIP 等）", "endpoint_abuse": "验证码接口被轰炸工具滥用",

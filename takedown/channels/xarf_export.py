@@ -26,8 +26,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .base import Channel, NotConfigured, PermanentError, Receipt, Report
-from .text import CATEGORY_EN
+from takedown.channels.base import Channel, NotConfigured, PermanentError, Receipt, Report
+from takedown.channels.text import CATEGORY_EN
 
 NAMESPACE = uuid.UUID("6f1c3a52-6f0e-4c55-9d1e-2b7f5e0a9c41")     # Sweep's XARF report ids
 _FQDN = re.compile(r"^([a-z0-9]+(-[a-z0-9]+)*\.)+[a-z]{2,}$")
@@ -118,7 +118,7 @@ class XarfExport(Channel):
         self.dir = Path(self.settings["dir"]) / "xarf"
 
     def file(self, report: Report) -> Receipt:
-        from ..evidence import write_once
+        from takedown.evidence import write_once
 
         if len(report.listings) != 1:
             raise PermanentError("a XARF report carries exactly one listing")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..clock import SYSTEM, iso
-from .contact import ContactFinder
+from common.clock import SYSTEM, iso
+from takedown.endpoints.contact import ContactFinder
 
 PLATFORM_PREFIX = "endpoint:"
 CATEGORY = "endpoint_abuse"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from ..clock import SYSTEM, iso
-from .extract import extract
+from common.clock import SYSTEM, iso
+from takedown.endpoints.extract import extract
 
 BOMBERS = ("sms_bomber", "call_bomber")
 MAX_PER_DOMAIN = 200        # endpoints shown per domain (the table is for people)

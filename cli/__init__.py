@@ -1,0 +1,1 @@
+"""The roof: the `sweep` command — parse options, call a library function, print."""

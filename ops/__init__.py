@@ -1,0 +1,1 @@
+"""Operations: one crawl-classify-takedown cycle, the cron schedule and the locks that keep runs apart."""

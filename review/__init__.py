@@ -1,0 +1,1 @@
+"""The reviewers' floor: the review queue, accounts and the web UI over the store."""

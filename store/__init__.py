@@ -1,0 +1,1 @@
+"""Ground floor: the SQLite store — connection, migrations, listings, states, search, accounts, metrics."""

@@ -1,4 +1,0 @@
-"""The reviewer web UI: server-rendered pages (Starlette + Jinja2), no build step."""
-from .app import create_app
-
-__all__ = ["create_app"]
