@@ -29,7 +29,7 @@ COMMANDS = sorted(_commands(cli), key=lambda c: c[0])
 
 def _prose(text: str) -> str:
     """Markdown without fenced code blocks and inline code, where `](` is not a link."""
-    text = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    text = re.sub(r"^```.*?^```", "", text, flags=re.DOTALL | re.MULTILINE)
     return re.sub(r"`[^`\n]*`", "", text)
 
 
@@ -43,10 +43,10 @@ def slug(heading: str) -> str:
 
 
 def anchors(path: Path) -> set[str]:
-    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.S | re.M)
+    text = re.sub(r"^```.*?^```", "", path.read_text(encoding="utf-8"), flags=re.DOTALL | re.MULTILINE)
     seen: dict[str, int] = {}
     out = set()
-    for heading in re.findall(r"^#{1,6} (.+)$", text, flags=re.M):
+    for heading in re.findall(r"^#{1,6} (.+)$", text, flags=re.MULTILINE):
         base = slug(heading)
         out.add(f"{base}-{seen[base]}" if base in seen else base)
         seen[base] = seen.get(base, 0) + 1
@@ -123,10 +123,10 @@ def config_sections(schema: dict, path: str = ""):
 def documented_sections(text: str) -> dict[str, set[str]]:
     """configuration.md: a heading naming `[section]`, then a table whose rows start with `key`."""
     out: dict[str, set[str]] = {}
-    for part in re.split(r"^(?=#{1,6} )", text, flags=re.M):
+    for part in re.split(r"^(?=#{1,6} )", text, flags=re.MULTILINE):
         head = re.match(r"#{1,6} `\[([^\]]+)\]`", part)
         if head:
-            out[head.group(1)] = set(re.findall(r"^\| `([\w.]+)` \|", part, flags=re.M))
+            out[head.group(1)] = set(re.findall(r"^\| `([\w.]+)` \|", part, flags=re.MULTILINE))
     return out
 
 
@@ -151,3 +151,39 @@ def test_every_config_key_is_in_configuration_md(section, keys):
 @pytest.mark.parametrize("name, command", COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_command_help_has_an_example(name, command):
     assert "Example:" in (command.help or ""), f"`sweep {name}` help has no Example:"
+
+
+# -- commands quoted in the docs exist, with the options they show --------------------------------
+def quoted_commands():
+    """(page, `sweep …` text) for each command line in code spans and code blocks of the docs."""
+    for page in [README, *DOCS]:
+        text = page.read_text(encoding="utf-8")
+        spans = re.findall(r"`(sweep [^`\n]+)`", text)
+        blocks = re.findall(r"^```\w*\n(.*?)^```", text, flags=re.DOTALL | re.MULTILINE)
+        lines = [m for b in blocks for m in re.findall(r"(?:^|\s|bin/)(sweep [^#\n]+)", b, flags=re.MULTILINE)]
+        for quoted in dict.fromkeys(spans + lines):       # `sweep a && sweep b`: each on its own
+            yield from ((page, part) for part in re.split(r"\s(?:&&|\|\||;|\|)\s", quoted) if part.startswith("sweep "))
+
+
+def resolve(words: list[str]) -> tuple[click.Command | None, str]:
+    command, path = cli, "sweep"
+    for word in words:
+        if not isinstance(command, click.Group) or word not in command.commands:
+            break
+        command, path = command.commands[word], f"{path} {word}"
+    return (None, path) if command is cli else (command, path)
+
+
+QUOTED = list(dict.fromkeys(quoted_commands()))
+
+
+@pytest.mark.parametrize("page, quoted", QUOTED, ids=[f"{p.name}:{q[:50]}" for p, q in QUOTED])
+def test_quoted_command_and_options_exist(page, quoted):
+    words = re.split(r"[\s\[\]|…/]+", quoted)[1:]
+    command, path = resolve(words)
+    if command is None:
+        assert words[0] == "COMMAND", f"{page.name}: `{quoted}`: no command sweep {words[0]}"
+        return
+    known = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)} | {"--help"}
+    shown = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", quoted))
+    assert shown <= known, f"{page.name}: `{quoted}`: {path} has no {sorted(shown - known)}"
