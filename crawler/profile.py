@@ -1,7 +1,7 @@
 """Declarative site profiles: everything platform-specific, loaded and checked before a crawl.
 
 A profile is a YAML file in ``crawler/profiles/`` (or any directory given with
-``--profiles``). Adding a platform of a known kind is adding a file; see README
+``--profiles``). Adding a platform of a known kind is adding a file; see docs/crawling.md,
 "Adding a platform". A bad profile fails at load with the file, the field and the problem.
 """
 from __future__ import annotations
