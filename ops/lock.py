@@ -1,6 +1,6 @@
 """A named lock in the database, so two cycles never overlap — even from different processes.
 
-The lock is a row in ``locks`` (store/schema_ops.py). Taking it is one ``BEGIN IMMEDIATE``
+The lock is a row in ``locks`` (store/migrations/operations.py). Taking it is one ``BEGIN IMMEDIATE``
 transaction: free → ours; held by a live holder → :class:`LockHeld`; held by a *stale* holder →
 taken over, and the stale holder is handed back so the caller can say so. A holder is stale when
 

@@ -40,7 +40,7 @@ UNDOABLE = ("confirmed", "rejected")
 REOPENABLE = ("reported", "still_live", "escalated")
 # The queue's order, shared by the page, "next" and the j/k neighbours: relisted first, then by score,
 # then the longest-waiting. Spelled as the ascending key of the partial ``listings_queue`` indexes
-# (store/schema_scale.py), so a page is an index range, never a sort of the whole queue.
+# (store/migrations/scale.py), so a page is an index range, never a sort of the whole queue.
 QUEUE_KEY = ("(l.state != 'relisted')", "-coalesce(l.score, 0)", "coalesce(l.state_changed_at, l.first_seen)", "l.id")
 _ORDER = ", ".join(QUEUE_KEY)
 _IN_QUEUE = "l.state IN ('flagged', 'relisted')"       # literal: it must imply the partial indexes' WHERE

@@ -152,7 +152,7 @@ class Store:
 
     def stats(self) -> list[dict]:
         """Listings and flags per platform and label."""
-        # listing_counts is kept by triggers on listings (store/schema_scale.py): no pass over the table.
+        # listing_counts is kept by triggers on listings (store/migrations/scale.py): no pass over the table.
         return list(self.db.query(
             "SELECT nullif(platform, '') AS platform, coalesce(nullif(label, ''), 'unclassified') AS label, "
             "sum(n) AS listings, sum(n * flagged) AS flagged FROM listing_counts GROUP BY 1, 2 HAVING sum(n) > 0 "

@@ -42,7 +42,7 @@ def _has(db: sqlite_utils.Database, table: str, *columns: str) -> bool:
 def stage_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
     """{platform: {stage: listings that reached it}}, plus "" for all platforms together."""
     out: dict[str, dict[str, int]] = {"": dict.fromkeys(STAGES, 0)}
-    # listing_counts is kept by triggers on listings (store/schema_scale.py): a few rows at any size.
+    # listing_counts is kept by triggers on listings (store/migrations/scale.py): a few rows at any size.
     for platform, state, n in db.execute("SELECT platform, state, sum(n) FROM listing_counts GROUP BY 1, 2 "
                                          "HAVING sum(n) > 0"):
         reached = STAGE_OF_STATE.get(state, 0)
