@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
+from common.clock import SYSTEM
 from classifier import HARMFUL
 
 from store.entities import other_platforms
@@ -89,7 +90,7 @@ class Review:
     def __init__(self, db: sqlite_utils.Database, claim_timeout: float = 600, clock=None):
         self.db = db
         self.claim_timeout = claim_timeout
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or SYSTEM.now
 
     def _now(self) -> str:
         return _iso(self.clock())
