@@ -20,8 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
-from common.clock import SYSTEM
 from classifier import HARMFUL
+from common.clock import SYSTEM
 
 from store.entities import other_platforms
 from takedown.escalation import needing_person
