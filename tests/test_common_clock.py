@@ -8,7 +8,6 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from common.clock import SYSTEM, ManualClock, OffsetClock, as_clock, parse_iso
