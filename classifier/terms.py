@@ -13,8 +13,9 @@ import json
 import math
 import re
 from collections import Counter
-from datetime import datetime, timezone
 from pathlib import Path
+
+from common.clock import SYSTEM
 
 from .normalize import normalize
 from .tokenize import APPROVED_TERMS, USER_DICT, words
@@ -80,7 +81,7 @@ def propose(db, min_count: int = 3, limit: int = 30) -> list[dict]:
     """Score terms from the database's reviewed listings and record the top ones as proposed."""
     confirmed = _texts(db, CONFIRMED_STATES)
     others = _texts(db, ("rejected", "new"))
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = SYSTEM.now().isoformat(timespec="seconds")
     out = []
     with db.atomic():
         for term, score, c, o in score_terms(confirmed, others, min_count)[:limit]:
@@ -97,7 +98,7 @@ def decide(db, terms: list[str], status: str, by: str, export_to: Path = APPROVE
     """Approve or reject proposed terms; an approval makes a new dictionary version. Returns it."""
     if status not in ("approved", "rejected"):
         raise ValueError(f"status must be approved or rejected, not {status!r}")
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = SYSTEM.now().isoformat(timespec="seconds")
     with db.atomic():
         unknown = [t for t in terms if not db.execute("SELECT 1 FROM terms WHERE term = ?", [t]).fetchone()]
         if unknown:

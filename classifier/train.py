@@ -247,6 +247,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     pipeline[-1].sparsify()
     card = {
         "model_version": f"{dt.date.today():%Y%m%d}-{corpus_hash(rows + list(extra_rows))[:8]}",
+        # Wall time on purpose (not common/clock.py): when this file was built, whatever --now a command ran on.
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "corpus_hash": corpus_hash(rows + list(extra_rows)),
         "dictionary": dictionary_version(),

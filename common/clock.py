@@ -1,6 +1,10 @@
-"""Injectable time for the takedown lifecycle, so tests run days of deadlines in seconds.
+"""The one clock: every "what time is it" in Sweep, and every wait on business time, comes from here.
 
-Everything in takedown/ that asks "what time is it" or waits takes a clock:
+A clock has ``now()`` (an aware UTC datetime) and ``sleep(seconds)`` (:class:`Clock`). Code that
+asks for the time takes one (or an ``at``/``now`` value made from one), defaulting to ``SYSTEM``,
+so ``--now`` holds everywhere it is offered and tests run days of deadlines in seconds. Nothing
+else calls ``datetime.now()`` or ``time.time()`` for the time (tests/test_common_clock.py checks);
+durations are measured with ``time.monotonic()``, which no clock moves.
 
 - ``SystemClock()`` — real time, real sleeps (production).
 - ``OffsetClock(start)`` — starts at ``start`` and runs at real speed; sleeps are real. This is
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Callable, Protocol
 
 
 def utc(dt: datetime) -> datetime:
@@ -32,6 +37,12 @@ def parse_iso(text: str | None) -> datetime | None:
         return utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 time (e.g. 2026-11-28T09:00:00+00:00)") from None
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
 
 
 class SystemClock:
@@ -75,6 +86,23 @@ class ManualClock:
 
 
 SYSTEM = SystemClock()
+
+
+class _CallableClock(SystemClock):
+    """A clock around a callable returning an aware datetime (tests hand one in); sleeps are real."""
+
+    def __init__(self, fn: Callable[[], datetime]):
+        self.fn = fn
+
+    def now(self) -> datetime:
+        return self.fn()
+
+
+def as_clock(clock: Clock | Callable[[], datetime] | None) -> Clock:
+    """A clock from a clock, a callable returning the time, or None (the system clock)."""
+    if clock is None:
+        return SYSTEM
+    return clock if hasattr(clock, "now") else _CallableClock(clock)
 
 
 def clock_for(now: str | None):

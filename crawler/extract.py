@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import jmespath
 from lxml import etree, html
 from parsel import Selector, SelectorList
 from parsel.csstranslator import css2xpath
+
+from common.clock import SYSTEM
 
 from . import embedded
 from .items import Listing
@@ -288,4 +289,4 @@ class ListingPage(Page):
             description=self.field("description") or "", price=self.field("price"),
             seller_name=seller_name, seller_id=seller_id, seller_url=seller_url,
             images=[urljoin(self.url, u) for u in self.field("images")], extra=extra,
-            crawled_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), rendered=rendered)
+            crawled_at=SYSTEM.now().isoformat(timespec="seconds"), rendered=rendered)

@@ -5,6 +5,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from classifier import artifact
+from common.clock import SYSTEM
 from crawler.profile import PROFILE_DIR, ProfileError, load_profiles
 from crawler.run import crawl, crawl_settings
 from crawler.stats import summarise
@@ -44,7 +45,7 @@ def _unreachable(stats: dict) -> str | None:
 
 def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=None, base_urls: dict | None = None,
               keywords: str | None = None, progress: bool = True, log_level: str = "WARNING",
-              config=None, resume: bool = False) -> CycleResult:
+              config=None, resume: bool = False, clock=SYSTEM) -> CycleResult:
     """``resume``: continue what an interrupted crawl of these platforms left in the frontier."""
     from ops.schedule import crawl_overrides, monitor_failures
 
@@ -57,7 +58,7 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     if stray:      # ignoring it would let a mistyped name's platform go to the profile's own address
         raise ProfileError(f"--base-url {', '.join(stray)}: no profile of that name (profiles: {', '.join(known)})")
     artifact.load()           # refuse to start with a missing or untrusted model, before any crawling
-    store = Store(open_db(db_path))
+    store = Store(open_db(db_path), clock)      # the run's row: on the cycle's clock (--now)
     store.register_platforms([p.rebase(base_urls[p.name]) if p.name in (base_urls or {}) else p for p in profiles])
     run_id = store.start_run([p.name for p in profiles])
     settings = crawl_settings(db_path, run_id, base_urls, profiles_dir,

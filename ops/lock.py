@@ -1,6 +1,6 @@
 """A named lock in the database, so two cycles never overlap — even from different processes.
 
-The lock is a row in ``locks`` (store/schema_ops.py). Taking it is one ``BEGIN IMMEDIATE``
+The lock is a row in ``locks`` (store/migrations/operations.py). Taking it is one ``BEGIN IMMEDIATE``
 transaction: free → ours; held by a live holder → :class:`LockHeld`; held by a *stale* holder →
 taken over, and the stale holder is handed back so the caller can say so. A holder is stale when
 
@@ -12,8 +12,8 @@ While held, :meth:`DatabaseLock.start_heartbeat` refreshes ``heartbeat_at`` from
 thread; if the row was taken over meanwhile the lock is marked :attr:`~DatabaseLock.lost`, and the
 holder must stop before doing anything that must not happen twice (filing reports).
 
-Times come from ``clock`` — a common/clock.py clock (``.now()``), or any callable returning an
-aware datetime — so tests can age a lock.
+Times come from ``clock`` — a common/clock.py clock, or any callable returning an aware datetime
+(``as_clock``) — so ``--now`` and tests can age a lock.
 """
 from __future__ import annotations
 
@@ -21,42 +21,15 @@ import os
 import socket
 import sqlite3
 import threading
-import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 
+from common.clock import as_clock
 from store.db import open_db
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class CallableClock:
-    """A common/clock.py-style clock (``now()``, ``sleep()``) around a callable returning an aware datetime."""
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def now(self) -> datetime:
-        return self.fn()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
-def as_clock(clock):
-    """Accept either kind of clock; hand back one with ``now()`` and ``sleep()``."""
-    if clock is None:
-        from common.clock import SYSTEM
-
-        return SYSTEM
-    return clock if hasattr(clock, "now") else CallableClock(clock)
 
 
 @dataclass

@@ -40,9 +40,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from common.clock import SYSTEM
+from common.clock import SYSTEM, as_clock
 from common.config import Config, ConfigError, load_config
-from ops.lock import DatabaseLock, Holder, LockHeld, as_clock
+from ops.lock import DatabaseLock, Holder, LockHeld
 
 logger = logging.getLogger(__name__)
 
@@ -156,12 +156,12 @@ def run_step(name: str, module: str, func: str, db_path: str, config: Config, cl
 
 
 def _record(db_path: str, run_id: int | None, platforms: list[str], outcome: str, cycle: dict,
-            failures: list[str]) -> int:
+            failures: list[str], clock=SYSTEM) -> int:
     """Write the cycle into its crawl_runs row (made here if the crawl never opened one)."""
     from store.db import open_db
     from store.listings import Store, now_iso
 
-    store = Store(open_db(db_path))
+    store = Store(open_db(db_path), clock)
     try:
         if run_id is None:
             run_id = store.start_run(platforms)
@@ -172,7 +172,7 @@ def _record(db_path: str, run_id: int | None, platforms: list[str], outcome: str
         stats["cycle"] = cycle
         stats["failures"] = failures
         with store.db.atomic():
-            store.db["crawl_runs"].update(run_id, {"finished_at": now_iso(), "outcome": outcome,
+            store.db["crawl_runs"].update(run_id, {"finished_at": now_iso(clock), "outcome": outcome,
                                                    "stats": json.dumps(stats, ensure_ascii=False)})
     finally:
         store.db.close()
@@ -197,7 +197,7 @@ def run_scheduled_cycle(db_path: str, config: Config | None = None, clock=SYSTEM
         stale = lock.acquire()
     except LockHeld as held:
         cycle["refused"] = f"another cycle holds the lock: {held.holder.describe()}"
-        run_id = _record(db_path, None, list(platforms), "skipped", cycle, [cycle["refused"]])
+        run_id = _record(db_path, None, list(platforms), "skipped", cycle, [cycle["refused"]], clock)
         return CycleReport(run_id, "skipped", [cycle["refused"]], refused_by=held.holder)
     lock.start_heartbeat()
     try:
@@ -209,7 +209,7 @@ def run_scheduled_cycle(db_path: str, config: Config | None = None, clock=SYSTEM
         run_id = None
         try:
             result = run_cycle(db_path, list(platforms), profiles_dir, base_urls, keywords=keywords,
-                               progress=progress, log_level=log_level, config=config,
+                               progress=progress, log_level=log_level, config=config, clock=clock,
                                **({"resume": True} if resume else {}))
             run_id, failures = result.run_id, list(result.failures)
             done["crawl"] = {"status": result.outcome, "result": {"listings": result.total}}
@@ -228,7 +228,7 @@ def run_scheduled_cycle(db_path: str, config: Config | None = None, clock=SYSTEM
         cycle["steps"] = done
         cycle["finished"] = clock.now().isoformat(timespec="seconds")
         outcome = "failed" if failures else "ok"
-        run_id = _record(db_path, run_id, list(platforms), outcome, cycle, failures)
+        run_id = _record(db_path, run_id, list(platforms), outcome, cycle, failures, clock)
         return CycleReport(run_id, outcome, failures, done, took_over=stale)
     finally:
         lock.release()

@@ -12,7 +12,8 @@ import hashlib
 import json
 import queue
 import threading
-from datetime import datetime, timezone
+
+from common.clock import SYSTEM
 
 
 def sampled(decision: str, listing: dict, rate: float) -> bool:
@@ -33,7 +34,7 @@ class DecisionLog:
         self._thread.start()
 
     def record(self, api_key: str, via: str, listings: list[dict], results: list[dict]) -> None:
-        at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        at = SYSTEM.now().isoformat(timespec="milliseconds")
         for listing, r in zip(listings, results):
             if not sampled(r["decision"], listing, self.sample_allow):
                 continue

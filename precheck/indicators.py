@@ -27,8 +27,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import datetime, timezone
 
+from common.clock import SYSTEM
 from precheck.banks import LOCAL, Banks, link_key, signature_text
 from store.states import transition
 
@@ -92,7 +92,7 @@ def parse_pattern(pattern: str, pattern_type: str) -> tuple[str, str] | None:
 
 
 def _iso(value) -> str:
-    return (value or datetime.now(timezone.utc).isoformat()).replace("+00:00", "Z")
+    return (value or SYSTEM.now().isoformat()).replace("+00:00", "Z")
 
 
 def export_bundle(db, org: str = "Sweep") -> tuple[str, dict]:
@@ -154,7 +154,7 @@ def import_bundle(db, text: str | bytes, source: str, clock=None) -> dict:
     for obj in objects:
         if obj.get("type") == "sighting":
             sightings[obj["sighting_of_ref"]] = obj
-    now = (clock() if clock else datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    now = (clock() if clock else SYSTEM.now()).isoformat(timespec="seconds")
     counts = {"imported": 0, "skipped": 0, "queued": 0}
     with db.conn:
         for obj in objects:

@@ -13,10 +13,10 @@ import re
 import secrets
 import threading
 import time
-from datetime import datetime, timezone
 
 import sqlite_utils
 
+from common.clock import SYSTEM
 from store.accounts import migrations as accounts_migrations
 
 PREFIX = "swk_"
@@ -39,7 +39,7 @@ def digest(key: str) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return SYSTEM.now().isoformat(timespec="seconds")
 
 
 def add_key(accounts: sqlite_utils.Database, name: str, rate_per_second: float = 50.0) -> str:

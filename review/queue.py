@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 import sqlite_utils
 
 from classifier import HARMFUL
+from common.clock import SYSTEM
 
 from store.entities import other_platforms
 from takedown.escalation import needing_person
@@ -40,7 +41,7 @@ UNDOABLE = ("confirmed", "rejected")
 REOPENABLE = ("reported", "still_live", "escalated")
 # The queue's order, shared by the page, "next" and the j/k neighbours: relisted first, then by score,
 # then the longest-waiting. Spelled as the ascending key of the partial ``listings_queue`` indexes
-# (store/schema_scale.py), so a page is an index range, never a sort of the whole queue.
+# (store/migrations/scale.py), so a page is an index range, never a sort of the whole queue.
 QUEUE_KEY = ("(l.state != 'relisted')", "-coalesce(l.score, 0)", "coalesce(l.state_changed_at, l.first_seen)", "l.id")
 _ORDER = ", ".join(QUEUE_KEY)
 _IN_QUEUE = "l.state IN ('flagged', 'relisted')"       # literal: it must imply the partial indexes' WHERE
@@ -89,7 +90,7 @@ class Review:
     def __init__(self, db: sqlite_utils.Database, claim_timeout: float = 600, clock=None):
         self.db = db
         self.claim_timeout = claim_timeout
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or SYSTEM.now
 
     def _now(self) -> str:
         return _iso(self.clock())

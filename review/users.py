@@ -20,6 +20,7 @@ import sqlite_utils
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from common.clock import SYSTEM
 from store.accounts import AccountsFileError, accounts_path, database_file, open_accounts
 from store.states import audit
 
@@ -47,7 +48,7 @@ class UserError(ValueError):
 
 
 def _now(timespec: str = "seconds") -> str:
-    return datetime.now(timezone.utc).isoformat(timespec=timespec)
+    return SYSTEM.now().isoformat(timespec=timespec)
 
 
 def session_start() -> str:

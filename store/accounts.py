@@ -5,7 +5,7 @@ kept apart from the listings database.
 created mode 0600, so the listings database can be shared with analysts (``datasette
 sweep.db``) without password hashes in it. An accounts file that others can read is refused
 with the ``chmod`` to run. A database of the old layout, with a ``users`` table, has it
-moved here the first time it is opened (``review_002`` in schema_review.py); the audit log
+moved here the first time it is opened (``review_002`` in store/migrations/reviews.py); the audit log
 rows about reviewers stay in the listings database.
 """
 from __future__ import annotations

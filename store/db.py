@@ -1,9 +1,10 @@
-"""The one SQLite file: connection settings and the schema, as sqlite-utils migrations.
+"""The one SQLite file: connection settings, and its schema brought up to date on open.
 
-Plain tables (browse them with ``datasette sweep.db``). Add a schema change as a new
-``@migrations()`` function at the end; never edit one that has shipped.
+Plain tables (browse them with ``datasette sweep.db``). The schema is the ordered list of steps
+in store/migrations/ (add a change there, as a new step at the end).
 
-A file that cannot be used — read-only, in a read-only directory, not SQLite, corrupted — is
+A file that cannot be used — read-only, in a read-only directory, not SQLite, corrupted, or
+migrated by a newer Sweep — is
 found here, when it is opened, and raised as ``DatabaseUnusable`` with what is wrong and what
 to do; the CLI prints that one line (cli/main.py). Nothing is written to such a file.
 """
@@ -14,13 +15,13 @@ import sqlite3
 from pathlib import Path
 
 import sqlite_utils
-from sqlite_utils.migrations import Migrations
 
 from common.files import create_with_mode
+from store.migrations import UnknownMigration, apply as apply_migrations
+from store.migrations import migrations  # noqa: F401 — the sqlite-utils set, for tests and tools
 
 DEFAULT_DB = "sweep.db"
 MODE = 0o640
-migrations = Migrations("sweep")
 
 
 class DatabaseUnusable(Exception):
@@ -84,7 +85,10 @@ def open_db(path: str | Path = DEFAULT_DB, migrate: bool = True) -> sqlite_utils
         db.execute("PRAGMA synchronous = NORMAL")
         db.execute("PRAGMA foreign_keys = ON")
         if migrate:
-            migrations.apply(db)
+            apply_migrations(db)
+    except UnknownMigration as exc:
+        db.close()
+        raise DatabaseUnusable(f"{path}: {exc}") from None
     except sqlite3.DatabaseError as exc:
         db.close()
         unusable = _unusable(path, exc)
@@ -92,74 +96,3 @@ def open_db(path: str | Path = DEFAULT_DB, migrate: bool = True) -> sqlite_utils
             raise
         raise unusable from None
     return db
-
-
-@migrations()
-def m001_initial(db: sqlite_utils.Database) -> None:
-    db["platforms"].create({"name": str, "kind": str, "base_url": str, "profile_path": str, "enabled": int,
-                            "first_seen": str}, pk="name")
-    db["crawl_runs"].create({"id": int, "started_at": str, "finished_at": str, "outcome": str,
-                             "platforms": str, "stats": str, "pid": int}, pk="id")
-    db["sellers"].create({"id": str, "platform": str, "seller_id": str, "name": str, "url": str,
-                          "first_seen": str, "last_seen": str}, pk="id")
-    db["listings"].create({
-        "id": str, "platform": str, "platform_id": str, "kind": str, "url": str, "title": str,
-        "description": str, "price": float, "seller_id": str, "images": str, "extra": str,
-        "content_hash": str, "version": int, "first_seen": str, "last_seen": str, "last_run_id": int,
-        "state": str, "label": str, "score": float, "flagged": int,
-    }, pk="id", foreign_keys=[("seller_id", "sellers", "id")], defaults={"state": "new", "version": 1})
-    db["listings"].create_index(["platform"])
-    db["listings"].create_index(["flagged", "score"])
-    db["listings"].create_index(["seller_id"])
-    db["listing_versions"].create({"id": int, "listing_id": str, "version": int, "content_hash": str,
-                                   "title": str, "description": str, "price": float, "seen_at": str,
-                                   "run_id": int}, pk="id", foreign_keys=[("listing_id", "listings", "id")])
-    db["listing_versions"].create_index(["listing_id", "version"], unique=True)
-    db["classifications"].create({"id": int, "listing_id": str, "version": int, "model_version": str,
-                                  "label": str, "score": float, "flagged": int, "scores": str,
-                                  "explanation": str, "classified_at": str}, pk="id",
-                                 foreign_keys=[("listing_id", "listings", "id")])
-    db["classifications"].create_index(["listing_id", "version"])
-    db["contacts"].create({"id": int, "type": str, "value": str}, pk="id")
-    db["contacts"].create_index(["type", "value"], unique=True)
-    db["listing_contacts"].create({"listing_id": str, "contact_id": int}, pk=("listing_id", "contact_id"),
-                                  foreign_keys=[("listing_id", "listings", "id"), ("contact_id", "contacts", "id")])
-    # Search: jieba-free, exact-substring-capable index (see store/search.py for why).
-    db.execute("CREATE VIRTUAL TABLE listing_fts USING fts5(listing_id UNINDEXED, tokens, tokenize='unicode61')")
-
-
-@migrations()
-def m002_run_tracking(db: sqlite_utils.Database) -> None:
-    """Which run first saw a listing, and fast 'seen since' queries for rechecks."""
-    db["listings"].add_column("first_run_id", int)
-    db.execute("UPDATE listings SET first_run_id = last_run_id WHERE first_run_id IS NULL")
-    db["listings"].create_index(["last_seen"])
-
-
-@migrations()
-def m003_states_and_audit(db: sqlite_utils.Database) -> None:
-    """When a listing's state last changed, and the append-only audit log (who, what, when, why)."""
-    db["listings"].add_column("state_changed_at", str)
-    db["listings"].create_index(["state"])
-    db["audit_log"].create({"id": int, "at": str, "actor": str, "action": str, "listing_id": str,
-                            "detail": str}, pk="id")
-    db["audit_log"].create_index(["listing_id"])
-    db.execute("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
-               "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
-    db.execute("CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-               "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END")
-
-
-@migrations()
-def m004_price_as_shown(db: sqlite_utils.Database) -> None:
-    """The price as the page shows it, with its currency and unit (``price`` stays the amount)."""
-    for table in ("listings", "listing_versions"):
-        for column in ("price_text", "currency", "price_unit"):
-            db[table].add_column(column, str)
-
-
-# Each area keeps its schema changes in its own module (registered after the ones above).
-from store import schema_classifier, schema_review, schema_takedown, schema_ops  # noqa: E402,F401
-from store import schema_levers  # noqa: E402,F401
-from store import schema_endpoints  # noqa: E402,F401
-from store import schema_scale  # noqa: E402,F401

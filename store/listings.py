@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
 
 import sqlite_utils
 
+from common.clock import SYSTEM, Clock, iso
 from store.search import index_text, match_expression
 from store.states import transition
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def now_iso(clock: Clock = SYSTEM) -> str:
+    return iso(clock.now())
 
 
 def _dumps(value) -> str:
@@ -24,19 +24,20 @@ def _dumps(value) -> str:
 
 
 class Store:
-    def __init__(self, db: sqlite_utils.Database):
+    def __init__(self, db: sqlite_utils.Database, clock: Clock = SYSTEM):
         self.db = db
+        self.clock = clock         # runs' and platforms' times, and the classifier's state changes
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(self, platforms: list[str]) -> int:
         with self.db.atomic():
-            return self.db["crawl_runs"].insert({"started_at": now_iso(), "outcome": "running",
+            return self.db["crawl_runs"].insert({"started_at": now_iso(self.clock), "outcome": "running",
                                                  "platforms": _dumps(platforms), "stats": "{}",
                                                  "pid": os.getpid()}).last_pk
 
     def finish_run(self, run_id: int, outcome: str, stats: dict) -> None:
         with self.db.atomic():
-            self.db["crawl_runs"].update(run_id, {"finished_at": now_iso(), "outcome": outcome,
+            self.db["crawl_runs"].update(run_id, {"finished_at": now_iso(self.clock), "outcome": outcome,
                                                   "stats": _dumps(stats)})
 
     def record_monitors(self, run_id: int, monitors: dict[str, list[dict]]) -> None:
@@ -52,7 +53,7 @@ class Store:
                 self.db["platforms"].upsert({"name": p.name, "kind": p.kind, "base_url": p.base_url,
                                              "profile_path": p.path, "enabled": int(p.enabled)}, pk="name")
                 self.db.execute("UPDATE platforms SET first_seen = coalesce(first_seen, ?) WHERE name = ?",
-                                [now_iso(), p.name])
+                                [now_iso(self.clock), p.name])
 
     # -- listings ----------------------------------------------------------------------------
     def known(self, listing_id: str) -> tuple[str, int] | None:
@@ -128,14 +129,13 @@ class Store:
         conn.execute("INSERT INTO listing_fts (rowid, listing_id, tokens) VALUES (?, ?, ?)",
                      [rowid, item.id, index_text(item.title, item.description)])
 
-    @staticmethod
-    def _follow_classification(conn, item, state: str, c: dict) -> None:
+    def _follow_classification(self, conn, item, state: str, c: dict) -> None:
         """A (new version of a) listing the model flags enters review; one it clears leaves it."""
         reason = f"model {c.get('model_version')}: {c.get('label')} {c.get('score')}"
         if c.get("flagged") and state in ("new", "rejected"):
-            transition(conn, item.id, "flagged", "classifier", reason, detail={"version": item.version})
+            transition(conn, item.id, "flagged", "classifier", reason, self.clock.now(), {"version": item.version})
         elif c and not c.get("flagged") and state == "flagged":
-            transition(conn, item.id, "new", "classifier", reason, detail={"version": item.version})
+            transition(conn, item.id, "new", "classifier", reason, self.clock.now(), {"version": item.version})
 
     # -- queries -----------------------------------------------------------------------------
     def search(self, text: str, limit: int | None = None) -> list[dict]:
@@ -152,7 +152,7 @@ class Store:
 
     def stats(self) -> list[dict]:
         """Listings and flags per platform and label."""
-        # listing_counts is kept by triggers on listings (store/schema_scale.py): no pass over the table.
+        # listing_counts is kept by triggers on listings (store/migrations/scale.py): no pass over the table.
         return list(self.db.query(
             "SELECT nullif(platform, '') AS platform, coalesce(nullif(label, ''), 'unclassified') AS label, "
             "sum(n) AS listings, sum(n * flagged) AS flagged FROM listing_counts GROUP BY 1, 2 HAVING sum(n) > 0 "

@@ -18,6 +18,8 @@ from datetime import datetime, timedelta, timezone
 
 import sqlite_utils
 
+from common.clock import SYSTEM
+
 RECENT_REMOVALS = 500          # per platform: the median of its latest removals
 STAGES = ("crawled", "flagged", "confirmed", "reported", "removed")
 STAGE_OF_STATE = {"new": 0, "flagged": 1, "relisted": 1, "rejected": 1, "confirmed": 2, "reported": 3,
@@ -42,7 +44,7 @@ def _has(db: sqlite_utils.Database, table: str, *columns: str) -> bool:
 def stage_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
     """{platform: {stage: listings that reached it}}, plus "" for all platforms together."""
     out: dict[str, dict[str, int]] = {"": dict.fromkeys(STAGES, 0)}
-    # listing_counts is kept by triggers on listings (store/schema_scale.py): a few rows at any size.
+    # listing_counts is kept by triggers on listings (store/migrations/scale.py): a few rows at any size.
     for platform, state, n in db.execute("SELECT platform, state, sum(n) FROM listing_counts GROUP BY 1, 2 "
                                          "HAVING sum(n) > 0"):
         reached = STAGE_OF_STATE.get(state, 0)
@@ -108,7 +110,7 @@ def platform_rows(db: sqlite_utils.Database) -> list[dict]:
 
 def review_activity(db: sqlite_utils.Database, now: datetime | None = None, days: int = 7) -> dict:
     """Queue size, the longest wait, and decisions per reviewer over the last ``days``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or SYSTEM.now()
     waiting = db.execute("SELECT coalesce(sum(n), 0) FROM listing_counts WHERE state IN ('flagged', 'relisted')"
                          ).fetchone()[0]
     oldest = db.execute("SELECT min(coalesce(state_changed_at, first_seen)) FROM listings "

@@ -16,7 +16,9 @@ log in the same transaction as the state, so the two can never disagree.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
+
+from common.clock import SYSTEM
 
 STATES = ("new", "flagged", "relisted", "confirmed", "rejected", "reported", "still_live", "escalated", "removed")
 
@@ -49,7 +51,7 @@ def audit(conn, actor: str, action: str, listing_id: str | None, detail: dict | 
           at: datetime | None = None) -> None:
     """Append one row to the audit log (the table refuses UPDATE and DELETE)."""
     conn.execute("INSERT INTO audit_log (at, actor, action, listing_id, detail) VALUES (?, ?, ?, ?, ?)",
-                 [(at or datetime.now(timezone.utc)).isoformat(timespec="seconds"), actor, action, listing_id,
+                 [(at or SYSTEM.now()).isoformat(timespec="seconds"), actor, action, listing_id,
                   json.dumps(detail or {}, ensure_ascii=False)])
 
 
@@ -61,7 +63,7 @@ def transition(conn, listing_id: str, target: str, actor: str, reason: str = "",
         raise IllegalTransition(f"no listing {listing_id!r}")
     current = row[0] or "new"
     check(current, target)
-    when = (at or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    when = (at or SYSTEM.now()).isoformat(timespec="seconds")
     conn.execute("UPDATE listings SET state = ?, state_changed_at = ? WHERE id = ?", [target, when, listing_id])
     audit(conn, actor, f"state:{current}->{target}", listing_id, {"reason": reason, **(detail or {})}, at)
     return current

@@ -9,9 +9,9 @@ the first page. A query whose page could not be fetched keeps its error and coun
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from urllib.parse import quote, urljoin
 
+from common.clock import SYSTEM
 from crawler.extract import Page
 from crawler.profile import read_keywords
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return SYSTEM.now().isoformat(timespec="seconds")
 
 
 def _field(page: Page, spec) -> str:

@@ -8,12 +8,12 @@ escaped by Jinja2's autoescape, bidi controls shown as markers.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 from jinja2 import Environment, select_autoescape
 
 from common.bidi import neutralise as _bidi
+from common.clock import SYSTEM
 from store.metrics import platform_rows
 
 
@@ -93,7 +93,7 @@ def render_reports(db, out_dir: str | Path, org: str = "Sweep", audit_id: int | 
         return []
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = env.from_string(_TEMPLATE)
-    date = today or datetime.now(timezone.utc).date().isoformat()
+    date = today or SYSTEM.now().date().isoformat()
     audit_at = db.execute("SELECT started_at FROM search_audits WHERE id = ?", [audit_id]).fetchone()[0]
     takedown = {r["platform"]: r for r in platform_rows(db)}
     out_dir = Path(out_dir)

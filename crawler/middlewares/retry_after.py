@@ -33,6 +33,8 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.httpobj import urlparse_cached
 
+from common.clock import SYSTEM
+
 logger = logging.getLogger(__name__)
 
 
@@ -50,7 +52,7 @@ def parse_retry_after(value: bytes | str | None, now: float | None = None) -> fl
         return None
     if when is None or when.tzinfo is None:
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, when.timestamp() - (SYSTEM.now().timestamp() if now is None else now))
 
 
 async def _sleep(seconds: float) -> None:

@@ -23,10 +23,11 @@ import os
 import socket
 import sqlite3
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
+
+from common.clock import SYSTEM
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -119,7 +120,7 @@ class Frontier:
             self.conn.execute("INSERT INTO crawls (crawl, run_id, started_at, host, pid) VALUES (?, ?, ?, ?, ?) "
                               "ON CONFLICT(crawl) DO UPDATE SET run_id = excluded.run_id, started_at = "
                               "excluded.started_at, host = excluded.host, pid = excluded.pid",
-                              [crawl, run_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), host, pid])
+                              [crawl, run_id, SYSTEM.now().isoformat(timespec="seconds"), host, pid])
         return (left, 0) if resume else (0, left)
 
     def end(self, crawl: str) -> None:

@@ -24,6 +24,7 @@ import threading
 from collections import Counter, OrderedDict
 from datetime import datetime, timedelta, timezone
 
+from common.clock import SYSTEM
 from store.states import audit
 
 TOP_ADDRESSES = 10
@@ -56,7 +57,7 @@ class LoginGuard:
         self.attempts, self.address_attempts = attempts, address_attempts
         self.window = timedelta(seconds=window)
         self.max_addresses = max_addresses
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or SYSTEM.now
         self._lock = threading.Lock()
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
         self._overflow = _Bucket(self.clock())

@@ -16,9 +16,9 @@ import csv
 import io
 import os
 import tempfile
-import time
 from pathlib import Path
 
+from common.clock import SYSTEM
 from takedown.channels.base import Channel, NotConfigured, Receipt, Report
 from takedown.channels.text import CATEGORY_ZH, display_name
 
@@ -102,7 +102,7 @@ class Csv12321Export(Channel):
 
     def _add_to_batch(self, record: Path) -> Path:
         if self.dir not in _BATCHES:
-            _BATCHES[self.dir] = (self.dir / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{os.getpid()}-batch.csv",
+            _BATCHES[self.dir] = (self.dir / f"{SYSTEM.now():%Y%m%d-%H%M%S}-{os.getpid()}-batch.csv",
                                   [])
         batch, records = _BATCHES[self.dir]
         if record not in records:

@@ -19,9 +19,10 @@ from __future__ import annotations
 import http.client
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
+from common.clock import SYSTEM
 from outbound.httpclient import checked
 from outbound.policy import Policy, Refused, host_allowed, resolve_host
 
@@ -41,7 +42,7 @@ class Contact:
 
 def parse_security_txt(text: str, now: datetime | None = None) -> tuple[str | None, str]:
     """The first e-mail ``Contact:`` of a security.txt, or (None, why not)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or SYSTEM.now()
     contacts, expires = [], None
     for line in text.splitlines():
         field, sep, value = line.partition(":")

@@ -1,16 +1,11 @@
-"""Schema migrations of the review area (registered on the shared migration set, in file order).
-
-Add new migrations at the end of this file; never edit one that has shipped.
-"""
+"""Steps adding reviews and claims, and moving reviewer accounts to their own file (listed in __init__.py)."""
 from __future__ import annotations
 
 import sqlite_utils
 
 from store.accounts import move_accounts_out
-from store.db import migrations
 
 
-@migrations()
 def review_001_users_reviews_claims(db: sqlite_utils.Database) -> None:
     """Reviewer accounts, every review decision, and the short-lived claims that keep two
     reviewers off the same listing."""
@@ -27,7 +22,6 @@ def review_001_users_reviews_claims(db: sqlite_utils.Database) -> None:
     db["claims"].create_index(["reviewer"])
 
 
-@migrations(transactional=False)
 def review_002_accounts_to_their_own_file(db: sqlite_utils.Database) -> None:
     """Accounts (password hashes) leave the listings database for the 0600 accounts file
     (store/accounts.py). Not one transaction: the copy is committed in the other file

@@ -1,4 +1,4 @@
-"""Schema of abused endpoints (issue #11 §3; registered on the shared migration set).
+"""The step adding abused endpoints (issue #11 §3; listed in __init__.py).
 
 - ``endpoint_sightings`` — one abused endpoint (owning domain, host, path, the tool's description)
   as one repository listing's config files name it: the listing versions and times it was seen in.
@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from store.db import migrations
 
 
-@migrations()
 def endpoints_001_sightings_domains(db: sqlite_utils.Database) -> None:
     db["endpoint_sightings"].create({"id": int, "domain": str, "host": str, "path": str, "description": str,
                                      "listing_id": str, "first_version": int, "last_version": int,

@@ -1,4 +1,4 @@
-"""Schema of the check API, shared indicators and the search audit (registered on the shared migration set).
+"""Steps adding the check API's decision log, shared indicators and the search audit (listed in __init__.py).
 
 - ``check_decisions`` — the sampled log of check decisions (every block and review, a sample of allows):
   the key that asked, the decision, label, score, matches and the listing as sent.
@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from store.db import migrations
 
 
-@migrations()
 def levers_001_check_decisions_indicators(db: sqlite_utils.Database) -> None:
     db["check_decisions"].create({"id": int, "at": str, "api_key": str, "via": str, "decision": str,
                                   "label": str, "score": float, "matches": str, "listing": str, "sampled": int},
@@ -32,7 +30,6 @@ def levers_001_check_decisions_indicators(db: sqlite_utils.Database) -> None:
                                 foreign_keys=[("listing_id", "listings", "id"), ("indicator_id", "indicators", "id")])
 
 
-@migrations()
 def levers_002_search_audits(db: sqlite_utils.Database) -> None:
     db["search_audits"].create({"id": int, "started_at": str, "finished_at": str, "platforms": str, "queries": int},
                                pk="id")

@@ -1,4 +1,4 @@
-"""Schema of issue #15 (scale): indexes that fit each page's query, and counters kept by triggers.
+"""Steps of issue #15 (scale): indexes that fit each page's query, and counters kept by triggers.
 
 - ``listings_queue*`` — partial indexes over the review queue only (``flagged``/``relisted``), in
   queue order, so a page of the queue, its next/previous and its keyset pagination read 50 index
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from store.db import migrations
 
 _QUEUE = "WHERE state IN ('flagged', 'relisted')"
 _KEY = "(state != 'relisted'), -coalesce(score, 0), coalesce(state_changed_at, first_seen), id"
@@ -28,7 +27,6 @@ def _bump(row: str, delta: str) -> str:
             f"{delta}) ON CONFLICT (state, platform, label, kind, flagged) DO UPDATE SET n = n + {delta};")
 
 
-@migrations()
 def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX listings_queue ON listings ({_KEY}) {_QUEUE}")
     db.execute(f"CREATE INDEX listings_queue_platform ON listings (platform, {_KEY}) {_QUEUE}")
@@ -58,7 +56,6 @@ def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE relist_progress (name TEXT PRIMARY KEY, value TEXT)")
 
 
-@migrations()
 def scale_002_relist_counts(db: sqlite_utils.Database) -> None:
     """Removed listings that came back, per platform of the removed one (distinct origins), for the dashboard."""
     db.execute("CREATE TABLE relist_counts (platform TEXT PRIMARY KEY, n INTEGER NOT NULL)")
@@ -72,13 +69,11 @@ def scale_002_relist_counts(db: sqlite_utils.Database) -> None:
                    f"WHERE id = {row}.relisted_from ON CONFLICT (platform) DO UPDATE SET n = n + {delta}; END")
 
 
-@migrations()
 def scale_003_audit_action(db: sqlite_utils.Database) -> None:
     """Listings needing a person are found from their few ``needs_person`` audit rows (takedown/escalation.py)."""
     db["audit_log"].create_index(["action", "listing_id"], if_not_exists=True)
 
 
-@migrations()
 def scale_004_removals_by_platform(db: sqlite_utils.Database) -> None:
     """The dashboard's time to removal reads each platform's latest removals from this covering index."""
     db["listings"].create_index(["state", "platform", "removed_at", "reported_at"], if_not_exists=True)

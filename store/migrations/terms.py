@@ -1,12 +1,10 @@
-"""Schema migrations of the classifier area: jargon terms proposed to and approved by reviewers."""
+"""The step adding jargon terms proposed to and approved by reviewers (the classifier's term list)."""
 from __future__ import annotations
 
 import sqlite_utils
 
-from store.db import migrations
 
 
-@migrations()
 def m100_terms(db: sqlite_utils.Database) -> None:
     db["terms"].create({"term": str, "score": float, "confirmed_count": int, "other_count": int,
                         "status": str, "proposed_at": str, "decided_by": str, "decided_at": str,

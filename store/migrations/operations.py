@@ -1,15 +1,10 @@
-"""Schema migrations of the ops area (registered on the shared migration set, in file order).
-
-Add new migrations at the end of this file; never edit one that has shipped.
-"""
+"""Steps adding what operations keep: the cycle lock and each crawl's monitor results (listed in __init__.py)."""
 from __future__ import annotations
 
 import sqlite_utils
 
-from store.db import migrations
 
 
-@migrations()
 def ops_001_locks(db: sqlite_utils.Database) -> None:
     """Named locks in the database (ops/lock.py): one row per held lock.
 
@@ -21,7 +16,6 @@ def ops_001_locks(db: sqlite_utils.Database) -> None:
                         "acquired_at": str, "heartbeat_at": str, "purpose": str}, pk="name")
 
 
-@migrations()
 def ops_002_monitor_results(db: sqlite_utils.Database) -> None:
     """Each crawl monitor check (crawler/monitors.py) of each platform, stored with its run."""
     db["monitor_results"].create({"id": int, "run_id": int, "platform": str, "monitor": str, "status": str,

@@ -1,6 +1,4 @@
-"""Schema migrations of the takedown area (registered on the shared migration set, in file order).
-
-Add new migrations at the end of this file; never edit one that has shipped.
+"""Steps adding the takedown tables (listed in __init__.py).
 
 Tables (the reviewer dashboard reads these names and columns):
 
@@ -19,10 +17,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from store.db import migrations
 
 
-@migrations()
 def takedown_001_evidence_reports_rechecks(db: sqlite_utils.Database) -> None:
     db["evidence"].create({
         "id": int, "listing_id": str, "version": int, "captured_at": str, "url": str,
@@ -66,7 +62,6 @@ def takedown_001_evidence_reports_rechecks(db: sqlite_utils.Database) -> None:
     db["listings"].add_column("removed_at", str)
 
 
-@migrations()
 def takedown_002_withdrawals(db: sqlite_utils.Database) -> None:
     """``withdrawals``: a reviewer reopened a listing after its report was sent; ``sweep report``
     asks the report's channel to withdraw it (``withdrawn``) or records that it cannot
