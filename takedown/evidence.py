@@ -20,17 +20,20 @@ allows it (outbound/chromium.py).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import http.client
 import io
 import json
 import logging
-import os
 import re
+import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
+
+from playwright.sync_api import sync_playwright
+from warcio.warcwriter import WARCWriter
 
 from outbound.browser import RouteGuard
 from outbound.chromium import launch
@@ -41,6 +44,7 @@ from common.clock import SYSTEM, iso
 from common.config import Config
 from store.db import open_db
 from takedown.fetch_policy import PlatformPolicy, platform_policy
+from takedown.files import evidence_dir, resolve_path, sha256_bytes, sha256_file, stored_path, write_once
 
 log = logging.getLogger(__name__)
 
@@ -61,51 +65,6 @@ class EvidenceRefused(EvidenceError):
 def user_agent(config: Config | None) -> str:
     contact = (config.section("crawl").get("contact") if config else None) or "abuse-team@example.org"
     return f"{USER_AGENT[:-1]}; {contact})"
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-# -- where evidence lives ---------------------------------------------------------------------
-def evidence_dir(db_path: str | Path, config: Config | None = None) -> Path:
-    configured = config.section("evidence").get("dir") if config else None
-    return Path(configured) if configured else Path(db_path).resolve().parent / "evidence"
-
-
-def stored_path(path: Path, db_path: str | Path) -> str:
-    """Relative to the database's directory when inside it, so the two move together."""
-    base = Path(db_path).resolve().parent
-    try:
-        return str(path.resolve().relative_to(base))
-    except ValueError:
-        return str(path.resolve())
-
-
-def resolve_path(db_path: str | Path, stored: str) -> Path:
-    """The file an ``evidence.*_path`` value names."""
-    p = Path(stored)
-    return p if p.is_absolute() else Path(db_path).resolve().parent / p
-
-
-def write_once(path: Path, data: bytes) -> None:
-    """Create ``path`` with ``data`` atomically; an existing file is never replaced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o444)
-        os.link(tmp, path)          # fails with FileExistsError rather than overwrite
-    finally:
-        os.unlink(tmp)
 
 
 # -- the raw HTTP exchange -------------------------------------------------------------------
@@ -211,8 +170,6 @@ def fetch_raw(url: str, policy: Policy, ua: str = USER_AGENT, timeout: float = 2
 
 # -- packaging -------------------------------------------------------------------------------
 def build_warc(hops: list[Exchange], screenshot: bytes, meta: dict) -> bytes:
-    from warcio.warcwriter import WARCWriter
-
     out = io.BytesIO()
     writer = WARCWriter(out, gzip=True, warc_version="1.1")
     writer.write_record(writer.create_warcinfo_record("evidence.warc.gz", {
@@ -237,7 +194,7 @@ def build_warc(hops: list[Exchange], screenshot: bytes, meta: dict) -> bytes:
 
 def package_wacz(warc: bytes, url: str, when: str, title: str) -> bytes:
     """WACZ bytes for one WARC, made by py-wacz (the reference packager), pages detected."""
-    from wacz.main import main as wacz_main
+    from wacz.main import main as wacz_main        # ~0.6 s to import: only when packaging a capture
 
     with tempfile.TemporaryDirectory(prefix="sweep-wacz-") as tmp:
         warc_path, wacz_path = Path(tmp) / "evidence.warc.gz", Path(tmp) / "evidence.wacz"
@@ -277,8 +234,6 @@ class Browser:
 
     def _context(self, ua: str, javascript: bool):
         if self._browser is None:
-            from playwright.sync_api import sync_playwright
-
             _warn_without_cjk_font()
             chosen = launch(self.user)
             self.sandboxed = chosen.sandbox
@@ -326,9 +281,6 @@ class Browser:
 
 def _warn_without_cjk_font() -> None:
     """Without a CJK font Chromium draws Chinese as empty boxes: evidence nobody can read."""
-    import shutil
-    import subprocess
-
     if shutil.which("fc-list"):
         found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip()
         if not found:
@@ -446,3 +398,10 @@ def verify(db_path: str | Path, row: dict) -> list[str]:
         elif sha256_file(path) != row[f"{kind}_sha256"]:
             problems.append(f"{path}: SHA-256 differs from the recorded digest")
     return problems
+
+
+def without_evidence(db, states: tuple) -> list[str]:
+    """Ids of listings in ``states`` with no evidence of any version (what a report could not cite)."""
+    return [r[0] for r in db.execute(
+        f"SELECT l.id FROM listings l WHERE l.state IN ({', '.join('?' * len(states))}) "
+        "AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.listing_id = l.id) ORDER BY l.id", list(states))]

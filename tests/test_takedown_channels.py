@@ -16,7 +16,9 @@ from takedown.channels.sandbox_intake import SandboxIntake
 from takedown.channels.xarf_export import XarfExport
 from common.config import Config, ConfigError
 from store.db import open_db
-from takedown.reports import build_channel, load_report, platform_settings
+from takedown.channels import build_channel
+from takedown.outbox import load_report
+from takedown.platforms import platform_settings
 from tests.fixtures_takedown import SMTP_PASSWORD, copy_db, rebase_db
 
 

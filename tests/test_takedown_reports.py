@@ -19,7 +19,9 @@ from takedown.channels.sandbox_intake import SandboxIntake
 from common.clock import ManualClock
 from common.config import Config
 from store.db import open_db
-from takedown.reports import LAW, bundle_category, citations, file_confirmed, filer_lock, retry_failed
+from takedown.outbox import retry_failed
+from takedown.policy import LAW, bundle_category, citations
+from takedown.reports import file_confirmed, filer_lock
 from tests.conftest import ROOT
 from tests.fixtures_takedown import copy_db, harmful_rows, rebase_db, seed_db
 
@@ -139,7 +141,8 @@ def test_email_not_configured_is_skipped_not_failed(tmp_path, fresh_sandbox, cat
 
 
 def test_a_listing_rejected_before_sending_is_taken_out(tmp_path, fresh_sandbox, catalogue):
-    from takedown.reports import plan_reports, send_pending
+    from takedown.delivery import send_pending
+    from takedown.outbox import plan_reports
     from store.states import transition
 
     rows = harmful_rows(catalogue, "marketplace", 2, 1)
