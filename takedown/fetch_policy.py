@@ -5,6 +5,9 @@ the profile's ``allowed_hosts`` and ``allow_loopback``, plus the host of the bas
 platform was crawled at (the sandbox on free ports, as ``Profile.rebase``) and the hosts of
 ``[platforms.<name>] base_url``/``report_url``. A platform without a profile gets its base
 URL's host only, never loopback.
+
+``profile_rule`` is the one cached read of a platform's profile for takedown: the fetch rule above,
+whether pages need the browser, and its removal signals (``listing.removed``, for rechecks).
 """
 from __future__ import annotations
 
