@@ -255,7 +255,8 @@ def measure_steps(path: str) -> dict:
     from store.db import open_db
     from takedown.evidence import missing
     from takedown.recheck import due_listings
-    from takedown.reports import _drop_withdrawn, plan_reports
+    from takedown.delivery import _drop_withdrawn
+    from takedown.outbox import plan_reports
     from store.listings import Store
 
     db = open_db(path)

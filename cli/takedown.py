@@ -113,8 +113,9 @@ def register(cli: click.Group) -> None:
             sweep report --db sweep.db --config sweep.toml
         """
         from store.db import open_db
-        from takedown.reports import file_confirmed, report_rows
-        from takedown.reports import retry_failed as do_retry
+        from takedown.outbox import report_rows
+        from takedown.outbox import retry_failed as do_retry
+        from takedown.reports import file_confirmed
 
         config, clock = _setup(db_path, config_path, now)
         if list_only:

@@ -37,3 +37,10 @@ def needing_person(db, limit: int = 50) -> list[dict]:
 
 def count_needing_person(db) -> int:
     return db.execute(f"SELECT count(*) {_MARKED}", [ACTION, ACTION]).fetchone()[0]
+
+
+def current_level(conn, listing_id: str) -> int:
+    """The highest escalation level a report for the listing was sent at (-1: none sent yet)."""
+    row = conn.execute("SELECT max(r.escalation_level) FROM reports r JOIN report_listings rl ON rl.report_id = r.id "
+                       "WHERE rl.listing_id = ? AND r.state = 'sent'", [listing_id]).fetchone()
+    return row[0] if row and row[0] is not None else -1

@@ -5,17 +5,20 @@ the profile's ``allowed_hosts`` and ``allow_loopback``, plus the host of the bas
 platform was crawled at (the sandbox on free ports, as ``Profile.rebase``) and the hosts of
 ``[platforms.<name>] base_url``/``report_url``. A platform without a profile gets its base
 URL's host only, never loopback.
+
+``profile_rule`` is the one cached read of a platform's profile for takedown: the fetch rule above,
+whether pages need the browser, and its removal signals (``listing.removed``, for rechecks).
 """
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from outbound.policy import Policy
-
 from common.config import Config
+from crawler.profile import PROFILE_DIR, ProfileError, load_profile
+from outbound.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -28,29 +31,37 @@ def platform_policy(db, config: Config | None, name: str, resolve=None) -> Platf
     """The outbound rule for platform ``name`` (its profile, its crawled base URL, its configuration)."""
     row = db.execute("SELECT base_url, profile_path FROM platforms WHERE name = ?", [name]).fetchone()
     sect = (config or Config()).section(f"platforms.{name}")
-    hosts, loopback, renders = _profile_rule(name, row[1] if row else None)
+    rule = profile_rule(name, row[1] if row else None)
     extra = [urlsplit(u).hostname for u in (row[0] if row else None, sect.get("base_url"), sect.get("report_url"))
              if isinstance(u, str) and u]
-    policy = Policy(tuple(hosts), loopback, **({"resolve": resolve} if resolve else {}))
-    return PlatformPolicy(policy.widened(*[h for h in extra if h]), renders)
+    policy = Policy(rule.allowed_hosts, rule.allow_loopback, **({"resolve": resolve} if resolve else {}))
+    return PlatformPolicy(policy.widened(*[h for h in extra if h]), rule.renders)
 
 
-def _profile_rule(name: str, profile_path: str | None) -> tuple[tuple, bool, bool]:
-    from crawler.profile import PROFILE_DIR, ProfileError
+@dataclass(frozen=True)
+class ProfileRule:
+    """What the takedown fetchers read from a platform's profile."""
 
+    allowed_hosts: tuple = ()
+    allow_loopback: bool = False
+    renders: bool = False                                     # listing.browser
+    removed: dict = field(default_factory=dict)               # listing.removed: how a removal shows
+
+
+def profile_rule(name: str, profile_path: str | None) -> ProfileRule:
+    """The rule of the platform's stored profile, else the bundled one by name, else an empty rule."""
     for path in (profile_path, PROFILE_DIR / f"{name}.yaml"):
         if path and Path(path).exists():
             try:
                 return _load(str(path), Path(path).stat().st_mtime_ns)
             except ProfileError:
                 continue
-    return (), False, False
+    return ProfileRule()
 
 
 @functools.lru_cache(maxsize=64)
-def _load(path: str, mtime_ns: int) -> tuple[tuple, bool, bool]:
-    """(allowed_hosts, allow_loopback, renders) of a profile file (reloaded only when it changes)."""
-    from crawler.profile import load_profile
-
+def _load(path: str, mtime_ns: int) -> ProfileRule:
+    """A profile file's rule (validating a profile is slow: reloaded only when the file changes)."""
     profile = load_profile(path)
-    return tuple(profile.allowed_hosts), bool(profile.allow_loopback), bool(profile.listing.get("browser"))
+    return ProfileRule(tuple(profile.allowed_hosts), bool(profile.allow_loopback), bool(profile.listing.get("browser")),
+                       dict(profile.listing.get("removed", {}) or {}))

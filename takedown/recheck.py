@@ -12,7 +12,8 @@ the same channels, then the next channel). With the ladder exhausted it stays
 ``still_live``. A removed listing that comes back at the same address goes ``still_live``.
 
 Every fetch and every redirect hop must pass the platform's outbound policy
-(takedown/fetch_policy.py, outbound/session.py); a refused one is an ``error`` whose signal
+(takedown/fetch_policy.py, outbound/session.py), in takedown/page_check.py — the check the
+channels that can check a listing share; a refused one is an ``error`` whose signal
 starts ``refused:`` — never a removal.
 
     [recheck]  first_after_hours = 1, interval_hours = 24, confirm_checks = 2,
@@ -24,26 +25,26 @@ from __future__ import annotations
 import heapq
 import logging
 from datetime import timedelta
-from urllib.parse import urlsplit
 
-import requests
-
-from outbound.session import PolicySession, Refused
-
-from takedown.channels import CheckResult, ListingRef
 from common.clock import SYSTEM, iso, parse_iso
 from common.config import Config
+from outbound.session import PolicySession
 from store.db import open_db
-from takedown.escalation import mark_needs_person
-from takedown.fetch_policy import platform_policy
-from takedown.reports import RateLimiter, build_channel, current_level, immediate, platform_settings, steps
 from store.states import transition
+from takedown.channels import Channel, CheckResult, ListingRef, build_channel
+from takedown.escalation import current_level, mark_needs_person
+from takedown.evidence import user_agent
+from takedown.fetch_policy import platform_policy
+from takedown.page_check import fetch_check
+from takedown.platforms import platform_settings
+from takedown.policy import RateLimiter, steps
+from takedown.relist import link_relists
+from takedown.txn import immediate
 
 log = logging.getLogger(__name__)
 
 ACTOR = "sweep-recheck"
 ACTIVE = ("reported", "still_live", "escalated")
-DEFAULT_REMOVED = {"status": [404, 410], "text": [], "redirect_to": []}
 
 
 def _settings(config: Config) -> dict:
@@ -55,55 +56,6 @@ def _settings(config: Config) -> dict:
             "watch_removed": timedelta(days=float(s.get("watch_removed_days", 30))),
             "removed_interval": timedelta(hours=float(s.get("removed_interval_hours", 168))),
             "rate": float(s.get("rate_limit_per_minute", 120)), "max": int(s.get("max_per_cycle", 500))}
-
-
-# -- one check -------------------------------------------------------------------------------
-def _text(resp: requests.Response) -> str:
-    if "charset" not in resp.headers.get("Content-Type", "").lower():
-        for encoding in ("utf-8", "gb18030"):
-            try:
-                return resp.content.decode(encoding)
-            except UnicodeDecodeError:
-                continue
-        return resp.content.decode("utf-8", errors="replace")
-    return resp.text
-
-
-def classify_response(removed: dict, status: int, text: str, redirected_to: str | None = None) -> CheckResult:
-    """Live, gone (and by which signal) or error, by a profile's ``listing.removed`` block."""
-    spec = {**DEFAULT_REMOVED, **(removed or {})}
-    if status in spec["status"]:
-        return CheckResult("gone", f"http_{status}", status)
-    if status == 429 or status >= 500:
-        return CheckResult("error", f"http_{status}", status)
-    if redirected_to:
-        target = urlsplit(redirected_to)
-        where = target.path + (f"?{target.query}" if target.query else "")
-        for marker in spec["redirect_to"]:
-            if marker in where:
-                return CheckResult("gone", f"redirect:{marker}", status)
-    for marker in spec["text"]:
-        if marker in text:
-            return CheckResult("gone", f"text:{marker}", status)
-    if 200 <= status < 300:
-        return CheckResult("live", None, status)
-    return CheckResult("error", f"http_{status}", status)
-
-
-def fetch_check(session: PolicySession, url: str, removed: dict, timeout: float = 20.0) -> CheckResult:
-    """Re-fetch ``url`` (following redirects, each hop checked by the platform's outbound policy) and
-    classify what came back. A refused hop is an error with its reason, never "gone"."""
-    if not isinstance(session, PolicySession):
-        raise TypeError("fetch_check needs an outbound.session.PolicySession (the platform's outbound policy)")
-    try:
-        resp = session.get(url, timeout=timeout, allow_redirects=True)
-    except Refused as exc:
-        log.warning("recheck of %s refused: %s", url, exc)
-        return CheckResult("error", f"refused:{exc.reason}"[:300], None)
-    except requests.RequestException as exc:
-        return CheckResult("error", f"fetch:{type(exc).__name__}", None)
-    redirected = resp.url if resp.history else None
-    return classify_response(removed, resp.status_code, _text(resp), redirected)
 
 
 # -- scheduling ------------------------------------------------------------------------------
@@ -216,9 +168,6 @@ def due_listings(db, config: Config, clock=SYSTEM, force: bool = False) -> list[
 
 def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool = False) -> dict:
     """Scheduler hook: recheck what is due, confirm removals, escalate, link relists; returns counts."""
-    from takedown.evidence import user_agent
-    from takedown.relist import link_relists
-
     config = config or Config()
     cfg = _settings(config)
     summary = {"checked": 0, "live": 0, "gone": 0, "error": 0, "removed": 0, "still_live": 0, "escalated": 0,
@@ -257,8 +206,6 @@ def recheck_due(db_path, config: Config | None = None, clock=SYSTEM, force: bool
 
 def _checker(ps, config: Config, db_path, session):
     """The platform's own channel check if one of its channels offers it, else the plain page check."""
-    from takedown.channels import Channel
-
     for name in ps.channels:
         try:
             channel = build_channel(name, ps, config, db_path)

@@ -31,9 +31,14 @@ import hashlib
 import re
 import unicodedata
 
+import numpy as np
+from datasketch import MinHash
+from datasketch.lsh import _optimal_param
+
 from common.clock import SYSTEM, iso, parse_iso
 from common.config import Config
 from store.states import transition
+from takedown.txn import immediate
 
 ACTOR = "sweep-relist"
 TAKEN_DOWN = ("reported", "still_live", "escalated", "removed")
@@ -50,8 +55,6 @@ def shingles(text: str, k: int = 3) -> set[str]:
 
 @functools.lru_cache(maxsize=4)
 def _template(num_perm: int):
-    from datasketch import MinHash
-
     return MinHash(num_perm=num_perm, seed=2018)
 
 
@@ -59,8 +62,6 @@ def minhash(text: str, num_perm: int = 128):
     """The MinHash of ``text``'s shingles. The permutations are made once per ``num_perm`` and the
     shingles hashed in one vectorised batch: the same signature, 4x faster (the check API computes
     one per listing)."""
-    from datasketch import MinHash
-
     template = _template(num_perm)
     m = MinHash(num_perm=num_perm, seed=2018, permutations=template.permutations, scheme=template.scheme)
     grams = shingles(text)
@@ -87,8 +88,6 @@ class _Index:
     """The stored MinHash LSH index of taken-down listings (bands of ``rows`` hash values each)."""
 
     def __init__(self, conn, num_perm: int, threshold: float):
-        from datasketch.lsh import _optimal_param
-
         self.conn, self.num_perm, self.threshold = conn, num_perm, threshold
         self.bands, self.rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
         self.params = f"minhash-3gram-seed2018:{num_perm}:{threshold}:{self.bands}x{self.rows}"
@@ -108,8 +107,6 @@ class _Index:
 
     def query(self, text: str) -> dict[str, float]:
         """{taken-down listing id: estimated Jaccard similarity >= threshold} for ``text``."""
-        import numpy as np
-
         values = minhash(text, self.num_perm).hashvalues.astype("<u4")
         pairs = self.band_hashes(values)
         where = " OR ".join("(band = ? AND hash = ?)" for _ in pairs)
@@ -262,8 +259,6 @@ def _save_progress(db, marks: dict) -> None:
 
 def link_relists(db, config: Config | None = None, clock=SYSTEM) -> int:
     """Link every relist found: state ``relisted`` + a ``relists`` row, one transaction each."""
-    from takedown.reports import immediate
-
     made = 0
     links, marks = _scan(db, config)
     for link in links:

@@ -29,7 +29,7 @@ from takedown.channels import ListingRef, PermanentError, PlatformSettings, Repo
 from takedown.channels.sandbox_intake import SandboxIntake
 from common.config import Config
 from takedown.evidence import Browser, EvidenceRefused, capture_listings, fetch_raw, resolve_path
-from takedown.recheck import fetch_check
+from takedown.page_check import fetch_check
 from tests.conftest import sweep
 from tests.fixtures_ops import probe_profile, write_profile
 

@@ -107,7 +107,7 @@ def test_recheck_reads_every_removal_signal_of_the_new_platforms(catalogue):
     from crawler.profile import load_profiles
     from outbound.policy import Policy
     from outbound.session import PolicySession
-    from takedown.recheck import fetch_check
+    from takedown.page_check import fetch_check
 
     profiles = {p.name: p for p in load_profiles()}
     expected = {"gone_404": "http_404", "gone_410": "http_410", "soft_removed": "text:", "relist": "text:",

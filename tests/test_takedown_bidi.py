@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from common.bidi import BIDI_CONTROLS, neutralise, neutralise_json
 from takedown.channels.base import Citation, ListingRef, Report
-from takedown.channels.text import render_body
+from takedown.channels.text import render_body, render_subject
 from cli.main import cli
 from store.db import open_db
 from store.listings import Store
@@ -42,7 +42,7 @@ def test_report_subject_and_body_show_the_controls():
                     category="caller_id_spoof", escalation_level=0, listings=[listing],
                     citations=[Citation("《反电信网络诈骗法》", "第十四条", "改号", "caller-ID spoofing")],
                     created_at="2026-11-27T00:00:00+00:00", seller_id="s\u202e1", seller_name="\u202eNIMDA 小店")
-    body, subject = render_body(report), report.subject
+    body, subject = render_body(report), render_subject(report)
     assert _clean(body) and _clean(subject)
     assert "‹U+202E›NIMDA‹U+202C› 改号软件" in body and "?‹U+202E›fdp.exe" in body
     assert "‹U+202E›NIMDA 小店" in subject and "[sweep-test-bidi]" in subject

@@ -4,19 +4,23 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import ast
 import json
 import logging
+from pathlib import Path
 
 import pytest
 import requests
 
-from takedown.channels import EmailChannel, NotConfigured, PermanentError, PlatformSettings, TransientError
+from takedown.channels import (EmailChannel, NotConfigured, PermanentError, PlatformSettings, TransientError,
+                               build_channel)
 from takedown.channels.csv_12321 import COLUMNS, Csv12321Export
 from takedown.channels.sandbox_intake import SandboxIntake
 from takedown.channels.xarf_export import XarfExport
 from common.config import Config, ConfigError
 from store.db import open_db
-from takedown.reports import build_channel, load_report, platform_settings
+from takedown.outbox import load_report
+from takedown.platforms import platform_settings
 from tests.fixtures_takedown import SMTP_PASSWORD, copy_db, rebase_db
 
 
@@ -280,3 +284,29 @@ def test_unknown_channel_is_a_config_error(fresh_db):
     ps = PlatformSettings("marketplace")
     with pytest.raises(ConfigError, match="unknown channel 'fax'"):
         build_channel("fax", ps, Config(), path)
+
+
+def _takedown_imports(path: Path) -> set[str]:
+    """The takedown.* and third-floor-up modules a file imports, inside functions too."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return {n for n in names if n.split(".")[0] in ("takedown", "store", "crawler", "classifier", "precheck",
+                                                     "visibility", "review", "ops", "cli", "sandbox")}
+
+
+def test_adapters_never_call_orchestrators_and_policy_does_no_io():
+    """Channels see only the channel interface, the page check and the file helper; recheck and relist read
+    policy, never the outbox; the policy module touches no store, network or files."""
+    root = Path(__file__).resolve().parent.parent / "takedown"
+    low = {"takedown.files", "takedown.page_check"}
+    for path in sorted((root / "channels").glob("*.py")):
+        wrong = {m for m in _takedown_imports(path) if not m.startswith("takedown.channels") and m not in low}
+        assert not wrong, f"{path.name} imports {wrong}"
+    outbox = {"takedown.outbox", "takedown.delivery", "takedown.withdrawals", "takedown.reports"}
+    for name in ("recheck.py", "relist.py", "platforms.py", "page_check.py", "escalation.py"):
+        assert not _takedown_imports(root / name) & outbox, name
+    assert _takedown_imports(root / "policy.py") == {"takedown.channels"}

@@ -16,7 +16,8 @@ from takedown.endpoints.contact import ContactFinder, parse_security_txt
 from takedown.endpoints.extract import extract
 from takedown.endpoints.notify import notify
 from takedown.endpoints.store import collect, domains
-from takedown.reports import plan_reports, send_pending
+from takedown.delivery import send_pending
+from takedown.outbox import plan_reports
 from tests.conftest import sweep
 
 HOSTILE_JSON = json.dumps([

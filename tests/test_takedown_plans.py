@@ -140,7 +140,8 @@ def test_cycle_steps_read_due_rows_by_index(scale_db):
     from takedown.evidence import missing
     from takedown.recheck import due_listings
     from takedown.relist import find_relists, link_relists
-    from takedown.reports import _drop_withdrawn, load_report, plan_reports
+    from takedown.delivery import _drop_withdrawn
+    from takedown.outbox import load_report, plan_reports
 
     db = open_db(scale_db)
     clock = ManualClock("2026-12-01T00:00:00+00:00")

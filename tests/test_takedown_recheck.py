@@ -11,7 +11,8 @@ from crawler.profile import load_profiles
 from common.clock import ManualClock
 from common.config import Config
 from store.db import open_db
-from takedown.recheck import classify_response, gone_run, recheck_due
+from takedown.page_check import classify_response
+from takedown.recheck import gone_run, recheck_due
 from takedown.reports import file_confirmed
 from tests.fixtures_takedown import seed_db
 

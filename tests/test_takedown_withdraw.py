@@ -13,7 +13,8 @@ from common.config import Config
 from store.db import open_db
 from takedown.escalation import needing_person
 from takedown.recheck import recheck_due
-from takedown.reports import UNSUPPORTED, file_confirmed, send_withdrawals
+from takedown.reports import file_confirmed
+from takedown.withdrawals import UNSUPPORTED, send_withdrawals
 from review.queue import Review
 from tests.fixtures_takedown import seed_db
 
@@ -65,7 +66,7 @@ def test_an_undone_listing_is_never_sent(tmp_path, fresh_sandbox, catalogue):
     clock = ManualClock("2026-11-28T09:00:00+00:00")
     db = open_db(path)
     try:
-        from takedown.reports import plan_reports
+        from takedown.outbox import plan_reports
 
         assert plan_reports(db, _config(), clock, path) >= 1
         for r in rows:

@@ -92,12 +92,6 @@ class Report:
     attempt: int = 1                                   # which attempt at sending this is (1: the first)
     abused_endpoints: list = field(default_factory=list)   # endpoint-abuse reports: [{host, path, description}]
 
-    @property
-    def subject(self) -> str:
-        from takedown.channels.text import render_subject
-
-        return render_subject(self)
-
 
 @dataclass
 class Receipt:
@@ -115,7 +109,7 @@ class CheckResult:
 
 @dataclass
 class PlatformSettings:
-    """What a channel knows about the platform it reports to (see reports.platform_settings)."""
+    """What a channel knows about the platform it reports to (see takedown/platforms.py)."""
 
     name: str
     base_url: str | None = None

@@ -21,6 +21,7 @@ from pathlib import Path
 from common.clock import SYSTEM
 from takedown.channels.base import Channel, NotConfigured, Receipt, Report
 from takedown.channels.text import CATEGORY_ZH, display_name
+from takedown.files import write_once
 
 COLUMNS = ["序号", "举报类型", "违法类别", "被举报对象类型", "被举报平台", "被举报网址", "被举报账号", "账号名称",
            "信息标题", "举报理由", "法律依据", "证据文件", "证据SHA256", "截图SHA256", "发现时间", "举报编号",
@@ -88,8 +89,6 @@ class Csv12321Export(Channel):
         self.dir = Path(self.settings["dir"]) / "12321"
 
     def file(self, report: Report) -> Receipt:
-        from takedown.evidence import write_once
-
         record = self.dir / "reports" / f"{report.idempotency_key}.csv"
         duplicate = record.exists()
         if not duplicate:

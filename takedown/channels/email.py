@@ -13,7 +13,7 @@ the same machine. ``starttls = true`` demands STARTTLS even without a username.
 The Message-ID is derived from the report's idempotency key alone, so every attempt at one
 report carries the same Message-ID (and ``X-Sweep-Attempt`` says which attempt it was): a
 resend after a crash can be folded by the abuse desk's mail system. SMTP itself cannot be
-asked whether a message arrived, so e-mail is at-least-once (see reports.py).
+asked whether a message arrived, so e-mail is at-least-once (see takedown/outbox.py).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from email.utils import formatdate
 from pathlib import Path
 
 from takedown.channels.base import Channel, NotConfigured, PermanentError, Receipt, Report, TransientError
-from takedown.channels.text import render_body
+from takedown.channels.text import render_body, render_subject
 
 
 class EmailChannel(Channel):
@@ -61,7 +61,7 @@ class EmailChannel(Channel):
         msg = EmailMessage()
         msg["From"] = self.from_addr
         msg["To"] = self.platform.abuse_email
-        msg["Subject"] = report.subject
+        msg["Subject"] = render_subject(report)
         msg["Date"] = formatdate(usegmt=True)
         msg["Message-ID"] = f"<{report.idempotency_key}@{self.from_addr.rpartition('@')[2] or 'sweep.invalid'}>"
         msg["X-Sweep-Report-Key"] = report.idempotency_key

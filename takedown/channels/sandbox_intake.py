@@ -20,6 +20,7 @@ from outbound.session import PolicySession, Refused
 from takedown.channels.base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt, ReceiptLookup, Report,
                    TransientError, Withdraw)
 from takedown.channels.text import render_body
+from takedown.page_check import fetch_check
 
 TIMEOUT = 20.0
 
@@ -36,7 +37,7 @@ class SandboxIntake(Channel, ReceiptLookup, Withdraw):
             raise NotConfigured(f"{platform.name}: no base URL for its report intake (crawl it once, or set "
                                 f"[platforms.{platform.name}] report_url)")
         if platform.policy is None:
-            raise NotConfigured(f"{platform.name}: no outbound policy (use reports.platform_settings)")
+            raise NotConfigured(f"{platform.name}: no outbound policy (use takedown.platforms.platform_settings)")
         self.base = base
         # Every request and redirect hop is checked: the platform's hosts, never an internal address.
         self.session = PolicySession(platform.policy.widened(urlsplit(base).hostname))
@@ -100,8 +101,6 @@ class SandboxIntake(Channel, ReceiptLookup, Withdraw):
         return None
 
     def check(self, listing: ListingRef) -> CheckResult:
-        from takedown.recheck import fetch_check
-
         return fetch_check(self.session, listing.url, self.platform.removed)
 
     def close(self) -> None:
