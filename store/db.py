@@ -17,13 +17,14 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from common.files import create_with_mode
+from common.errors import SweepError
 
 DEFAULT_DB = "sweep.db"
 MODE = 0o640
 migrations = Migrations("sweep")
 
 
-class DatabaseUnusable(Exception):
+class DatabaseUnusable(SweepError):
     """The database file cannot be used as it is; the message says why and what to do."""
 
 
