@@ -446,3 +446,12 @@ def verify(db_path: str | Path, row: dict) -> list[str]:
         elif sha256_file(path) != row[f"{kind}_sha256"]:
             problems.append(f"{path}: SHA-256 differs from the recorded digest")
     return problems
+
+
+def verify_all(db_path: str | Path) -> dict[int, list[str]]:
+    """Every evidence row's problems (see ``verify``), by evidence id (`sweep evidence --verify`)."""
+    db = open_db(db_path)
+    try:
+        return {r["id"]: verify(db_path, r) for r in map(dict, db.query("SELECT * FROM evidence"))}
+    finally:
+        db.close()
