@@ -18,15 +18,16 @@ def redis_url(option: str | None, config_path: str | None) -> str:
 
     from crawler.distributed.connection import with_credentials
 
-    from common.config import ConfigError, load_config
+    from common.config import load_config
 
     config = load_config(config_path)
     section = config.section("redis")
     url = option or section.get("url") or DEFAULT_REDIS
     in_file = urlsplit(str(section.get("url", ""))).password
     if in_file and config.path and stat.S_IMODE(config.path.stat().st_mode) & 0o077:
-        raise ConfigError(f"{config.path}: [redis] url holds a password but the file is readable by others; run "
-                          f"`chmod 600 {config.path}` or use [redis] password_env")
+        # click's own error: tests/test_crawler_distributed_auth.py calls this helper and expects it
+        raise click.ClickException(f"{config.path}: [redis] url holds a password but the file is readable by "
+                                   f"others; run `chmod 600 {config.path}` or use [redis] password_env")
     return with_credentials(url, section.get("username"), config.secret("redis", "password"))
 
 
