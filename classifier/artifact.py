@@ -14,6 +14,8 @@ from pathlib import Path
 
 import skops.io as sio
 
+from common.errors import SweepError
+
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 DEFAULT_MODEL = ARTIFACT_DIR / "model.skops"
 PINNED = ("scikit-learn", "skops", "numpy", "scipy", "jieba", "pypinyin")
@@ -23,7 +25,7 @@ TRUSTED_PREFIXES = ("classifier.features.", "classifier.estimator.", "sklearn.",
                     "scipy.sparse._csc.csc_matrix")
 
 
-class ArtifactError(RuntimeError):
+class ArtifactError(SweepError, RuntimeError):
     pass
 
 

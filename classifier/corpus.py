@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from . import LABELS
+from common.errors import SweepError
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 TACTICS = ("plain", "spacing", "pinyin", "homophone", "traditional", "fullwidth", "emoji", "euphemism",
@@ -16,7 +17,7 @@ KINDS = ("ecommerce", "appstore", "forum", "code", "social")
 TEST_SHARE = 5    # 1 in 5 rows, chosen by id hash, is the frozen test split
 
 
-class CorpusError(ValueError):
+class CorpusError(SweepError, ValueError):
     pass
 
 

@@ -124,3 +124,9 @@ def export(approved: list[str], version: int, path: Path = APPROVED_TERMS) -> No
     tmp = path.with_suffix(".tmp")
     tmp.write_text(f"# version {version}\n" + "".join(f"{t} 20 n\n" for t in approved), encoding="utf-8")
     tmp.replace(path)
+
+
+def list_terms(db, status: str | None = None) -> list[dict]:
+    """Terms with their status, dictionary version and score (`sweep terms list`)."""
+    where, params = ("WHERE status = ?", [status]) if status else ("", [])
+    return list(db.query(f"SELECT * FROM terms {where} ORDER BY status, score DESC", params))

@@ -1,4 +1,4 @@
-"""`sweep` commands of the ops area; `register` adds them to the main group (see cli/main.py)."""
+"""`sweep run`, `sweep schedule` and `sweep runs`: whole cycles, now or on a timetable, and their record (ops/)."""
 from __future__ import annotations
 
 import json
@@ -8,19 +8,8 @@ from datetime import datetime
 
 import click
 
-from store.db import DEFAULT_DB
-
-config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False),
-                             help="Config file (default: $SWEEP_CONFIG, else ./sweep.toml if present).")
-
-
-def _load_config(config_path):
-    from common.config import ConfigError, load_config
-
-    try:
-        return load_config(config_path)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+from common.errors import SweepError
+from cli.options import config_option, crawl_options, existing_db_option, now_option
 
 
 def _echo(message: str) -> None:
@@ -31,28 +20,25 @@ def _echo(message: str) -> None:
 def load_runs(db_path: str, limit: int | None = None, run_id: int | None = None) -> list[dict]:
     """Runs, newest first, each with its stats, monitor checks and a `status` that notices dead runs."""
     from store.db import open_db
+    from store.listings import run_rows
     from ops.lock import process_alive
 
     db = open_db(db_path)
-    sql, params = "SELECT * FROM crawl_runs", []
-    if run_id is not None:
-        sql, params = sql + " WHERE id = ?", [run_id]
-    sql += " ORDER BY id DESC" + (" LIMIT ?" if limit else "")
-    params += [limit] if limit else []
+    try:
+        rows = run_rows(db, limit, run_id)
+    finally:
+        db.close()
     out = []
-    for row in db.query(sql, params):
-        stats = json.loads(row["stats"] or "{}")
-        monitors = [dict(m) for m in db.query("SELECT platform, monitor, status, message FROM monitor_results "
-                                              "WHERE run_id = ? ORDER BY id", [row["id"]])]
+    for row in rows:
+        stats = row["stats"]
         status = row["outcome"]
         if status == "running" and row["pid"] and not process_alive(row["pid"]):
             status = "interrupted"           # its process is gone without finishing the run
         out.append({"id": row["id"], "started_at": row["started_at"], "finished_at": row["finished_at"],
-                    "outcome": row["outcome"], "status": status, "platforms": json.loads(row["platforms"] or "[]"),
+                    "outcome": row["outcome"], "status": status, "platforms": row["platforms"],
                     "listings": sum(p.get("listings", 0) for p in (stats.get("platforms") or {}).values()),
-                    "failures": stats.get("failures", []), "cycle": stats.get("cycle"), "monitors": monitors,
+                    "failures": stats.get("failures", []), "cycle": stats.get("cycle"), "monitors": row["monitors"],
                     "platform_stats": stats.get("platforms") or {}})
-    db.close()
     return out
 
 
@@ -138,115 +124,155 @@ def print_run(run: dict) -> None:
         console.print(f"[red]failed:[/] {escape(failure)}")
 
 
-def register(cli: click.Group) -> None:
-    """Add this area's commands to `cli`."""
-    from cli.main import _crawl_options, _parse_base_urls, existing_db_option
+def _cycle_once(ctx, db_path, config, clock, platforms, profiles_dir, base_urls, keywords, verbose, resume,
+                trigger=None):
+    """One whole cycle under the database lock (ops/schedule.py); a refused one exits 75."""
+    from ops.schedule import EX_TEMPFAIL, run_scheduled_cycle
 
-    @cli.command()
-    @_crawl_options
-    @config_option
-    @click.option("--cron", "crons", multiple=True, metavar="EXPR",
-                  help="Cron expression (repeatable); replaces [schedule] cycles from the config.")
-    @click.option("--once", is_flag=True, help="Run one cycle now and exit (for cron and systemd timers).")
-    @click.option("--max-cycles", default=0, show_default=True, help="Stop after this many cycles (0: never).")
-    @click.option("--now", "now", metavar="ISO8601",
-                  help="Run on a clock moved to this time (scheduled cycles get their due time).")
-    @click.option("--trigger", hidden=True, help="The cron expression that started this cycle (with --once).")
-    @click.pass_context
-    def schedule(ctx, db_path, platforms, profiles_dir, base_urls, keywords, verbose, config_path, crons, once,
-                 max_cycles, now, trigger, resume=False, **more):
-        """Run cycles (crawl → classify → evidence → file confirmed reports → recheck) on a timetable.
+    report = run_scheduled_cycle(db_path, config, clock, platforms=platforms, profiles_dir=profiles_dir,
+                                 base_urls=base_urls, keywords=keywords, log_level="INFO" if verbose else "WARNING",
+                                 trigger=trigger, progress=sys.stderr.isatty(), resume=resume)
+    if report.took_over:
+        _echo(f"took over the lock of a stale cycle ({report.took_over.describe()})")
+    if report.outcome == "skipped":
+        _echo(f"cycle refused (run {report.run_id}): {report.failures[0]}")
+        ctx.exit(EX_TEMPFAIL)
+    return report
 
-        The timetable is `[schedule] cycles` in sweep.toml (cron expressions, in `timezone`,
-        default UTC) or --cron. Each cycle runs in its own process under a lock in the database:
-        a cycle that finds another one running is refused and recorded (`--once` exits 75), a
-        lock left by a killed cycle is taken over. Every cycle is a row in `sweep runs`.
 
-        Example:
+def _steps(report) -> str:
+    steps = ", ".join(f"{name} {step['status']}" for name, step in report.steps.items())
+    return f"cycle run {report.run_id}: {report.outcome} ({steps})"
 
-            sweep schedule --cron "0 */6 * * *" --db sweep.db
 
-            sweep schedule --once --db sweep.db      # from cron or a systemd timer
-        """
-        from common.clock import clock_for
-        from common.config import ConfigError
-        from ops.schedule import EX_TEMPFAIL, Scheduler, Timetable, cycle_command, run_child, run_scheduled_cycle
+@click.command()
+@crawl_options
+@config_option
+@now_option
+@click.pass_context
+def run(ctx, db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume, config_path, clock):
+    """One whole cycle now, at the terminal: crawl every enabled platform (classify, store), capture
+    evidence, file confirmed reports and recheck what is due — the cycle `sweep schedule --once`
+    runs, under the same lock — then print the crawl's table and each step's outcome.
+    `sweep crawl` is the crawl alone.
 
-        obj = ctx.obj or {}                      # tests inject {"clock": ManualClock(...), "run_child": ...}
-        for name, value in more.items():         # a crawl option added to `sweep crawl` but not wired here yet
-            if value:
-                _echo(f"--{name.replace('_', '-')} is not used by sweep schedule")
-        config = _load_config(config_path)
-        urls = _parse_base_urls(base_urls)
-        try:
-            clock = obj.get("clock") or clock_for(now)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--now") from None
-        if once:
-            report = run_scheduled_cycle(db_path, config, clock, platforms=platforms, profiles_dir=profiles_dir,
-                                         base_urls=urls, keywords=keywords, log_level="INFO" if verbose else "WARNING",
-                                         trigger=trigger, progress=sys.stderr.isatty(), resume=resume)
-            if report.took_over:
-                _echo(f"took over the lock of a stale cycle ({report.took_over.describe()})")
-            if report.outcome == "skipped":
-                _echo(f"cycle refused (run {report.run_id}): {report.failures[0]}")
-                ctx.exit(EX_TEMPFAIL)
-            if report.failures or verbose or sys.stdout.isatty():   # from cron, a good cycle says nothing
-                steps = ", ".join(f"{name} {step['status']}" for name, step in report.steps.items())
-                click.echo(f"cycle run {report.run_id}: {report.outcome} ({steps})")
-            if report.failures:
-                raise click.ClickException("; ".join(report.failures))
-            return
-        try:
-            timetable = Timetable.from_config(config, crons)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
-        spawn = obj.get("run_child", run_child)
-        config_file = str(config.path.resolve()) if config.path else None
+    Exit status: 0 when every platform was crawled and passed its monitor checks; 1 when a
+    platform could not be reached, yielded no listings, ended early or failed a monitor check
+    (each named as `<platform>: …`), a cycle step failed, or the database, config, profiles or
+    model cannot be used; 75 when another cycle holds the lock; 2 for a mistyped command line.
 
-        def run_once(due, expr):
-            _echo(f"cycle due at {due.isoformat(timespec='seconds')} ({expr}) starting")
-            code = spawn(cycle_command(due, expr, db_path, config_file, platforms, profiles_dir, urls, keywords,
-                                       verbose, resume))
-            _echo({0: "cycle finished", EX_TEMPFAIL: "cycle refused: another cycle is running"}.get(
-                code, f"cycle failed (exit {code}); see `sweep runs`"))
-            return code
+    Example:
 
-        scheduler = Scheduler(timetable, run_once, clock=clock, log=_echo)
-        previous = signal.getsignal(signal.SIGTERM)
+        sweep run --db sweep.db
+    """
+    from types import SimpleNamespace
 
-        def stop(signum, frame):
-            raise KeyboardInterrupt
+    from common.config import load_config
+    from cli.summary import print_summary
 
-        signal.signal(signal.SIGTERM, stop)
-        try:
-            scheduler.run(max_cycles)
-        except KeyboardInterrupt:
-            _echo("stopped")
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+    config = load_config(config_path)
+    report = _cycle_once(ctx, db_path, config, (ctx.obj or {}).get("clock") or clock, platforms, profiles_dir,
+                         base_urls, keywords, verbose, resume)
+    recorded = load_runs(db_path, run_id=report.run_id)
+    platforms_seen = recorded[0]["platform_stats"] if recorded else {}
+    print_summary(db_path, SimpleNamespace(run_id=report.run_id, outcome=report.outcome, platforms=platforms_seen,
+                                           failures=[]))
+    click.echo(_steps(report))
+    if report.failures:
+        raise SweepError("; ".join(report.failures))
 
-    @cli.command()
-    @existing_db_option
-    @click.option("--limit", default=20, show_default=True, help="The most recent N runs (0: all).")
-    @click.option("--id", "run_id", type=int, help="One run in full: platforms, every monitor check, cycle steps.")
-    @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
-    def runs(db_path, limit, run_id, as_json):
-        """Crawl runs and scheduled cycles: when, outcome, listings, monitor checks and cycle steps.
 
-        Example:
+@click.command()
+@crawl_options
+@config_option
+@click.option("--cron", "crons", multiple=True, metavar="EXPR",
+              help="Cron expression (repeatable); replaces [schedule] cycles from the config.")
+@click.option("--once", is_flag=True, help="Run one cycle now and exit (for cron and systemd timers).")
+@click.option("--max-cycles", default=0, show_default=True, help="Stop after this many cycles (0: never).")
+@now_option
+@click.option("--trigger", hidden=True, help="The cron expression that started this cycle (with --once).")
+@click.pass_context
+def schedule(ctx, db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume, config_path, crons, once,
+             max_cycles, clock, trigger):
+    """Run cycles (crawl → classify → evidence → file confirmed reports → recheck) on a timetable.
 
-            sweep runs --db sweep.db --limit 10
+    The timetable is `[schedule] cycles` in sweep.toml (cron expressions, in `timezone`,
+    default UTC) or --cron. Each cycle runs in its own process under a lock in the database:
+    a cycle that finds another one running is refused and recorded (`--once` exits 75), a
+    lock left by a killed cycle is taken over. Every cycle is a row in `sweep runs`; with
+    --now, scheduled cycles run on their due time.
 
-            sweep runs --db sweep.db --id 12
-        """
-        rows = load_runs(db_path, limit or None, run_id)
-        if run_id is not None and not rows:
-            raise click.ClickException(f"no run {run_id} in {db_path}")
-        if as_json:
-            for row in rows:
-                click.echo(json.dumps(row, ensure_ascii=False))
-        elif run_id is not None:
-            print_run(rows[0])
-        else:
-            print_runs(rows)
+    Example:
+
+        sweep schedule --cron "0 */6 * * *" --db sweep.db
+
+        sweep schedule --once --db sweep.db      # from cron or a systemd timer
+    """
+    from common.config import load_config
+    from ops.schedule import EX_TEMPFAIL, Scheduler, Timetable, cycle_command, run_child
+
+    obj = ctx.obj or {}                      # tests inject {"clock": ManualClock(...), "run_child": ...}
+    config = load_config(config_path)
+    clock = obj.get("clock") or clock
+    if once:
+        report = _cycle_once(ctx, db_path, config, clock, platforms, profiles_dir, base_urls, keywords, verbose,
+                             resume, trigger)
+        if report.failures or verbose or sys.stdout.isatty():   # from cron, a good cycle says nothing
+            click.echo(_steps(report))
+        if report.failures:
+            raise SweepError("; ".join(report.failures))
+        return
+    timetable = Timetable.from_config(config, crons)
+    spawn = obj.get("run_child", run_child)
+    config_file = str(config.path.resolve()) if config.path else None
+
+    def run_once(due, expr):
+        _echo(f"cycle due at {due.isoformat(timespec='seconds')} ({expr}) starting")
+        code = spawn(cycle_command(due, expr, db_path, config_file, platforms, profiles_dir, base_urls, keywords,
+                                   verbose, resume))
+        _echo({0: "cycle finished", EX_TEMPFAIL: "cycle refused: another cycle is running"}.get(
+            code, f"cycle failed (exit {code}); see `sweep runs`"))
+        return code
+
+    scheduler = Scheduler(timetable, run_once, clock=clock, log=_echo)
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        scheduler.run(max_cycles)
+    except KeyboardInterrupt:
+        _echo("stopped")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@click.command()
+@existing_db_option
+@click.option("--limit", default=20, show_default=True, help="The most recent N runs (0: all).")
+@click.option("--id", "run_id", type=int, help="One run in full: platforms, every monitor check, cycle steps.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def runs(db_path, limit, run_id, as_json):
+    """Crawl runs and scheduled cycles: when, outcome, listings, monitor checks and cycle steps.
+
+    Example:
+
+        sweep runs --db sweep.db --limit 10
+
+        sweep runs --db sweep.db --id 12
+    """
+    rows = load_runs(db_path, limit or None, run_id)
+    if run_id is not None and not rows:
+        raise SweepError(f"no run {run_id} in {db_path}")
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    elif run_id is not None:
+        print_run(rows[0])
+    else:
+        print_runs(rows)
+
+
+COMMANDS = (run, schedule, runs)

@@ -7,7 +7,6 @@ pipe or from cron nothing is shown (``watch`` is then a plain no-op), so cron ou
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -61,17 +60,12 @@ def watch(description: str, count: Callable[[], int] | None = None, total: int |
                     bar.update(task, completed=count())
 
 
-def rows_added(db_path, sql: str) -> Callable[[], int]:
-    """A counter of what ``sql`` (one number) has grown by since now, read on a connection of its own."""
-    def read() -> int:
-        con = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True, timeout=1)
-        try:
-            return con.execute(sql).fetchone()[0] or 0
-        finally:
-            con.close()
+def rows_added(db_path, what: str) -> Callable[[], int]:
+    """A counter of what ``what`` (a key of store.metrics.progress_counts) has grown by since now."""
+    from store.metrics import progress_counts
 
-    start = read()
-    return lambda: read() - start
+    start = progress_counts(db_path)[what]
+    return lambda: progress_counts(db_path)[what] - start
 
 
 def lines_written(path) -> Callable[[], int]:

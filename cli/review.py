@@ -1,4 +1,4 @@
-"""`sweep` commands of the review area; `register` adds them to the main group (see cli/main.py).
+"""`sweep review` and `sweep users …`: the reviewer web UI and its accounts (review/).
 
 Passwords come from an environment variable named with ``--password-env`` or, only when a
 person is at the terminal, a hidden prompt. They are never arguments (shell history, ps)
@@ -12,10 +12,9 @@ import sys
 
 import click
 
-from store.db import DEFAULT_DB
+from common.errors import SweepError
+from cli.options import config_option, db_option
 
-db_option = click.option("--db", "db_path", default=DEFAULT_DB, show_default=True,
-                         type=click.Path(dir_okay=False), help="SQLite database file.")
 password_env_option = click.option("--password-env", metavar="VAR",
                                    help="Read the password from this environment variable (else a hidden prompt, "
                                         "only when interactive).")
@@ -23,34 +22,21 @@ DEMO_USER = "demo"
 
 
 def _users(db_path):
-    from store.accounts import AccountsFileError
     from store.db import open_db
     from review.users import Users
 
-    try:
-        return Users(open_db(db_path))
-    except AccountsFileError as exc:
-        raise click.ClickException(str(exc)) from None
+    return Users(open_db(db_path))
 
 
 def _password(password_env: str | None) -> str:
     if password_env:
         value = os.environ.get(password_env)
         if value is None:
-            raise click.ClickException(f"--password-env names ${password_env}, which is not set")
+            raise SweepError(f"--password-env names ${password_env}, which is not set")
         return value
     if not sys.stdin.isatty():
-        raise click.ClickException("no password given: use --password-env VAR when not running interactively")
+        raise SweepError("no password given: use --password-env VAR when not running interactively")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
-
-
-def _guard(fn, *args, **kwargs):
-    from review.users import UserError
-
-    try:
-        return fn(*args, **kwargs)
-    except UserError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.command()
@@ -60,8 +46,7 @@ def _guard(fn, *args, **kwargs):
 @click.option("--claim-timeout", default=600, show_default=True,
               help="Seconds a reviewer keeps a listing they opened before others may take it.")
 @click.option("--https-only", is_flag=True, help="Mark the session cookie Secure (behind an HTTPS proxy).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="sweep.toml ([web] trusted_proxies); default $SWEEP_CONFIG or ./sweep.toml.")
+@config_option
 def review(db_path, host, port, claim_timeout, https_only, config_path):
     """Serve the reviewer web UI: queue, listing pages, decisions, dashboard, audit log.
 
@@ -79,18 +64,16 @@ def serve(db_path, host: str = "127.0.0.1", port: int = 8800, claim_timeout: flo
     """Run the review UI in the foreground until Ctrl-C."""
     import uvicorn
 
-    from store.accounts import AccountsFileError
-    from common.config import ConfigError, load_config
+    from common.config import load_config
     from review.web import create_app
     from review.web.app import server_config
-    from review.web.security import SessionKeyError
 
+    web = load_config(config_path).section("web")
     try:
-        web = load_config(config_path).section("web")
         app = create_app(db_path, claim_timeout=claim_timeout, https_only=https_only,
                          trusted_proxies=web.get("trusted_proxies"))
-    except (SessionKeyError, AccountsFileError, ConfigError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:       # [web] trusted_proxies that is not a list of addresses
+        raise SweepError(str(exc)) from None
     if not _users(db_path).list():
         click.echo("no accounts yet: create one with `sweep users add NAME --role admin`", err=True)
     click.echo(f"review UI on http://{host}:{port}/  (Ctrl-C to stop)", err=True)
@@ -135,7 +118,7 @@ def users_add(name, role, password_env, db_path):
         sweep users add alice --role reviewer
     """
     password = _password(password_env)
-    _guard(_users(db_path).add, name, role, password)
+    _users(db_path).add(name, role, password)
     click.echo(f"user {name} ({role}) created")
 
 
@@ -151,7 +134,7 @@ def users_passwd(name, password_env, db_path):
         sweep users passwd alice
     """
     password = _password(password_env)
-    _guard(_users(db_path).set_password, name, password)
+    _users(db_path).set_password(name, password)
     click.echo(f"password of {name} changed")
 
 
@@ -165,7 +148,7 @@ def users_disable(name, db_path):
 
         sweep users disable alice
     """
-    _guard(_users(db_path).set_disabled, name, True)
+    _users(db_path).set_disabled(name, True)
     click.echo(f"user {name} disabled")
 
 
@@ -179,7 +162,7 @@ def users_enable(name, db_path):
 
         sweep users enable alice
     """
-    _guard(_users(db_path).set_disabled, name, False)
+    _users(db_path).set_disabled(name, False)
     click.echo(f"user {name} enabled")
 
 
@@ -197,7 +180,4 @@ def users_list(db_path):
                    f"since {user['created_at']}")
 
 
-def register(cli: click.Group) -> None:
-    """Add this area's commands to `cli`."""
-    cli.add_command(review)
-    cli.add_command(users)
+COMMANDS = (review, users)

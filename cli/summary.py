@@ -12,7 +12,7 @@ from classifier import HARMFUL
 
 from common.bidi import neutralise, neutralise_json
 from store.db import open_db
-from store.listings import Store
+from store.listings import Store, flagged_by_label, flags
 
 
 def cell(value) -> str:
@@ -27,9 +27,7 @@ def print_summary(db_path: str, result) -> None:
     for col in ("platform", "pages", "listings", "new", "changed", "flagged", *HARMFUL):
         table.add_column(col, justify="left" if col == "platform" else "right", no_wrap=True)
     for name, p in result.platforms.items():
-        by_label = {r["label"]: r["n"] for r in db.query(
-            "SELECT label, count(*) AS n FROM listings WHERE platform = ? AND last_run_id = ? AND flagged = 1 "
-            "GROUP BY label", [name, result.run_id])}
+        by_label = flagged_by_label(db, name, result.run_id)
         table.add_row(cell(name), str(p["pages"]), str(p["listings"]), str(p["new"]), str(p["changed"]),
                       str(sum(by_label.values())), *[str(by_label.get(label, 0)) for label in HARMFUL])
     console.print(table)
@@ -114,7 +112,7 @@ def queue_quality(db_path: str, truth: dict[str, str]) -> dict:
     ``truth`` maps listing id to its true label; listings it does not name count as benign.
     """
     tp = fp = fn = right_label = n = 0
-    for row in open_db(db_path).query("SELECT id, flagged, label FROM listings"):
+    for row in flags(open_db(db_path)):
         n += 1
         harmful = truth.get(row["id"], "benign") != "benign"
         if row["flagged"]:

@@ -27,11 +27,13 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.errors import SweepError
+
 DEFAULT_PATH = Path("sweep.toml")
 SECRET_KEYS = ("password", "token", "api_key", "secret")
 
 
-class ConfigError(ValueError):
+class ConfigError(SweepError, ValueError):
     pass
 
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import importlib.util
 
+from common.errors import SweepError
+
 EXTRAS = {"aiohttp": "sandbox", "matplotlib": "plots", "redis": "distributed", "scrapy_redis": "distributed"}
 
 
-class MissingExtra(Exception):
+class MissingExtra(SweepError):
     pass
 
 

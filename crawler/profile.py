@@ -16,6 +16,7 @@ import yaml
 from parsel import Selector
 
 from outbound.policy import allowlist_problem
+from common.errors import SweepError
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 KEYWORDS_FILE = Path(__file__).parent / "keywords.txt"
@@ -114,7 +115,7 @@ SCHEMA = {
 }
 
 
-class ProfileError(ValueError):
+class ProfileError(SweepError, ValueError):
     """A profile that cannot be used; the message names the file, the field and the problem."""
 
 

@@ -31,6 +31,7 @@ import uuid
 from common.clock import SYSTEM
 from precheck.banks import LOCAL, Banks, link_key, signature_text
 from store.states import transition
+from common.errors import SweepError
 
 MAX_BYTES = 50_000_000
 NAMESPACE = uuid.UUID("6f1c1d8e-2018-4b1e-9d8a-5ee95ee95ee9")
@@ -42,7 +43,7 @@ _ACCOUNT = re.compile(r"^\[user-account:account_type = '([^'\\]+)' AND "
 _SIMPLE = re.compile(r"^\[(url|domain-name):value = '((?:[^'\\]|\\.)+)'\]$")
 
 
-class IndicatorError(ValueError):
+class IndicatorError(SweepError, ValueError):
     pass
 
 

@@ -18,12 +18,13 @@ import sqlite_utils
 
 from common.clock import SYSTEM
 from store.accounts import migrations as accounts_migrations
+from common.errors import SweepError
 
 PREFIX = "swk_"
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(SweepError, ValueError):
     """A key name or option that cannot be used; the message says why."""
 
 

@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from common.clock import SYSTEM
 from store.accounts import AccountsFileError, accounts_path, database_file, open_accounts
 from store.states import audit
+from common.errors import SweepError
 
 ROLES = ("reviewer", "admin")
 MIN_PASSWORD = 10
@@ -43,7 +44,7 @@ def _hash(password: str) -> str:
         return _hasher.hash(password)
 
 
-class UserError(ValueError):
+class UserError(SweepError, ValueError):
     pass
 
 

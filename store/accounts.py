@@ -18,6 +18,7 @@ import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
 from common.files import create_with_mode
+from common.errors import SweepError
 
 ENV = "SWEEP_ACCOUNTS_DB"
 MODE = 0o600
@@ -25,7 +26,7 @@ migrations = Migrations("sweep-accounts")
 _COLUMNS = ("name", "role", "password_hash", "created_at", "disabled", "sessions_valid_after")
 
 
-class AccountsFileError(RuntimeError):
+class AccountsFileError(SweepError, RuntimeError):
     pass
 
 

@@ -19,12 +19,13 @@ import sqlite_utils
 from common.files import create_with_mode
 from store.migrations import UnknownMigration, apply as apply_migrations
 from store.migrations import migrations  # noqa: F401 — the sqlite-utils set, for tests and tools
+from common.errors import SweepError
 
 DEFAULT_DB = "sweep.db"
 MODE = 0o640
 
 
-class DatabaseUnusable(Exception):
+class DatabaseUnusable(SweepError):
     """The database file cannot be used as it is; the message says why and what to do."""
 
 

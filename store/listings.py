@@ -157,3 +157,31 @@ class Store:
             "SELECT nullif(platform, '') AS platform, coalesce(nullif(label, ''), 'unclassified') AS label, "
             "sum(n) AS listings, sum(n * flagged) AS flagged FROM listing_counts GROUP BY 1, 2 HAVING sum(n) > 0 "
             "ORDER BY 1, 2"))
+
+
+def flagged_by_label(db: sqlite_utils.Database, platform: str, run_id: int) -> dict[str, int]:
+    """Listings of ``platform`` the run ``run_id`` saw and flagged, counted by label (`sweep run`'s table)."""
+    return {r["label"]: r["n"] for r in db.query(
+        "SELECT label, count(*) AS n FROM listings WHERE platform = ? AND last_run_id = ? AND flagged = 1 "
+        "GROUP BY label", [platform, run_id])}
+
+
+def flags(db: sqlite_utils.Database):
+    """Every listing's id, flag and label (to compare the queue with a known answer)."""
+    return db.query("SELECT id, flagged, label FROM listings")
+
+
+def run_rows(db: sqlite_utils.Database, limit: int | None = None, run_id: int | None = None) -> list[dict]:
+    """Crawl runs, newest first, with their stats parsed and their monitor checks (`sweep runs`)."""
+    sql, params = "SELECT * FROM crawl_runs", []
+    if run_id is not None:
+        sql, params = sql + " WHERE id = ?", [run_id]
+    sql += " ORDER BY id DESC" + (" LIMIT ?" if limit else "")
+    params += [limit] if limit else []
+    out = []
+    for row in db.query(sql, params):
+        monitors = [dict(m) for m in db.query("SELECT platform, monitor, status, message FROM monitor_results "
+                                              "WHERE run_id = ? ORDER BY id", [row["id"]])]
+        out.append({**row, "stats": json.loads(row["stats"] or "{}"),
+                    "platforms": json.loads(row["platforms"] or "[]"), "monitors": monitors})
+    return out

@@ -123,3 +123,19 @@ def review_activity(db: sqlite_utils.Database, now: datetime | None = None, days
     return {"waiting": waiting, "oldest": oldest,
             "oldest_hours": (now - oldest_at).total_seconds() / 3600 if oldest_at else None,
             "days": days, "reviewers": reviewers}
+
+
+def progress_counts(db_path) -> dict[str, int]:
+    """Evidence packages, handled reports and rechecks so far, read on a read-only connection of its
+    own, so a progress bar can poll them while another connection writes."""
+    import sqlite3
+    from pathlib import Path
+
+    con = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True, timeout=1)
+    try:
+        return {name: con.execute(sql).fetchone()[0] or 0 for name, sql in (
+            ("evidence", "SELECT count(*) FROM evidence"),
+            ("reports_handled", "SELECT count(*) FROM reports WHERE state != 'pending'"),
+            ("rechecks", "SELECT count(*) FROM rechecks"))}
+    finally:
+        con.close()

@@ -175,3 +175,12 @@ def without_evidence(db, states: tuple) -> list[str]:
     return [r[0] for r in db.execute(
         f"SELECT l.id FROM listings l WHERE l.state IN ({', '.join('?' * len(states))}) "
         "AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.listing_id = l.id) ORDER BY l.id", list(states))]
+
+
+def verify_all(db_path: str | Path) -> dict[int, list[str]]:
+    """Every evidence row's problems (see ``verify``), by evidence id (`sweep evidence --verify`)."""
+    db = open_db(db_path)
+    try:
+        return {r["id"]: verify(db_path, r) for r in map(dict, db.query("SELECT * FROM evidence"))}
+    finally:
+        db.close()

@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
+from common.errors import SweepError
+
 logger = logging.getLogger(__name__)
 
 
-class RedisUnavailable(RuntimeError):
+class RedisUnavailable(SweepError, RuntimeError):
     """One line: where (masked), what went wrong, what to do."""
 
 

@@ -46,6 +46,7 @@ from crawler.pipelines.validate import ValidatePipeline
 
 from store.db import open_db
 from store.listings import Store
+from common.errors import SweepError
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ return n
 """
 
 
-class IngestError(RuntimeError):
+class IngestError(SweepError, RuntimeError):
     """Ingest cannot go on (another ingest runs, the disk is full …); nothing is lost."""
 
 

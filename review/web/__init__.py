@@ -1,4 +1,4 @@
 """The reviewer web UI: server-rendered pages (Starlette + Jinja2), no build step."""
-from review.web.app import create_app
+from review.web.server import create_app
 
 __all__ = ["create_app"]

@@ -16,7 +16,7 @@ from review.queue import (CATEGORIES, QUEUE_STATES, REJECT_REASONS, REOPENABLE, 
 from visibility.report import visibility_over_time
 from store.states import audit
 from review.users import session_start
-from review.web import charts
+import review.web.charts as charts
 from review.web.app import HERE, BadRequest, Ctx, page, qs, when
 from review.web.highlight import highlight
 

@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 from starlette.datastructures import MutableHeaders
+from common.errors import SweepError
 
 KEY_ENV = "SWEEP_SESSION_KEY"
 MIN_KEY = 32
@@ -26,7 +27,7 @@ HEADERS = {
 }
 
 
-class SessionKeyError(RuntimeError):
+class SessionKeyError(SweepError, RuntimeError):
     pass
 
 
