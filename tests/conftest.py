@@ -1,8 +1,12 @@
-"""Session-wide fixtures: one sandbox, one full crawl of it, the bundled model.
+"""Session-wide fixtures: one sandbox, one full crawl of it, the bundled model; and the test tiers.
 
 Everything here is real: the sandbox is the aiohttp server in its own process on
 127.0.0.1, crawls are `sweep` subprocesses running Scrapy (and Chromium for the pages
 that need it), and the database is a SQLite file.
+
+Tiers: a test is marked by the fixtures it uses, directly or through other fixtures (TIERS), so
+`make test-fast` (``-m "not (crawl or browser or redis or training or slow)"``) needs no list of
+files to keep current. Tests that start such parts without a fixture carry the mark themselves.
 """
 from __future__ import annotations
 
@@ -23,6 +27,21 @@ pytest_plugins = ["tests.fixtures_review", "tests.fixtures_takedown", "tests.fix
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 2018
+
+# fixture -> the tier it puts a test in
+TIERS = {
+    "sandbox": "crawl", "fresh_sandbox": "crawl", "fault_sandbox": "crawl", "crawled_db": "crawl",
+    "probe_site": "crawl",
+    "browser": "browser", "evidenced_db": "browser",
+    "redis_server": "redis",
+    "small_corpus": "training",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in TIERS.keys() & set(item.fixturenames):
+            item.add_marker(TIERS[fixture])
 
 
 def sweep(*args: str, check: bool = True, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
