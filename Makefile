@@ -1,4 +1,6 @@
 # Quick start: `make demo` then `make test`. Both bootstrap .venv on a fresh machine.
+# `make test-fast` while developing: the tests that need no sandbox crawl, Chromium, Redis or training
+# (tiers: markers in pyproject.toml, applied in tests/conftest.py).
 PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -6,7 +8,9 @@ STAMP   := $(VENV)/.installed
 MODEL   := classifier/artifacts/model.skops
 CORPUS  := $(wildcard classifier/corpus/*.jsonl) classifier/data/userdict.txt
 
-.PHONY: demo test install system-deps model bench clean
+FAST    := not (crawl or browser or redis or training or slow)
+
+.PHONY: demo test test-fast lint install system-deps model bench clean
 
 install: $(STAMP) system-deps
 
@@ -35,8 +39,14 @@ $(MODEL): $(STAMP) $(CORPUS) $(wildcard classifier/*.py)
 demo: install model
 	$(BIN)/sweep demo
 
-test: install model
+test: install model lint
 	$(BIN)/python -m pytest
+
+test-fast: install model
+	$(BIN)/python -m pytest -m "$(FAST)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 bench: install model
 	$(BIN)/python bench/crawl.py

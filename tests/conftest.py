@@ -10,10 +10,6 @@ files to keep current. Tests that start such parts without a fixture carry the m
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,17 +17,19 @@ import pytest
 from classifier.artifact import DEFAULT_MODEL
 from sandbox.catalogue import Catalogue
 from sandbox.process import SandboxProcess
+from tests.helpers import ROOT, base_url_args, read_jsonl, sweep
+
+__all__ = ["ROOT", "SEED", "base_url_args", "read_jsonl", "sweep"]     # older test modules import these from here
 
 pytest_plugins = ["tests.fixtures_review", "tests.fixtures_takedown", "tests.fixtures_ops", "tests.fixtures_faults",
                   "tests.fixtures_crawl"]
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED = 2018
 
 # fixture -> the tier it puts a test in
 TIERS = {
     "sandbox": "crawl", "fresh_sandbox": "crawl", "fault_sandbox": "crawl", "crawled_db": "crawl",
-    "probe_site": "crawl",
+    "probe_site": "crawl", "small_profiles": "crawl",
     "browser": "browser", "evidenced_db": "browser",
     "redis_server": "redis",
     "small_corpus": "training",
@@ -42,20 +40,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         for fixture in TIERS.keys() & set(item.fixturenames):
             item.add_marker(TIERS[fixture])
-
-
-def sweep(*args: str, check: bool = True, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
-    """Run the real `sweep` CLI in a subprocess (one Twisted reactor per crawl)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, text=True,
-                          capture_output=True, timeout=timeout, **kwargs)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"sweep {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def base_url_args(urls: dict[str, str]) -> list[str]:
-    return [arg for name, url in urls.items() for arg in ("--base-url", f"{name}={url}")]
 
 
 @pytest.fixture(scope="session")
@@ -93,8 +77,3 @@ def crawled_db(sandbox, model_path, tmp_path_factory) -> Path:
     proc = sweep("crawl", "--db", str(db), *base_url_args(sandbox.urls))
     (db.parent / "crawl.log").write_text(proc.stderr)
     return db
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    text = Path(path).read_text(encoding="utf-8", errors="surrogateescape")
-    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 from sandbox.catalogue import DATA_DIR, load_rows
 from sandbox.process import SandboxProcess
-from tests.test_sandbox_server import fetch, post_json
+from tests.helpers import fetch, post_json, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,12 +87,10 @@ def test_report_intake_and_removal_on_the_new_platforms(catalogue):
             status, body = post_json(f"{sb.urls[platform]}/api/report", {
                 "url": path.format(row.pid), "category": "sms_bomber", "reason": "test", "idempotency_key": "k1"})
             assert status == 201 and body["listings"] == [row.key]
-            again, body2 = post_json(f"{sb.urls[platform]}/api/report", {"url": path.format(row.pid), "idempotency_key": "k1"})
+            again, body2 = post_json(f"{sb.urls[platform]}/api/report",
+                                     {"url": path.format(row.pid), "idempotency_key": "k1"})
             assert again == 200 and body2["duplicate"]
-            deadline = time.monotonic() + 10
-            while fetch(sb.urls[platform] + path.format(row.pid))[0] != 410 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert fetch(sb.urls[platform] + path.format(row.pid))[0] == 410
+            wait_for(lambda: fetch(sb.urls[platform] + path.format(row.pid))[0] == 410, what=f"{row.key} removed")
         status, headers, _ = fetch(f"{sb.urls['social']}/robots.txt")
         assert status == 200
     with SandboxProcess(rate_limit=3) as sb:
@@ -125,13 +122,13 @@ def test_recheck_reads_every_removal_signal_of_the_new_platforms(catalogue):
                 status, body = post_json(f"{sb.urls[platform]}/api/report", {"url": path.format(row.pid)})
                 assert status == 201
                 reports[outcome] = body["report_id"]
-            deadline = time.monotonic() + 10             # until the platform has removed what it will remove
-            while time.monotonic() < deadline:
-                removed_keys = {k for rid in reports.values()
-                                for k in json.loads(fetch(f"{sb.urls[platform]}/api/report/{rid}")[2])["removed"]}
-                if {picked[o].key for o in expected if expected[o]} <= removed_keys:
-                    break
-                time.sleep(0.05)
+
+            def removed_keys():
+                return {k for rid in reports.values()
+                        for k in json.loads(fetch(f"{sb.urls[platform]}/api/report/{rid}")[2])["removed"]}
+
+            # until the platform has removed what it will remove
+            wait_for(lambda: {picked[o].key for o in expected if expected[o]} <= removed_keys(), what="removals")
             for outcome, row in picked.items():
                 result = fetch_check(session, sb.urls[platform] + path.format(row.pid), removed)
                 if expected[outcome] is None:
