@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import base_url_args, sweep
+from tests.helpers import sweep
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +145,7 @@ def test_recrawl_only_touches_last_seen(sandbox, crawled_db, tmp_path):
     assert con.execute("SELECT count(*) FROM classifications WHERE listing_id LIKE 'appstore:%'").fetchone()[0] == apps
 
 
+@pytest.mark.slow
 def test_run_fails_clearly_when_a_platform_is_unreachable(model_path, tmp_path):
     proc = sweep("run", "--db", str(tmp_path / "x.db"), "--platform", "forum",
                  "--base-url", "forum=http://127.0.0.1:9", check=False)
@@ -157,7 +158,7 @@ def test_scrapy_crawl_works_from_the_repo_root(sandbox, model_path, tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     db = tmp_path / "scrapy.db"
     proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "appstore", "-a", "profile=appstore",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+
+import pytest
 
 from sandbox.catalogue import DATA_DIR, load_rows
 from sandbox.process import SandboxProcess
-from tests.helpers import fetch, post_json, wait_for
+from tests.helpers import ROOT, fetch, post_json, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_new_platforms_keep_the_prevalence_and_harmful_rows_of_every_category(catalogue):
@@ -80,6 +80,7 @@ def test_channel_loads_older_posts_by_before_and_directory_pages_by_number(sandb
     assert total == len(catalogue.channels) and "next" not in body.decode()
 
 
+@pytest.mark.crawl                   # sandbox processes of their own
 def test_report_intake_and_removal_on_the_new_platforms(catalogue):
     with SandboxProcess(rate_limit=0, takedown_delay=0.2) as sb:
         for platform, rows, path in (("codehost", catalogue.repos, "/{}"), ("social", catalogue.channels, "/s/{}")):
@@ -98,6 +99,7 @@ def test_report_intake_and_removal_on_the_new_platforms(catalogue):
     assert 429 in statuses
 
 
+@pytest.mark.crawl
 def test_recheck_reads_every_removal_signal_of_the_new_platforms(catalogue):
     """Each moderation outcome, as the code host and the channel site show it, is read as gone by
     the profile's ``listing.removed`` block (and a listing never removed stays live)."""

@@ -91,6 +91,7 @@ def test_robots_txt(sandbox):
         assert status == 200 and b"User-agent: *" in body and b"Disallow: /admin/" in body
 
 
+@pytest.mark.crawl                   # a sandbox process of its own
 def test_rate_limit_answers_429_with_retry_after():
     with SandboxProcess(rate_limit=5) as sb:
         statuses = [fetch(f"{sb.urls['marketplace']}/")[:2] for _ in range(12)]
