@@ -171,8 +171,7 @@ def test_scrapy_crawl_works_from_the_repo_root(sandbox, model_path, tmp_path):
     assert stored > 100
     assert con.execute("SELECT outcome FROM crawl_runs").fetchone()[0] == "ok"
     # The bare crawl records its run as a cycle does: what it stored, and every monitor's result.
-    shown = subprocess.run([sys.executable, "-m", "cli", "runs", "--db", str(db), "--json"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    shown = sweep("runs", "--db", str(db), "--json", timeout=60)
     run = json.loads(shown.stdout.splitlines()[0])
     assert run["listings"] == run["platform_stats"]["appstore"]["listings"] == stored, run
     assert len(run["monitors"]) == 9 and {m["status"] for m in run["monitors"]} == {"OK"}, run["monitors"]
