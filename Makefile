@@ -33,7 +33,8 @@ $(STAMP): pyproject.toml
 
 model: $(MODEL)
 
-$(MODEL): $(STAMP) $(CORPUS) $(wildcard classifier/*.py)
+# The venv only has to exist (order-only): reinstalling packages does not make the trained model stale.
+$(MODEL): $(CORPUS) $(wildcard classifier/*.py) | $(STAMP)
 	$(BIN)/sweep train
 
 demo: install model
