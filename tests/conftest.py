@@ -6,7 +6,8 @@ that need it), and the database is a SQLite file.
 
 Tiers: a test is marked by the fixtures it uses, directly or through other fixtures (TIERS), so
 `make test-fast` (``-m "not (crawl or browser or redis or training or slow)"``) needs no list of
-files to keep current. Tests that start such parts without a fixture carry the mark themselves.
+files to keep current. Tests that start such parts without a fixture, and the slowest of the rest,
+carry the mark themselves (or, for now, in MARKED below).
 """
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ def pytest_collection_modifyitems(config, items):
         path, _, name = item.nodeid.partition("[")[0].partition("::")
         for mark in MARKED.get(path, {}).get(name, ()):
             item.add_marker(mark)
+
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
