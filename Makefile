@@ -1,4 +1,6 @@
 # Quick start: `make demo` then `make test`. Both bootstrap .venv on a fresh machine.
+# `make test-fast` while developing: the tests that need no sandbox crawl, Chromium, Redis or training
+# (tiers: markers in pyproject.toml, applied in tests/conftest.py).
 PY      ?= python3.11
 VENV    := .venv
 BIN     := $(VENV)/bin
@@ -6,7 +8,9 @@ STAMP   := $(VENV)/.installed
 MODEL   := classifier/artifacts/model.skops
 CORPUS  := $(wildcard classifier/corpus/*.jsonl) classifier/data/userdict.txt
 
-.PHONY: demo test install system-deps model bench clean
+FAST    := not (crawl or browser or redis or training or slow)
+
+.PHONY: demo test test-fast lint install system-deps model bench clean
 
 install: $(STAMP) system-deps
 
@@ -29,14 +33,21 @@ $(STAMP): pyproject.toml
 
 model: $(MODEL)
 
-$(MODEL): $(STAMP) $(CORPUS) $(wildcard classifier/*.py)
+# The venv only has to exist (order-only): reinstalling packages does not make the trained model stale.
+$(MODEL): $(CORPUS) $(wildcard classifier/*.py) | $(STAMP)
 	$(BIN)/sweep train
 
 demo: install model
 	$(BIN)/sweep demo
 
-test: install model
+test: install model lint
 	$(BIN)/python -m pytest
+
+test-fast: install model
+	$(BIN)/python -m pytest -m "$(FAST)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 bench: install model
 	$(BIN)/python bench/crawl.py

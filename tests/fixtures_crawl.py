@@ -6,20 +6,14 @@ append-only persistence as a deployment would run it; shut down at the end of th
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port, wait_for
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:
@@ -36,22 +30,23 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.directory),
              "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes",
              "--logfile", str(self.directory / "redis.log"), *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if self.client().ping():
-                    return self
-            except Exception:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"redis-server exited: {(self.directory / 'redis.log').read_text()[-2000:]}")
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start within 20s")
+        wait_for(self._answers, timeout=20, what="redis-server to answer PING")
+        return self
+
+    def _answers(self) -> bool:
+        try:
+            return self.client().ping()
+        except Exception:
+            if self.proc.poll() is not None:
+                log = (self.directory / "redis.log").read_text()
+                raise RuntimeError(f"redis-server exited: {log[-2000:]}") from None
+            return False
 
     def client(self):
         import redis

@@ -15,15 +15,14 @@ any order against the shared database.
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import serving
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -228,31 +227,6 @@ def review_server(review_db):
 
     with serving(create_app(review_db, claim_timeout=600)) as url:
         yield ReviewServer(url, review_db, PASSWORDS)
-
-
-@contextmanager
-def serving(app):
-    """Serve ``app`` as `sweep review` does (real uvicorn, in a thread) on a free loopback port; yields its URL."""
-    import uvicorn
-
-    from review.web.app import server_config
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(server_config(app))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("review server did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 _sessions: dict[tuple[str, str], dict] = {}

@@ -9,17 +9,11 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import psutil
 import pytest
 
-from tests.conftest import ROOT, base_url_args
-
-
-def start(*args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, **kwargs)
+from tests.helpers import ROOT, base_url_args, start_sweep as start, wait_for
 
 
 def model_workers(proc: subprocess.Popen) -> list[psutil.Process]:
@@ -30,16 +24,6 @@ def model_workers(proc: subprocess.Popen) -> list[psutil.Process]:
         return [c for c in parent.children() if c.cmdline() == cmdline]
     except psutil.NoSuchProcess:
         return []
-
-
-def wait_for(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds:.0f}s: {what}")
 
 
 def gone(process: psutil.Process) -> bool:
@@ -54,7 +38,7 @@ def kill_and_expect_orphans_to_exit(proc: subprocess.Popen, workers: list[psutil
         assert proc.poll() is None, "it finished before it could be killed"
         os.kill(proc.pid, signal.SIGKILL)              # the parent alone: no chance to shut its pool down
         proc.wait(10)
-        wait_for(lambda: all(gone(w) for w in workers), 15, f"workers {[w.pid for w in workers]} exit")
+        wait_for(lambda: all(gone(w) for w in workers), 15, what=f"workers {[w.pid for w in workers]} exit")
     finally:
         for w in workers:
             if not gone(w):
@@ -76,8 +60,8 @@ def test_a_crawl_killed_mid_crawl_takes_its_classifier_worker_with_it(sandbox, m
     db = tmp_path / "sweep.db"
     proc = start("crawl", "--db", str(db), *base_url_args(sandbox.urls), stdout=subprocess.DEVNULL,
                  stderr=subprocess.DEVNULL)
-    workers = wait_for(lambda: model_workers(proc), 120, "the crawl starts its classifier worker")
-    wait_for(lambda: stored(db) > 0, 120, "the crawl stores its first listings")       # mid-crawl
+    workers = wait_for(lambda: model_workers(proc), 120, what="the crawl starts its classifier worker")
+    wait_for(lambda: stored(db) > 0, 120, what="the crawl stores its first listings")       # mid-crawl
     kill_and_expect_orphans_to_exit(proc, workers)
 
 
@@ -88,7 +72,7 @@ def test_sweep_classify_killed_takes_its_workers_with_it(model_path, tmp_path):
                       ensure_ascii=False)
     proc.stdin.write(((line + "\n") * 300).encode())     # more than one batch: the pool starts; stdin stays open
     proc.stdin.flush()
-    workers = wait_for(lambda: len(model_workers(proc)) == 2 and model_workers(proc), 60, "two workers start")
+    workers = wait_for(lambda: len(model_workers(proc)) == 2 and model_workers(proc), 60, what="two workers start")
     kill_and_expect_orphans_to_exit(proc, workers)
     proc.stdin.close()
 

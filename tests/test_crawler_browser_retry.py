@@ -35,6 +35,12 @@ def url(sandbox, kind: str) -> str:
     return sandbox.urls["marketplace"] + faults.listing_path("marketplace", kind, faults.fault_pid(kind))
 
 
+def failed_renders(crawl) -> float:
+    """Renders that failed, whatever the reason (sweep/faults/browser_crashed, _timeout, _hung, ...)."""
+    prefix, outcomes = "sweep/faults/browser_", {"retried", "gave_up", "fallback"}
+    return sum(v for k, v in crawl.stats.items() if k.startswith(prefix) and k[len(prefix):] not in outcomes)
+
+
 def assert_kept_from_plain_http(crawl, catalogue, kind):
     row = faults.fault_row(catalogue, "marketplace", kind)
     got = crawl.listing(row.key)
@@ -46,8 +52,8 @@ def assert_kept_from_plain_http(crawl, catalogue, kind):
 def test_a_tab_that_crashes_once_is_rendered_on_a_fresh_page(crashes, fault_sandbox, catalogue):
     row = faults.fault_row(catalogue, "marketplace", "crash-once")
     assert crashes.listing(row.key)["description"] == row.description          # the retry rendered it
-    [retry] = crashes.lines("[crawler.middlewares.browser_retry] INFO", url(fault_sandbox, "crash-once"))
-    assert "crashed its tab" in retry and "retrying on a fresh page (1/2)" in retry
+    retries = crashes.lines("[crawler.middlewares.browser_retry] INFO", url(fault_sandbox, "crash-once"))
+    assert retries and "retrying on a fresh page (1/2)" in retries[0]
     assert not crashes.lines("gave up", url(fault_sandbox, "crash-once"))
 
 
@@ -58,11 +64,13 @@ def test_a_tab_that_always_crashes_is_given_up_and_the_plain_listing_kept(crashe
     assert "gave up after 3 attempts" in gave_up
     assert crashes.lines("WARNING", page, "keeping the plain-HTTP content")
     assert_kept_from_plain_http(crashes, catalogue, "crash-tab")
-    # 4 failed renders (3 + crash-once's first); a crash is told apart from a timeout (a slow box may
-    # time out before V8 reaches its heap limit, but not every time).
-    assert crashes.stat("sweep/faults/browser_crashed") + crashes.stat("sweep/faults/browser_timeout") == 4
+    # Every failed render was retried or given up — at least crash-tab's 3 and crash-once's first; a
+    # busy machine may add a timeout. A crash is told apart from a timeout (a slow box may time out
+    # before V8 reaches its heap limit, but not every time).
+    failed = failed_renders(crashes)
+    assert failed >= 4 and failed == crashes.stat("sweep/faults/browser_retried") + crashes.stat(
+        "sweep/faults/browser_gave_up")
     assert crashes.stat("sweep/faults/browser_crashed") >= 1
-    assert crashes.stat("sweep/faults/browser_retried") == 3
     assert crashes.stat("sweep/faults/browser_gave_up") == crashes.stat("sweep/faults/browser_fallback") == 1
 
 
@@ -85,9 +93,11 @@ def test_a_tab_hung_before_load_times_out_and_is_retried(hangs, fault_sandbox, c
 def test_a_tab_hung_after_load_is_closed_at_its_deadline(hangs, fault_sandbox, catalogue):
     # Page.content() has no timeout: without the watchdog this render would never end.
     page = url(fault_sandbox, "hang-after-load")
-    assert hangs.lines("INFO", page, "hung its tab (no answer within 2.5s); retrying on a fresh page (1/1)")
-    assert hangs.lines("WARNING", page, "hung its tab (no answer within 2.5s); gave up after 2 attempts")
-    assert hangs.stat("sweep/faults/browser_hung") == 2 and hangs.stat("sweep/faults/browser_timeout") == 2
+    # The watchdog closed the tab at least once; on a busy machine an attempt may time out in goto first.
+    assert hangs.lines(page, "hung its tab (no answer within 2.5s)")
+    assert hangs.lines("WARNING", page, "gave up after 2 attempts")
+    assert hangs.stat("sweep/faults/browser_hung") >= 1
+    assert failed_renders(hangs) == 4                      # both pages, both attempts: none rendered
     assert_kept_from_plain_http(hangs, catalogue, "hang-after-load")
     assert hangs.stats["finish_reason"] == "finished"
     assert hangs.stat("elapsed_time_seconds") < 60           # 2 × 2.5 s and the tab closes, not forever

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import base_url_args, sweep
+from tests.helpers import sweep
 
 
 @pytest.fixture(scope="module")
@@ -145,6 +145,7 @@ def test_recrawl_only_touches_last_seen(sandbox, crawled_db, tmp_path):
     assert con.execute("SELECT count(*) FROM classifications WHERE listing_id LIKE 'appstore:%'").fetchone()[0] == apps
 
 
+@pytest.mark.slow
 def test_run_fails_clearly_when_a_platform_is_unreachable(model_path, tmp_path):
     proc = sweep("run", "--db", str(tmp_path / "x.db"), "--platform", "forum",
                  "--base-url", "forum=http://127.0.0.1:9", check=False)
@@ -157,7 +158,7 @@ def test_scrapy_crawl_works_from_the_repo_root(sandbox, model_path, tmp_path):
     import subprocess
     import sys
 
-    from tests.conftest import ROOT
+    from tests.helpers import ROOT
 
     db = tmp_path / "scrapy.db"
     proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "appstore", "-a", "profile=appstore",
@@ -170,8 +171,7 @@ def test_scrapy_crawl_works_from_the_repo_root(sandbox, model_path, tmp_path):
     assert stored > 100
     assert con.execute("SELECT outcome FROM crawl_runs").fetchone()[0] == "ok"
     # The bare crawl records its run as a cycle does: what it stored, and every monitor's result.
-    shown = subprocess.run([sys.executable, "-m", "cli", "runs", "--db", str(db), "--json"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    shown = sweep("runs", "--db", str(db), "--json", timeout=60)
     run = json.loads(shown.stdout.splitlines()[0])
     assert run["listings"] == run["platform_stats"]["appstore"]["listings"] == stored, run
     assert len(run["monitors"]) == 9 and {m["status"] for m in run["monitors"]} == {"OK"}, run["monitors"]

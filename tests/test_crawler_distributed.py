@@ -9,15 +9,13 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
-import time
 
 import pytest
 
 from crawler.distributed.keys import Keys
 from crawler.distributed.queue import ReliableQueue
 from crawler.profile import load_profiles
-from tests.conftest import ROOT, base_url_args
+from tests.helpers import base_url_args, output, start_sweep, wait_for
 
 KEYS = Keys("sweep")
 
@@ -44,17 +42,9 @@ def _no_process_outlives_its_test():
 
 
 def start(tmp_path, name: str, *args: str) -> subprocess.Popen:
-    log = open(tmp_path / f"{name}.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "cli", *args], cwd=ROOT, text=True, start_new_session=True,
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    proc.log = log
+    proc = start_sweep(*args, log=tmp_path / f"{name}.log")
     STARTED.append(proc)
     return proc
-
-
-def output(proc) -> str:
-    proc.log.seek(0)
-    return proc.log.read()
 
 
 def held_by(redis, pid: int) -> dict[str, int]:
@@ -88,11 +78,11 @@ def test_two_workers_one_killed_mid_crawl_store_every_listing_exactly_once(
     worker = ["worker", "--redis", redis_url, "--timeout", "3", *base_url_args(sandbox.urls)]
     doomed, survivor = start(tmp_path, "worker1", *worker), start(tmp_path, "worker2", *worker)
     ingest = start(tmp_path, "ingest", "ingest", "--redis", redis_url, "--db", str(db), "--exit-when-idle", "5")
-    deadline = time.monotonic() + 300
-    while sum(held_by(redis, doomed.pid).values()) < 10 or redis.llen(KEYS.items) + _stored(db) < 50:
+    def under_way() -> bool:
         assert doomed.poll() is None, output(doomed)[-3000:]
-        assert time.monotonic() < deadline, "the workers made no progress"
-        time.sleep(0.02)
+        return sum(held_by(redis, doomed.pid).values()) >= 10 and redis.llen(KEYS.items) + _stored(db) >= 50
+
+    wait_for(under_way, 300, interval=0.02, what="the workers to hold requests and produce listings")
     os.killpg(doomed.pid, signal.SIGKILL)               # the worker, its Chromium and all: no goodbye
     doomed.wait()
     # Counted only once it is dead: until then it keeps acknowledging. Its heartbeat outlives it

@@ -4,62 +4,26 @@ redis-server started with --requirepass, --user and --tls-port on a certificate 
 TLS; without them each command stops with one line that never shows the password."""
 from __future__ import annotations
 
-import datetime
-import ipaddress
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.distributed.connection import mask, with_credentials
-from tests.conftest import ROOT, base_url_args
-from tests.fixtures_crawl import RedisServer, free_port
+from tests import helpers
+from tests.helpers import base_url_args, free_port
+from tests.fixtures_crawl import RedisServer
+from tests.fixtures_takedown import make_tls_certs
 
 ADMIN = "adm1n-demo-pass"          # requirepass: the default user's password
 USER, PASSWORD = "sweep", "w0rker-demo-pass"
 
 
-def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for 127.0.0.1 signed by it: (ca.pem, server.pem, server.key)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def cert(subject, key, issuer, issuer_key, ca: bool):
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-        if not ca:
-            builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]), critical=False)
-        return builder.sign(issuer_key, hashes.SHA256())
-
-    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sweep test CA")])
-    ca = cert(ca_name, ca_key, ca_name, ca_key, ca=True)
-    server = cert(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), server_key, ca_name, ca_key,
-                  ca=False)
-    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
-    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(server_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
-    paths[2].chmod(0o600)
-    return paths
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")      # the tests that use it are marked redis (a module fixture: not in TIERS)
 def secured(tmp_path_factory):
     """redis-server with requirepass, an ACL user limited to sweep:* keys, and TLS beside plain TCP."""
     directory = tmp_path_factory.mktemp("redis-secured")
-    ca, cert, key = make_certificates(directory)
+    ca, cert, key = make_tls_certs(directory)
     tls_port = free_port()
     server = RedisServer(directory, password=ADMIN, extra=[
         "--requirepass", ADMIN, "--user", USER, "on", f">{PASSWORD}", "~sweep:*", "+@all", "-@dangerous",
@@ -71,10 +35,7 @@ def secured(tmp_path_factory):
 
 
 def sweep(tmp_path: Path, name: str, *args: str, env: dict | None = None, timeout: float = 300):
-    proc = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, text=True, capture_output=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
-    (tmp_path / f"{name}.log").write_text(proc.stdout + proc.stderr)
-    return proc
+    return helpers.sweep(*args, check=False, timeout=timeout, env=env, log=tmp_path / f"{name}.log")
 
 
 def test_urls_are_masked_and_credentials_filled_in():
@@ -87,6 +48,7 @@ def test_urls_are_masked_and_credentials_filled_in():
     assert with_credentials("redis://a:b@redis.internal/0", "sweep", "other") == "redis://a:b@redis.internal/0"
 
 
+@pytest.mark.redis
 @pytest.mark.parametrize("command", ["ingest", "worker"])
 def test_without_credentials_each_command_stops_with_one_line(secured, command, tmp_path):
     base = f"127.0.0.1:{secured.port}/0"
@@ -103,6 +65,7 @@ def test_without_credentials_each_command_stops_with_one_line(secured, command, 
         assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.redis
 def test_an_acl_user_over_tls_crawls_and_ingests(secured, sandbox, catalogue, model_path, tmp_path):
     """The worker's URL (user, password, CA) in $SWEEP_REDIS_URL; ingest's password from the config file's
     password_env. The password is in no output."""
@@ -125,6 +88,7 @@ def test_an_acl_user_over_tls_crawls_and_ingests(secured, sandbox, catalogue, mo
     assert admin.llen("sweep:items") == 0 and not admin.exists("sweep:rejected")
 
 
+@pytest.mark.redis
 def test_the_default_user_with_requirepass_works(secured, model_path, tmp_path):
     proc = sweep(tmp_path, "ingest", "ingest", "--db", str(tmp_path / "sweep.db"), "--exit-when-idle", "0",
                  env={"SWEEP_REDIS_URL": f"redis://:{ADMIN}@127.0.0.1:{secured.port}/0"}, timeout=120)

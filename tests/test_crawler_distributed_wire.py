@@ -27,7 +27,7 @@ from crawler.distributed.wire import Rejected
 from crawler.items import Listing
 from crawler.spiders.forum import ForumSpider
 from crawler.distributed.ingest import Ingest
-from tests.conftest import ROOT, base_url_args
+from tests.helpers import ROOT, base_url_args, sweep
 from tests.fixtures_faults import write_profile
 
 KEYS = Keys("sweep")
@@ -94,10 +94,7 @@ def hostile_requests(marker: Path, base: str) -> dict[str, bytes]:
 
 
 def run(tmp_path: Path, name: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "cli", *args], cwd=ROOT, text=True, capture_output=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    (tmp_path / f"{name}.log").write_text(proc.stdout + proc.stderr)
-    return proc
+    return sweep(*args, check=False, timeout=timeout, log=tmp_path / f"{name}.log")
 
 
 def test_hostile_queue_entries_are_rejected_unexecuted_and_the_crawl_completes(

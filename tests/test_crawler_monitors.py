@@ -12,7 +12,7 @@ from spidermon.runners import MonitorRunner
 
 from crawler.monitors import PlatformMonitorSuite
 from crawler.profile import parse_profile
-from tests.conftest import sweep
+from tests.helpers import sweep
 from tests.fixtures_ops import bundled_profile, write_profile
 
 DEFAULTS = {"SWEEP_MONITOR_MIN_LISTINGS": 1, "SWEEP_MONITOR_MAX_VALIDATION_ERRORS": 0,

@@ -16,7 +16,7 @@ from scrapy.http import Response
 from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.offsite import AllowListMiddleware, BrowserRequestFilter, check_url, url_refusal
-from tests.conftest import sweep
+from tests.helpers import sweep
 from tests.fixtures_ops import probe_profile, write_profile
 
 HOSTS = ["shop.example", "*.cdn.example", "93.184.216.34", "10.0.0.7", "169.254.169.254", "127.0.0.1", "::1",

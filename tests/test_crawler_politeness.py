@@ -18,7 +18,8 @@ import crawler.middlewares.retry_after as retry_after
 from crawler.middlewares.retry_after import RetryAfterMiddleware, parse_retry_after
 from crawler.profile import ProfileError, parse_profile
 from sandbox.process import SandboxProcess
-from tests.conftest import SEED, sweep
+from tests.conftest import SEED
+from tests.helpers import sweep
 from tests.fixtures_ops import bundled_profile, probe_profile, write_profile
 
 CONTACT = "tns-team@example.net"

@@ -14,25 +14,17 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from crawler.scheduler.frontier import frontier_path
-from tests.conftest import ROOT, base_url_args, sweep
+from tests.helpers import ROOT, base_url_args, output, start_sweep, sweep, wait_for
 
 
 def start_crawl(db, sandbox, platform: str, *extra: str) -> subprocess.Popen:
-    log = open(db.parent / f"crawl-{time.monotonic_ns()}.log", "w+")      # a file: a full pipe would stall the crawl
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "crawl", "--db", str(db), "--platform", platform,
-                             *base_url_args(sandbox.urls), *extra], cwd=ROOT, text=True, start_new_session=True,
-                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    proc.log = log
-    return proc
-
-
-def output(proc: subprocess.Popen) -> str:
-    proc.log.seek(0)
-    return proc.log.read()
+    return start_sweep("crawl", "--db", str(db), "--platform", platform, *base_url_args(sandbox.urls), *extra,
+                       log=db.parent / f"crawl-{time.monotonic_ns()}.log")
 
 
 def frontier_progress(db) -> tuple[int, int]:
@@ -48,11 +40,11 @@ def frontier_progress(db) -> tuple[int, int]:
 
 
 def stop_when(proc: subprocess.Popen, db, acknowledged: int, sig: int, timeout: float = 300) -> str:
-    deadline = time.monotonic() + timeout
-    while frontier_progress(db)[0] < acknowledged:
+    def reached() -> bool:
         assert proc.poll() is None, f"the crawl ended before {acknowledged} requests:\n{output(proc)[-3000:]}"
-        assert time.monotonic() < deadline, "the crawl made no progress"
-        time.sleep(0.02)
+        return frontier_progress(db)[0] >= acknowledged
+
+    wait_for(reached, timeout, interval=0.02, what=f"{acknowledged} acknowledged requests")
     if sig == signal.SIGKILL:
         os.killpg(proc.pid, signal.SIGKILL)      # the crawl and its classifier process, as a dying machine would
     else:
@@ -110,27 +102,34 @@ def test_without_resume_a_crawl_starts_afresh_and_says_what_it_discards(sandbox,
 
 def test_a_database_locked_by_another_process_is_waited_out(sandbox, model_path, catalogue, tmp_path):
     db = tmp_path / "sweep.db"
+    log = open(tmp_path / "crawl.log", "w+")                 # a file: read while the crawl runs, never a full pipe
     crawl = subprocess.Popen(
         [sys.executable, "-m", "scrapy", "crawl", "forum", "-a", "profile=forum", "-a",
          f"base_url={sandbox.urls['forum']}", "-s", f"SWEEP_DB={db}", "-s", "SWEEP_STORE_BATCH=40",
          "-s", "SWEEP_STORE_BUSY_TIMEOUT=0.5", "-s", "LOG_LEVEL=WARNING"],
-        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            if sqlite3.connect(db).execute("SELECT count(*) FROM listings").fetchone()[0] >= 40:
-                break
-        except sqlite3.Error:
-            pass
-        assert crawl.poll() is None and time.monotonic() < deadline, "the crawl stored nothing"
-        time.sleep(0.05)
+        cwd=ROOT, text=True, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+    def stored(n: int):
+        def enough() -> bool:
+            assert crawl.poll() is None, "the crawl ended early"
+            try:
+                return sqlite3.connect(db).execute("SELECT count(*) FROM listings").fetchone()[0] >= n
+            except sqlite3.Error:
+                return False
+        return enough
+
+    def noticed() -> bool:
+        assert crawl.poll() is None, "the crawl ended while the database was locked"
+        return "is locked by another process" in Path(log.name).read_text()
+
+    wait_for(stored(40), 300, what="the crawl's first batch")
     holder = sqlite3.connect(db, isolation_level=None)       # another process's view: its own connection and lock
     holder.execute("BEGIN IMMEDIATE")
-    time.sleep(3)                                            # six busy timeouts
+    wait_for(noticed, 120, what="the crawl to find the database locked")     # held past a busy timeout
     holder.execute("COMMIT")
     holder.close()
-    _, err = crawl.communicate(timeout=300)
+    crawl.wait(timeout=300)
+    err = Path(log.name).read_text()
     assert crawl.returncode == 0, err[-3000:]
     assert "is locked by another process" in err and "listings kept" in err
     run = sqlite3.connect(db).execute("SELECT outcome, stats FROM crawl_runs").fetchone()

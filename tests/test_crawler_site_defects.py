@@ -91,9 +91,10 @@ def test_a_browser_page_stored_without_the_browser_is_counted_for_the_unrendered
     assert crawler.stats.get_value("sweep/marketplace/needs_browser") == 1
 
 
+@pytest.mark.slow
 def test_a_base_url_for_no_platform_is_refused_before_anything_is_crawled(model_path, tmp_path):
     """A mistyped NAME used to be ignored, and the crawl went to the profile's default address."""
-    from tests.conftest import sweep
+    from tests.helpers import sweep
 
     db = tmp_path / "sweep.db"
     proc = sweep("crawl", "--db", str(db), "--platform", "marketplace", "--base-url",

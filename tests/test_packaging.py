@@ -9,9 +9,9 @@ import subprocess
 import sys
 import tomllib
 
-import yaml
+import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 from tests.fixtures_ops import bundled_profile, write_profile
 
 
@@ -35,6 +35,7 @@ def _without(modules: list[str], *args: str) -> subprocess.CompletedProcess:
                           text=True, capture_output=True, timeout=120)
 
 
+@pytest.mark.slow                    # one `sweep` subprocess per missing extra
 def test_a_command_needing_a_missing_extra_says_which(tmp_path):
     cases = {("redis", "scrapy_redis"): (["worker", "--platform", "appstore"], "distributed"),
              ("aiohttp",): (["sandbox", "--port-base", "0"], "sandbox"),

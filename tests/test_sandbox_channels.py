@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from pathlib import Path
+
+import pytest
 
 from sandbox.catalogue import DATA_DIR, load_rows
 from sandbox.process import SandboxProcess
-from tests.test_sandbox_server import fetch, post_json
+from tests.helpers import ROOT, fetch, post_json, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_new_platforms_keep_the_prevalence_and_harmful_rows_of_every_category(catalogue):
@@ -81,6 +80,7 @@ def test_channel_loads_older_posts_by_before_and_directory_pages_by_number(sandb
     assert total == len(catalogue.channels) and "next" not in body.decode()
 
 
+@pytest.mark.crawl                   # sandbox processes of their own
 def test_report_intake_and_removal_on_the_new_platforms(catalogue):
     with SandboxProcess(rate_limit=0, takedown_delay=0.2) as sb:
         for platform, rows, path in (("codehost", catalogue.repos, "/{}"), ("social", catalogue.channels, "/s/{}")):
@@ -88,12 +88,10 @@ def test_report_intake_and_removal_on_the_new_platforms(catalogue):
             status, body = post_json(f"{sb.urls[platform]}/api/report", {
                 "url": path.format(row.pid), "category": "sms_bomber", "reason": "test", "idempotency_key": "k1"})
             assert status == 201 and body["listings"] == [row.key]
-            again, body2 = post_json(f"{sb.urls[platform]}/api/report", {"url": path.format(row.pid), "idempotency_key": "k1"})
+            again, body2 = post_json(f"{sb.urls[platform]}/api/report",
+                                     {"url": path.format(row.pid), "idempotency_key": "k1"})
             assert again == 200 and body2["duplicate"]
-            deadline = time.monotonic() + 10
-            while fetch(sb.urls[platform] + path.format(row.pid))[0] != 410 and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert fetch(sb.urls[platform] + path.format(row.pid))[0] == 410
+            wait_for(lambda: fetch(sb.urls[platform] + path.format(row.pid))[0] == 410, what=f"{row.key} removed")
         status, headers, _ = fetch(f"{sb.urls['social']}/robots.txt")
         assert status == 200
     with SandboxProcess(rate_limit=3) as sb:
@@ -101,6 +99,7 @@ def test_report_intake_and_removal_on_the_new_platforms(catalogue):
     assert 429 in statuses
 
 
+@pytest.mark.crawl
 def test_recheck_reads_every_removal_signal_of_the_new_platforms(catalogue):
     """Each moderation outcome, as the code host and the channel site show it, is read as gone by
     the profile's ``listing.removed`` block (and a listing never removed stays live)."""
@@ -125,13 +124,13 @@ def test_recheck_reads_every_removal_signal_of_the_new_platforms(catalogue):
                 status, body = post_json(f"{sb.urls[platform]}/api/report", {"url": path.format(row.pid)})
                 assert status == 201
                 reports[outcome] = body["report_id"]
-            deadline = time.monotonic() + 10             # until the platform has removed what it will remove
-            while time.monotonic() < deadline:
-                removed_keys = {k for rid in reports.values()
-                                for k in json.loads(fetch(f"{sb.urls[platform]}/api/report/{rid}")[2])["removed"]}
-                if {picked[o].key for o in expected if expected[o]} <= removed_keys:
-                    break
-                time.sleep(0.05)
+
+            def removed_keys():
+                return {k for rid in reports.values()
+                        for k in json.loads(fetch(f"{sb.urls[platform]}/api/report/{rid}")[2])["removed"]}
+
+            # until the platform has removed what it will remove
+            wait_for(lambda: {picked[o].key for o in expected if expected[o]} <= removed_keys(), what="removals")
             for outcome, row in picked.items():
                 result = fetch_check(session, sb.urls[platform] + path.format(row.pid), removed)
                 if expected[outcome] is None:

@@ -7,8 +7,6 @@ import http.client
 import json
 import socket
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
 import psutil
@@ -20,18 +18,11 @@ from crawler.profile import load_profiles
 from sandbox import faults
 from sandbox.process import SandboxProcess
 from sandbox.server import FAULT_PLATFORMS, PLATFORMS, serve
+from tests.helpers import fetch
 
 PROFILES = {p.name: p for p in load_profiles()}
 READABLE = {"malformed": None, "gbk-no-charset": "gbk", "gb18030-no-charset": "gb18030",
             "big5-no-charset": "big5", "gbk-as-utf8": "gbk"}   # kind -> the charset the bytes really are
-
-
-def fetch(url: str, timeout: float = 10):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.headers, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.headers, exc.read()
 
 
 def raw(url: str, timeout: float = 10) -> http.client.HTTPResponse:

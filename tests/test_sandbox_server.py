@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
 from collections import Counter
 
 import pytest
@@ -12,20 +9,7 @@ import pytest
 from classifier import LABELS
 from sandbox.catalogue import Catalogue
 from sandbox.process import SandboxProcess
-
-
-def fetch(url: str, data: bytes | None = None, headers: dict | None = None):
-    req = urllib.request.Request(url, data=data, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, dict(resp.headers), resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-def post_json(url: str, payload: dict):
-    status, headers, body = fetch(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
-    return status, json.loads(body)
+from tests.helpers import fetch, post_json, wait_for
 
 
 def test_catalogue_is_large_varied_and_deterministic(catalogue):
@@ -107,6 +91,7 @@ def test_robots_txt(sandbox):
         assert status == 200 and b"User-agent: *" in body and b"Disallow: /admin/" in body
 
 
+@pytest.mark.crawl                   # a sandbox process of its own
 def test_rate_limit_answers_429_with_retry_after():
     with SandboxProcess(rate_limit=5) as sb:
         statuses = [fetch(f"{sb.urls['marketplace']}/")[:2] for _ in range(12)]
@@ -118,6 +103,10 @@ def test_report_intake_is_idempotent_and_moderation_removes(fresh_sandbox, catal
     urls = fresh_sandbox.urls
     removable = {"gone_404": 404, "gone_410": 410}
     row = next(r for r in catalogue.market.values() if r.outcome in removable)
+    never = next(r for r in catalogue.apps.values() if r.outcome == "never")
+    # Filed first: once the later reports' listings are gone, this one's removal was due too.
+    status, kept = post_json(f"{urls['appstore']}/api/report", {"url": f"/app/{never.pid}", "category": "modem_pool"})
+    assert status == 201
     payload = {"url": f"/item/{row.pid}", "category": "call_bomber", "reason": "test", "idempotency_key": "k-1"}
     status, first = post_json(f"{urls['marketplace']}/api/report", payload)
     assert status == 201 and first["listings"] == [row.key]
@@ -125,18 +114,15 @@ def test_report_intake_is_idempotent_and_moderation_removes(fresh_sandbox, catal
     assert status == 200 and again["duplicate"] and again["report_id"] == first["report_id"]
     _, _, listed = fetch(f"{urls['marketplace']}/api/reports")
     assert len(json.loads(listed)) == 1
-    time.sleep(0.5)
-    status, _, _ = fetch(f"{urls['marketplace']}/item/{row.pid}")
-    assert status == removable[row.outcome]
+    wait_for(lambda: fetch(f"{urls['marketplace']}/item/{row.pid}")[0] == removable[row.outcome],
+             what=f"{row.outcome} after the takedown delay")
     soft = next(r for r in catalogue.threads.values() if r.outcome == "soft_removed")
     post_json(f"{urls['forum']}/api/report", {"url": f"thread-{soft.pid}-1-1.html", "category": "sms_bomber"})
-    time.sleep(0.5)
-    status, _, body = fetch(f"{urls['forum']}/thread-{soft.pid}-1-1.html")
-    assert status == 200 and "该帖子已被删除" in body.decode("gbk")
-    never = next(r for r in catalogue.apps.values() if r.outcome == "never")
-    post_json(f"{urls['appstore']}/api/report", {"url": f"/app/{never.pid}", "category": "modem_pool"})
-    time.sleep(0.5)
+    wait_for(lambda: "该帖子已被删除" in fetch(f"{urls['forum']}/thread-{soft.pid}-1-1.html")[2].decode("gbk"),
+             what="the soft-removed thread")
+    assert fetch(f"{urls['forum']}/thread-{soft.pid}-1-1.html")[0] == 200
     assert fetch(f"{urls['appstore']}/app/{never.pid}")[0] == 200
+    assert json.loads(fetch(f"{urls['appstore']}/api/report/{kept['report_id']}")[2])["removed"] == []
     status, body = post_json(f"{urls['appstore']}/api/report", {"url": "/app/1"})
     assert status == 404
 
@@ -145,8 +131,6 @@ def test_relisted_listing_comes_back_under_a_new_id(fresh_sandbox, catalogue):
     row = next(r for r in catalogue.market.values() if r.outcome == "relist")
     url = fresh_sandbox.urls["marketplace"]
     post_json(f"{url}/api/report", {"url": f"/item/{row.pid}", "category": "sms_bomber"})
-    time.sleep(0.5)
-    _, _, body = fetch(f"{url}/item/{row.pid}")
-    assert "商品已下架" in body.decode()
+    wait_for(lambda: "商品已下架" in fetch(f"{url}/item/{row.pid}")[2].decode(), what="the listing taken down")
     _, _, shop = fetch(f"{url}/shop/{row.seller_id}")
     assert row.title[:10] in shop.decode() or "新款" in shop.decode()
