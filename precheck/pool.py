@@ -135,6 +135,10 @@ class CheckPool:
 
     def _dispatch(self) -> None:
         while (jobs := self._take()) is not None:
+            # A request whose client went away is cancelled (asyncio.wrap_future): skip it, never set it.
+            jobs = [(batch, future) for batch, future in jobs if future.set_running_or_notify_cancel()]
+            if not jobs:
+                continue
             listings = [x for batch, _ in jobs for x in batch]
             self.stats["calls"] += 1
             self.stats["coalesced"] += len(jobs) - 1

@@ -130,3 +130,23 @@ def test_a_dead_worker_is_a_503_then_replaced(pooled):
     again = requests.post(url + "/v1/check", json=listings[0], headers=headers, timeout=120)
     assert again.status_code == 200 and again.json() == first.json()
     assert service.checker.worker_pids and pid not in service.checker.worker_pids
+
+
+def test_a_cancelled_check_is_skipped_and_the_runner_carries_on(tmp_path, model_path):
+    """A client that hangs up cancels its check while it waits; the runner must skip it, not die on it."""
+    from precheck.pool import CheckPool
+    from sandbox.catalogue import load_rows
+
+    rows = load_rows()[::3]
+    _seed(tmp_path / "sweep.db", rows)
+    listings = _listings(rows)
+    pool = CheckPool({"db_path": str(tmp_path / "sweep.db"), "config": {}, "model_path": str(model_path)}, 0)
+    try:
+        busy = pool.submit(listings)                  # a few hundred listings: the runner is busy a while
+        gone = pool.submit(listings[:1])
+        assert gone.cancel()                          # still queued behind the batch
+        after = pool.submit(listings[1:2])
+        assert len(busy.result(60)) == len(listings) and after.result(60)[0]["id"] == "r1"
+        assert gone.cancelled() and pool.stats["calls"] + pool.stats["coalesced"] == 2
+    finally:
+        pool.close()
