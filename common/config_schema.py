@@ -38,7 +38,7 @@ SCHEMA = {
         "evidence": _section("dir", "timeout_ms", "max_per_cycle", "browser_user"),
         "endpoints": _section("contacts", "allow_hosts", "security_txt_url", "allow_loopback", "resolve", "channel"),
         "check": _section("block_score", "key_refresh_seconds", "sample_allow", "bank_refresh_seconds",
-                          "max_body_bytes", "max_batch", "decisions"),
+                          "max_body_bytes", "max_batch", "workers", "decisions"),
         "exports": _section("dir"),
         "channels": _section("sandbox_intake", "email", "xarf", "csv_12321", extra={"properties": {
             "smtp": _section("host", "port", "starttls", "ssl", "username", "password", "password_env", "ca_file",

@@ -8,14 +8,15 @@
 A key goes in ``Authorization: Bearer <key>`` (or ``X-API-Key``). Errors are JSON
 ``{"error": {"code", "message"[, "field", "index"]}}``: 400 bad JSON or a bad listing (the field
 named), 401 no or unknown key, 404/405, 413 body over ``max_body_bytes`` or a batch over
-``max_batch``, 415 not JSON, 429 over the key's rate (with Retry-After). Crawled-looking text
-comes back only inside JSON strings, never as markup.
+``max_batch``, 415 not JSON, 429 over the key's rate (with Retry-After), 503 a check worker stopped
+mid-check (it is replaced; retry). Crawled-looking text comes back only inside JSON strings, never
+as markup. Checks run in precheck/pool.py (micro-batched, in ``[check] workers`` processes).
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import math
-import threading
 import time
 
 from starlette.applications import Starlette
@@ -26,6 +27,7 @@ from starlette.routing import Route
 
 from precheck.decide import InvalidListing, validate
 from precheck.openapi import schema as openapi_schema
+from precheck.pool import WorkerLost
 
 
 class ApiError(Exception):
@@ -39,28 +41,16 @@ def _error(status: int, code: str, message: str, headers=None, **extra) -> JSONR
 
 
 class CheckService:
-    """Everything a request needs: the checker, keys, the rate limiter, the decision log, limits.
-    Banks are rebuilt from the database every ``bank_refresh`` seconds by a background thread."""
+    """Everything a request needs: the checks (a precheck.pool.CheckPool, which also keeps the banks
+    fresh), keys, the rate limiter, the decision log, limits."""
 
-    def __init__(self, checker, keys, limiter, log, load_banks=None, bank_refresh: float = 60.0,
-                 max_body_bytes: int = 2_000_000, max_batch: int = 1000):
+    def __init__(self, checker, keys, limiter, log, max_body_bytes: int = 2_000_000, max_batch: int = 1000):
         self.checker, self.keys, self.limiter, self.log = checker, keys, limiter, log
         self.max_body_bytes, self.max_batch = max_body_bytes, max_batch
         self.stats = {"checked": 0, "rejected": 0}
-        self._stop = threading.Event()
-        if load_banks is not None and bank_refresh > 0:
-            threading.Thread(target=self._refresh, args=(load_banks, bank_refresh), daemon=True,
-                             name="check-banks").start()
-
-    def _refresh(self, load_banks, every: float) -> None:
-        while not self._stop.wait(every):
-            try:
-                self.checker.banks = load_banks()
-            except Exception:        # a locked or busy database: keep the banks we have, try again later
-                continue
 
     def close(self) -> None:
-        self._stop.set()
+        self.checker.close()
         if self.log is not None:
             self.log.close()
 
@@ -93,7 +83,7 @@ class CheckService:
         except (ValueError, RecursionError) as exc:
             raise ApiError(400, "bad_json", f"the body is not valid JSON ({str(exc)[:120]})") from None
 
-    def run(self, key: dict, via: str, raw: list) -> list[dict]:
+    async def run(self, key: dict, via: str, raw: list) -> list[dict]:
         listings = []
         for i, item in enumerate(raw):
             try:
@@ -102,7 +92,10 @@ class CheckService:
                 self.stats["rejected"] += 1
                 extra = {"index": i} if via == "batch" else {}
                 raise ApiError(400, "invalid_listing", str(exc), field=exc.field, **extra) from None
-        results = self.checker.check(listings)
+        try:
+            results = await asyncio.wrap_future(self.checker.submit(listings))
+        except WorkerLost as exc:
+            raise ApiError(503, "unavailable", str(exc), headers={"Retry-After": "1"}) from None
         self.stats["checked"] += len(results)
         if self.log is not None:
             self.log.record(key["name"], via, listings, results)
@@ -117,7 +110,7 @@ def create_app(service: CheckService) -> Starlette:
     async def check(request: Request):
         key = service.authorise(request)
         body = await service.body(request)
-        return JSONResponse(service.run(key, "single", [body])[0])
+        return JSONResponse((await service.run(key, "single", [body]))[0])
 
     async def batch(request: Request):
         key = service.authorise(request)
@@ -128,13 +121,12 @@ def create_app(service: CheckService) -> Starlette:
         if len(listings) > service.max_batch:
             raise ApiError(413, "batch_too_large", f"at most {service.max_batch} listings per batch "
                                                    f"({len(listings)} sent)")
-        return JSONResponse({"results": service.run(key, "batch", listings)})
+        return JSONResponse({"results": await service.run(key, "batch", listings)})
 
     async def healthz(request: Request):
-        banks = service.checker.banks
-        return JSONResponse({"status": "ok", "model_version": service.checker.classifier.version,
-                             "banks": {**{k: len(v) for k, v in banks.entries.items()},
-                                       "signature": len(banks.signatures)}, **service.stats})
+        pool = service.checker
+        return JSONResponse({"status": "ok", "model_version": pool.model_version, "banks": pool.bank_sizes,
+                             "workers": pool.workers, "model_calls": pool.stats, **service.stats})
 
     async def openapi(request: Request):
         return JSONResponse(openapi_schema(service.max_batch))
@@ -157,31 +149,18 @@ def create_app(service: CheckService) -> Starlette:
 
 def build_service(db_path: str, config, model_path: str | None = None) -> CheckService:
     """The service for the database at ``db_path`` with ``[check]`` settings from ``config``."""
-    from classifier.artifact import DEFAULT_MODEL
-    from classifier.predict import Classifier
-
     from store.accounts import accounts_path
-    from store.db import open_db
-    from precheck.banks import Banks
-    from precheck.decide import Checker
     from precheck.decision_log import DecisionLog
     from precheck.keys import KeyStore, RateLimiter
+    from precheck.pool import CheckPool
 
     sect = config.section("check")
-    relist = config.section("relist")
-    num_perm, threshold = int(relist.get("num_perm", 128)), float(relist.get("text_threshold", 0.6))
-
-    def load_banks():
-        db = open_db(db_path)
-        try:
-            return Banks.load(db, num_perm, threshold)
-        finally:
-            db.close()
-
-    checker = Checker(Classifier.load(model_path or DEFAULT_MODEL), load_banks(),
-                      decisions=dict(sect.get("decisions", {})), block_score=float(sect.get("block_score", 0.9)))
+    max_batch = min(1000, int(sect.get("max_batch", 1000)))
+    workers = int(sect.get("workers", 0))
+    if workers < 0:
+        raise ValueError(f"[check] workers = {workers}: 0 (in the server process) or more worker processes")
+    pool = CheckPool({"db_path": str(db_path), "config": config.data, "model_path": model_path}, workers, max_batch)
     keys = KeyStore(str(accounts_path(db_path)), ttl=float(sect.get("key_refresh_seconds", 2)))
     log = DecisionLog(db_path, float(sect.get("sample_allow", 0.05)))
-    return CheckService(checker, keys, RateLimiter(time.monotonic), log, load_banks,
-                        float(sect.get("bank_refresh_seconds", 60)), int(sect.get("max_body_bytes", 2_000_000)),
-                        min(1000, int(sect.get("max_batch", 1000))))
+    return CheckService(pool, keys, RateLimiter(time.monotonic), log, int(sect.get("max_body_bytes", 2_000_000)),
+                        max_batch)

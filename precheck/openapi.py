@@ -23,7 +23,8 @@ def _responses(ok: dict) -> dict:
     return {"200": {"description": "Decided", "content": {"application/json": {"schema": ok}}},
             **{str(code): {**err, "description": why} for code, why in (
                 (400, "Bad JSON or a bad listing"), (401, "No or unknown API key"), (413, "Body or batch too large"),
-                (415, "Not JSON"), (429, "Over the key's rate limit (Retry-After)"))}}
+                (415, "Not JSON"), (429, "Over the key's rate limit (Retry-After)"),
+                (503, "A check worker stopped mid-check; it was replaced (retry)"))}}
 
 
 def schema(max_batch: int = 1000) -> dict:

@@ -3,7 +3,8 @@ HTML), explore pages, repository pages with a rendered README, topics, stars, re
 attached binaries and a file tree whose config files can be opened.
 
 Bomber repositories keep a config file that *describes* an endpoint list; every domain in it is
-a sandbox placeholder (``*.sandbox.test``), and nothing here sends anything.
+a sandbox placeholder (``*.sandbox.test``), and nothing here sends anything. Given the endpoint
+host's port (sandbox/server.py), its URLs name that port, so a request to one would be recorded.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from html import escape
 from aiohttp import web
 
 from .catalogue import Catalogue, Row
+from .endpointhost import point_urls_here
 from .moderation import Moderation
 from .web import PAGE_SIZE, add_common_routes, html, matches, moderated, page_of, qs, shell, text_html
 
@@ -36,7 +38,7 @@ def _state(row: Row) -> str:
     return f"<script>window.__REPO_STATE__ = {blob};</script>"
 
 
-def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
+def build(catalogue: Catalogue, moderation: Moderation, endpoint_port: int | None = None) -> web.Application:
     app = web.Application()
 
     def live(rows):
@@ -142,6 +144,8 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
         text = config.get("text") if config.get("path") == path else (row.description if path == "README.md" else None)
         if text is None:
             return html(shell(path, '<pre class="blob">（此文件内容未收录）</pre>'))
+        if endpoint_port and path != "README.md":
+            text = point_urls_here(text, endpoint_port)
         return html(shell(path, f'<pre class="blob">{escape(text)}</pre>'))
 
     async def download(request):

@@ -9,7 +9,8 @@ import sys
 
 
 class SandboxProcess:
-    """``with SandboxProcess() as sb: sb.urls["marketplace"]`` — the sandbox on free loopback ports."""
+    """``with SandboxProcess() as sb: sb.urls["marketplace"]`` — the sandbox on free loopback ports;
+    ``sb.endpoint_host``: the endpoint host's URL (``sb.endpoint_hits()``: what it recorded)."""
 
     def __init__(self, seed: int = 2018, port_base: int = 0, rate_limit: float = 1000.0,
                  takedown_delay: float = 5.0, startup_timeout: float = 60.0, faults: bool = False):
@@ -21,6 +22,7 @@ class SandboxProcess:
         self.startup_timeout = startup_timeout
         self.proc: subprocess.Popen | None = None
         self.urls: dict[str, str] = {}
+        self.endpoint_host: str | None = None
 
     def start(self) -> "SandboxProcess":
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,11 +37,19 @@ class SandboxProcess:
             raise RuntimeError(f"sandbox did not start within {self.startup_timeout:.0f}s")
         line = self.proc.stdout.readline()
         try:
-            self.urls = json.loads(line)["urls"]
+            ready = json.loads(line)
+            self.urls, self.endpoint_host = ready["urls"], ready["endpoint_host"]
         except (json.JSONDecodeError, KeyError):
             self.stop()
             raise RuntimeError(f"sandbox failed to start: {line!r}") from None
         return self
+
+    def endpoint_hits(self) -> dict:
+        """{"hits": [[method, host, path], ...], "lookups": [domain, ...]} recorded by the endpoint host."""
+        import urllib.request
+
+        with urllib.request.urlopen(f"{self.endpoint_host}/_sandbox/hits", timeout=10) as resp:
+            return json.loads(resp.read())
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -162,6 +162,37 @@ def test_crawl_extract_notify_once_and_never_touch_an_endpoint(code_db, sandbox,
     assert "sandbox.test" in table and "still listed" in table
 
 
+def test_the_sandbox_endpoint_host_sees_lookups_and_never_an_endpoint(code_db, sandbox, smtp_server, tmp_path):
+    """`sweep sandbox`/`demo` run the endpoint host beside the platforms and the code host's configs name
+    its port, so Sweep reaching an endpoint would land there: after the crawl (code_db) and endpoints
+    collection + notice, it recorded security.txt lookups and not one endpoint request."""
+    import requests
+
+    from sandbox.endpointhost import endpoint_settings
+
+    port = int(sandbox.endpoint_host.rsplit(":", 1)[1])
+    extra = open_db(code_db).execute("SELECT extra FROM listings WHERE id = 'codehost:demo-hzq/duanxin-yace'"
+                                     ).fetchone()[0]
+    assert f"sms-verify.sandbox.test:{port}/api/code" in extra          # the crawled config points there
+    db_path = tmp_path / "sweep.db"
+    shutil.copy(code_db, db_path)
+    config = tmp_path / "sweep.toml"
+    config.write_text(_toml(endpoint_settings(port, contacts={"example.invalid": "abuse@example.invalid"}),
+                            smtp_server.config()), encoding="utf-8")
+    rows = {r["domain"]: r for r in json.loads(sweep("endpoints", "--notify", "--json", "--db", str(db_path),
+                                                     "--config", str(config)).stdout)}
+    assert {(e["host"], e["path"]) for e in rows["sandbox.test"]["endpoint_list"]} >= {
+        ("sms-verify.sandbox.test", "/api/code"), ("otp.sandbox.test", "/v1/send")}
+    assert rows["sandbox.test"]["contact"] == "security@sandbox.test"     # looked up at the endpoint host
+    seen = sandbox.endpoint_hits()
+    assert "sandbox.test" in seen["lookups"] and seen["hits"] == [], seen
+    # And it does record one: a request to a config's endpoint, as Sweep must never send.
+    probe = requests.get(f"http://127.0.0.1:{port}/api/code", headers={"Host": f"sms-verify.sandbox.test:{port}"},
+                         timeout=10)
+    assert probe.status_code == 403
+    assert sandbox.endpoint_hits()["hits"] == [["GET", "sms-verify.sandbox.test", "/api/code"]]
+
+
 def test_only_bomber_repositories_are_read(code_db, tmp_path):
     db_path = tmp_path / "sweep.db"
     shutil.copy(code_db, db_path)
