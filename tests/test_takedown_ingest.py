@@ -95,7 +95,7 @@ def test_a_batch_taken_by_an_ingest_that_died_is_put_back(redis, listings, model
     push(redis, listings[:30])
     dead = make_ingest(redis, db, model_path, batch_size=30)
     dead._take(keys=[KEYS.items, KEYS.items_processing], args=[30])          # took the batch, then died
-    dead.dedupe.close_spider()
+    dead._close_stages()
     redis.delete(KEYS.ingest_lock)
     assert redis.llen(KEYS.items_processing) == 30 and counts(db)[0] == 0
     ingest = make_ingest(redis, db, model_path, batch_size=30)
@@ -110,11 +110,8 @@ def test_a_batch_committed_but_not_acknowledged_is_not_stored_twice(redis, listi
     push(redis, listings[:30])
     dead = make_ingest(redis, db, model_path, batch_size=30)
     raw = dead._take(keys=[KEYS.items, KEYS.items_processing], args=[30])
-    batch = [item for item in map(dead._stage, raw) if item is not None]
-    dead._classify(batch)
-    dead._ensure_run(batch)
-    dead._write(batch)                                   # committed … and killed before the acknowledgement
-    dead.dedupe.close_spider()
+    dead.commit(dead.process(raw))                       # committed … and killed before the acknowledgement
+    dead._close_stages()
     redis.delete(KEYS.ingest_lock)
     ingest = make_ingest(redis, db, model_path, batch_size=30)
     ingest.step()
@@ -158,8 +155,9 @@ def test_a_full_disk_stops_ingest_with_the_batch_still_in_redis(redis, listings,
     ingest = make_ingest(redis, db, model_path, batch_size=50)
     ingest.step()
     push(redis, listings[5:55])
-    pages = ingest.store.db.execute("PRAGMA page_count").fetchone()[0]
-    ingest.store.db.execute(f"PRAGMA max_page_count = {pages}")      # SQLite's own "database or disk is full"
+    writer = ingest.store_stage.store.db                             # the store stage's connection writes listings
+    pages = writer.execute("PRAGMA page_count").fetchone()[0]
+    writer.execute(f"PRAGMA max_page_count = {pages}")               # SQLite's own "database or disk is full"
     with pytest.raises(IngestError, match="the disk is full"):
         ingest.step()
     assert counts(db)[0] == 5                                        # nothing of the failed batch written
