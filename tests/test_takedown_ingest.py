@@ -127,26 +127,61 @@ def test_a_second_ingest_is_refused(redis, model_path, tmp_path):
     first.close()
 
 
-def test_a_database_locked_by_another_process_is_retried(redis, listings, model_path, tmp_path):
+def hold_lock(db) -> sqlite3.Connection:
+    """Another process's view of the database: its own connection, holding the write lock."""
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_database_locked_by_another_process_is_waited_out(redis, listings, model_path, tmp_path):
     db = tmp_path / "sweep.db"
     push(redis, listings[:5])
-    ingest = make_ingest(redis, db, model_path, batch_size=5)
+    ingest = make_ingest(redis, db, model_path, batch_size=5, busy_timeout=0.2, retries=100)
     ingest.step()                                          # the database exists; now someone else takes its lock
     push(redis, listings[5:15])
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time\n"
-        f"con = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
-        "con.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(2); con.execute('COMMIT')")],
-        stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
-    ingest.busy_timeout, ingest.retries = 0.3, 5
-    ingest.store.db.execute("PRAGMA busy_timeout = 300")
+    holder = hold_lock(db)
+    pauses = []
+    pause = ingest._sleep
+
+    def release_then_pause(seconds):        # ingest met the lock and pauses: only now the holder lets go
+        if not pauses:
+            holder.execute("COMMIT")
+        pauses.append(seconds)
+        pause(seconds)
+
+    ingest._sleep = release_then_pause
     while ingest.step(wait=0):
         pass
-    holder.wait(10)
-    assert ingest.run_stats["sweep/store/locked"] >= 1
+    holder.close()
+    assert pauses and ingest.run_stats["sweep/store/locked"] == len(pauses)
     assert counts(db) == (15, 15, 15, 15)
+    assert redis.llen(KEYS.items) + redis.llen(KEYS.items_processing) == 0
     ingest.close()
+
+
+def test_a_lock_that_outlasts_the_retries_stops_ingest_with_the_batch_still_in_redis(redis, listings, model_path,
+                                                                                      tmp_path):
+    db = tmp_path / "sweep.db"
+    push(redis, listings[:5])
+    ingest = make_ingest(redis, db, model_path, batch_size=10, busy_timeout=0.05, retries=2)
+    ingest.step()
+    push(redis, listings[5:15])
+    holder = hold_lock(db)
+    try:
+        with pytest.raises(IngestError, match="still locked after 2 retries"):
+            ingest.step()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert ingest.run_stats["sweep/store/locked"] == 3          # the first attempt and two retries
+    assert counts(db)[0] == 5 and redis.llen(KEYS.items) + redis.llen(KEYS.items_processing) == 10
+    ingest.close()
+    again = make_ingest(redis, db, model_path, batch_size=10)    # the lock is gone: a rerun stores them
+    while again.step(wait=0):
+        pass
+    assert counts(db) == (15, 15, 15, 15)
+    again.close()
 
 
 def test_a_full_disk_stops_ingest_with_the_batch_still_in_redis(redis, listings, model_path, tmp_path):
