@@ -110,11 +110,12 @@ def test_without_resume_a_crawl_starts_afresh_and_says_what_it_discards(sandbox,
 
 def test_a_database_locked_by_another_process_is_waited_out(sandbox, model_path, catalogue, tmp_path):
     db = tmp_path / "sweep.db"
+    log = open(tmp_path / "crawl.log", "w+")
     crawl = subprocess.Popen(
         [sys.executable, "-m", "scrapy", "crawl", "forum", "-a", "profile=forum", "-a",
          f"base_url={sandbox.urls['forum']}", "-s", f"SWEEP_DB={db}", "-s", "SWEEP_STORE_BATCH=40",
-         "-s", "SWEEP_STORE_BUSY_TIMEOUT=0.5", "-s", "LOG_LEVEL=WARNING"],
-        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+         "-s", "SWEEP_STORE_BUSY_TIMEOUT=0.5", "-s", "SWEEP_STORE_RETRIES=100", "-s", "LOG_LEVEL=WARNING"],
+        cwd=ROOT, text=True, stdout=subprocess.DEVNULL, stderr=log,
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     deadline = time.monotonic() + 300
     while True:
@@ -127,10 +128,15 @@ def test_a_database_locked_by_another_process_is_waited_out(sandbox, model_path,
         time.sleep(0.05)
     holder = sqlite3.connect(db, isolation_level=None)       # another process's view: its own connection and lock
     holder.execute("BEGIN IMMEDIATE")
-    time.sleep(3)                                            # six busy timeouts
+    # Held until the crawl has met the lock (however slow the machine), then let go: it must wait it out.
+    while "is locked by another process" not in (tmp_path / "crawl.log").read_text(encoding="utf-8"):
+        assert crawl.poll() is None and time.monotonic() < deadline, "the crawl never met the lock"
+        time.sleep(0.05)
     holder.execute("COMMIT")
     holder.close()
-    _, err = crawl.communicate(timeout=300)
+    crawl.wait(timeout=300)
+    log.seek(0)
+    err = log.read()
     assert crawl.returncode == 0, err[-3000:]
     assert "is locked by another process" in err and "listings kept" in err
     run = sqlite3.connect(db).execute("SELECT outcome, stats FROM crawl_runs").fetchone()
