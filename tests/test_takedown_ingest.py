@@ -225,3 +225,14 @@ def test_sweep_ingest_killed_with_sigkill_loses_nothing(redis, redis_url, listin
     n = len(listings)
     assert counts(db) == (n, n, n, n)
     assert redis.llen(KEYS.items) == 0 and redis.llen(KEYS.items_processing) == 0
+
+
+def test_a_missing_model_fails_at_open_and_leaves_nothing_open(redis, tmp_path):
+    from classifier.artifact import ArtifactError
+
+    ingest = Ingest(redis, str(tmp_path / "sweep.db"), str(tmp_path / "no-model.skops"), KEYS)
+    with pytest.raises((ArtifactError, OSError)):
+        ingest.open()
+    assert ingest.stages == []
+    ingest.close()                                   # what the CLI does after a failed open
+    assert redis.get(KEYS.ingest_lock) is None

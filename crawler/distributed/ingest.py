@@ -137,14 +137,20 @@ class Ingest:
     def _open_stages(self) -> None:
         """Fresh stages for a run, as a crawl has: the dedupe stage remembers what this run has seen."""
         self.host = StageHost(self.settings)
-        self.stages = build_stages(self.host)
-        for stage in self.stages:
+        for stage in build_stages(self.host):
             if hasattr(stage, "open_spider"):
-                stage.open_spider()
+                try:
+                    stage.open_spider()       # the classify stage loads the model: a bad one fails here
+                except BaseException:
+                    self._close_stages()
+                    raise
+            self.stages.append(stage)
 
     def _close_stages(self) -> None:
-        self.store_stage.buffer.clear()        # whatever is left was not committed: it is still in Redis
+        """Close the opened stages; what the store stage still holds was not committed: it is still in Redis."""
         for stage in reversed(self.stages):
+            if isinstance(stage, StorePipeline):
+                stage.buffer.clear()
             if hasattr(stage, "close_spider"):
                 stage.close_spider()
         self.stages = []
