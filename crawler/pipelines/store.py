@@ -6,11 +6,15 @@ the requests the listings came from only once they are safe (crawler/scheduler/t
 A write that fails is rolled back whole and its listings are kept:
 
 - the database is locked by another process (longer than SWEEP_STORE_BUSY_TIMEOUT): a warning,
-  ``sweep/store/locked``, and retries with growing pauses, at most SWEEP_STORE_RETRIES times;
+  ``sweep/store/locked``, and retries with growing pauses, at most SWEEP_STORE_RETRIES times
+  (store/retry.py) — at a later item while the crawl runs, in place when the spider closes;
 - the disk is full (``sweep/store/disk_full``), or the write fails otherwise, or the lock
   outlasts the retries: an error, and the crawl stops cleanly. What could not be stored is
   announced (``commit_failed``, ``sweep/store/unsaved``): its requests stay in the frontier and
   ``--resume`` fetches them again.
+
+`sweep ingest` runs this same stage without a spider: it opens the runs, sets ``run_id`` and calls
+:meth:`StorePipeline.commit` once per Redis batch under the same retry policy.
 
 A bare ``scrapy crawl`` (no SWEEP_RUN_ID) opens its own run and, once the spider has closed and
 its monitors have run, records it as a cycle does: the platform's summary and monitor results.
