@@ -64,7 +64,7 @@ def worker(platforms, profiles_dir, base_urls, keywords, fresh, verbose, config_
     from crawler.run import crawl
 
     from common.config import load_config
-    from ops.schedule import crawl_overrides, monitor_failures
+    from ops.cycle import crawl_overrides, monitor_failures
 
     url = redis_url(redis_option, config_path)
     overrides = crawl_overrides(load_config(config_path))    # [crawl] contact, [monitors] thresholds

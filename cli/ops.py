@@ -194,7 +194,7 @@ def run(ctx, db_path, platforms, profiles_dir, base_urls, keywords, verbose, res
 @click.pass_context
 def schedule(ctx, db_path, platforms, profiles_dir, base_urls, keywords, verbose, resume, config_path, crons, once,
              max_cycles, clock, trigger):
-    """Run cycles (crawl → classify → evidence → file confirmed reports → recheck) on a timetable.
+    """Run cycles (crawl → classify → evidence → reports → endpoints → recheck) on a timetable.
 
     The timetable is `[schedule] cycles` in sweep.toml (cron expressions, in `timezone`,
     default UTC) or --cron. Each cycle runs in its own process under a lock in the database:

@@ -6,6 +6,7 @@ the CLI overrides SWEEP_* settings per run.
 from pathlib import Path
 
 from classifier.artifact import DEFAULT_MODEL
+from crawler import pipelines
 
 BOT_NAME = "sweep"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -103,14 +104,7 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 15000
 PLAYWRIGHT_ABORT_REQUEST = "crawler.browser.abort_request"
 SWEEP_BROWSER_USER = "nobody"     # run as root: Chromium runs as this user, so its sandbox works
 
-ITEM_PIPELINES = {
-    "crawler.pipelines.validate.ValidatePipeline": 100,
-    "crawler.pipelines.normalise.NormalisePipeline": 200,
-    "crawler.pipelines.schema.ListingValidationPipeline": 250,     # crawler/schemas/listing.json
-    "crawler.pipelines.dedupe.DedupePipeline": 300,
-    "crawler.pipelines.classify.ClassifyPipeline": 400,
-    "crawler.pipelines.store.StorePipeline": 500,
-}
+ITEM_PIPELINES = dict(pipelines.STAGES)       # crawler/pipelines/__init__.py: the one list, shared with `sweep ingest`
 
 # Sweep's own settings.
 SWEEP_DB = "sweep.db"

@@ -1,17 +1,53 @@
 """One cycle: crawl the enabled platforms (classifying and storing as listings arrive), record the run."""
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass, field
 
 from classifier import artifact
 from common.clock import SYSTEM
+from common.config import Config, ConfigError, load_config
 from crawler.profile import PROFILE_DIR, ProfileError, load_profiles
 from crawler.run import crawl, crawl_settings
 from crawler.stats import summarise
 
 from store.db import open_db
 from store.listings import Store
+
+
+_CONTACT = re.compile(r"^(?:mailto:)?[^@\s;()<>]+@[^@\s;()<>]+\.[A-Za-z]{2,}$|^https?://[^\s;()<>]+$")
+
+
+# -- crawl settings from the config file ---------------------------------------------------------
+def crawl_overrides(config: Config | None = None) -> dict:
+    """Crawl settings from sweep.toml: ``[crawl] contact`` → USER_AGENT, ``[monitors]`` → SWEEP_MONITOR_*."""
+    from crawler.monitors import THRESHOLDS
+    from crawler.settings import user_agent
+
+    config = config if config is not None else load_config()
+    out = {}
+    contact = config.section("crawl").get("contact")
+    if contact is not None:
+        if not isinstance(contact, str) or not _CONTACT.match(contact):
+            raise ConfigError(f"[crawl] contact = {contact!r}: give an email address or an http(s) URL where "
+                              f"platforms can reach the operator")
+        out["SWEEP_CONTACT"] = contact
+        out["USER_AGENT"] = user_agent(contact)
+    for key, value in config.section("monitors").items():
+        if key not in THRESHOLDS:
+            raise ConfigError(f"[monitors] {key}: unknown threshold (known: {', '.join(THRESHOLDS)})")
+        out[THRESHOLDS[key][0]] = value
+    return out
+
+
+# -- monitor results -----------------------------------------------------------------------------
+def monitor_failures(monitors: dict[str, list[dict]]) -> list[str]:
+    """One line per failed check, naming the platform and the check."""
+    from crawler.monitors import failures
+
+    return [f"{platform}: monitor {row['monitor']} failed: {row['message']}"
+            for platform, rows in monitors.items() for row in failures(rows)]
 
 
 @dataclass
@@ -47,8 +83,6 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
               keywords: str | None = None, progress: bool = True, log_level: str = "WARNING",
               config=None, resume: bool = False, clock=SYSTEM) -> CycleResult:
     """``resume``: continue what an interrupted crawl of these platforms left in the frontier."""
-    from ops.schedule import crawl_overrides, monitor_failures
-
     overrides = crawl_overrides(config)      # [crawl] contact → User-Agent, [monitors] thresholds (sweep.toml)
     profiles = load_profiles(profiles_dir or PROFILE_DIR, platforms or None)
     if not profiles:

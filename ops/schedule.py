@@ -12,10 +12,10 @@ One cycle (:func:`run_scheduled_cycle`, also what cron and systemd timers run vi
 1. takes the ``cycle`` lock in the database (ops/lock.py) — refused (exit 75) while another
    cycle holds it, taken over when its holder was killed or went quiet;
 2. crawls and classifies every enabled platform (ops/cycle.py), monitors included;
-3. runs ``takedown.evidence.capture_flagged``, ``takedown.reports.file_confirmed`` and
-   ``takedown.recheck.recheck_due`` — each ``(db_path, config, clock)`` — skipping (and
-   recording) a step whose module or function does not exist, and skipping every step if the
-   lock was taken over meanwhile (reports are never filed by two cycles at once);
+3. runs the takedown steps of ops/steps.py — evidence, reports, endpoints (collect abused
+   endpoints from code-host listings), notify (their owners), recheck — each
+   ``(db_path, config, clock)``; a failing step is recorded and the others still run, and every
+   step is skipped if the lock was taken over meanwhile (reports are never filed by two cycles at once);
 4. records everything in the run's ``crawl_runs`` row (``stats.cycle``), refusals included.
 
 Time comes from ``clock`` (common/clock.py: ``now()`` and ``sleep()``; a plain callable returning
@@ -25,11 +25,9 @@ hours apart in seconds.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -42,46 +40,13 @@ from croniter import croniter
 
 from common.clock import SYSTEM, as_clock
 from common.config import Config, ConfigError, load_config
+from ops.cycle import run_cycle
 from ops.lock import DatabaseLock, Holder, LockHeld
+from ops.steps import STEPS
 
 logger = logging.getLogger(__name__)
 
 EX_TEMPFAIL = 75          # `sweep schedule --once` when another cycle holds the lock
-STEPS = (("evidence", "takedown.evidence", "capture_flagged"),
-         ("reports", "takedown.reports", "file_confirmed"),
-         ("recheck", "takedown.recheck", "recheck_due"))
-_CONTACT = re.compile(r"^(?:mailto:)?[^@\s;()<>]+@[^@\s;()<>]+\.[A-Za-z]{2,}$|^https?://[^\s;()<>]+$")
-
-
-# -- crawl settings from the config file ---------------------------------------------------------
-def crawl_overrides(config: Config | None = None) -> dict:
-    """Crawl settings from sweep.toml: ``[crawl] contact`` → USER_AGENT, ``[monitors]`` → SWEEP_MONITOR_*."""
-    from crawler.monitors import THRESHOLDS
-    from crawler.settings import user_agent
-
-    config = config if config is not None else load_config()
-    out = {}
-    contact = config.section("crawl").get("contact")
-    if contact is not None:
-        if not isinstance(contact, str) or not _CONTACT.match(contact):
-            raise ConfigError(f"[crawl] contact = {contact!r}: give an email address or an http(s) URL where "
-                              f"platforms can reach the operator")
-        out["SWEEP_CONTACT"] = contact
-        out["USER_AGENT"] = user_agent(contact)
-    for key, value in config.section("monitors").items():
-        if key not in THRESHOLDS:
-            raise ConfigError(f"[monitors] {key}: unknown threshold (known: {', '.join(THRESHOLDS)})")
-        out[THRESHOLDS[key][0]] = value
-    return out
-
-
-# -- monitor results -----------------------------------------------------------------------------
-def monitor_failures(monitors: dict[str, list[dict]]) -> list[str]:
-    """One line per failed check, naming the platform and the check."""
-    from crawler.monitors import failures
-
-    return [f"{platform}: monitor {row['monitor']} failed: {row['message']}"
-            for platform, rows in monitors.items() for row in failures(rows)]
 
 
 # -- the timetable -------------------------------------------------------------------------------
@@ -135,20 +100,9 @@ def _brief(value):
     return None
 
 
-def run_step(name: str, module: str, func: str, db_path: str, config: Config, clock) -> dict:
+def run_step(name: str, step, db_path: str, config: Config, clock) -> dict:
     try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        logger.warning("cycle step %s skipped: %s does not exist yet", name, module)
-        return {"status": "skipped", "detail": f"{module} is not available"}
-    fn = getattr(mod, func, None)
-    if fn is None:
-        logger.warning("cycle step %s skipped: %s.%s does not exist yet", name, module, func)
-        return {"status": "skipped", "detail": f"{module}.{func} is not available"}
-    try:
-        value = fn(db_path, config, clock)
+        value = step(db_path, config, clock)
     except Exception as exc:     # noqa: BLE001 — one step failing must not stop the others
         logger.exception("cycle step %s failed", name)
         return {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"[:500]}
@@ -184,8 +138,6 @@ def run_scheduled_cycle(db_path: str, config: Config | None = None, clock=SYSTEM
                         log_level: str = "WARNING", trigger: str | None = None, progress: bool = False,
                         resume: bool = False, steps=STEPS) -> CycleReport:
     """One whole cycle under the database lock; never raises for a failed step (see the report)."""
-    from ops.cycle import run_cycle
-
     config = config if config is not None else load_config()
     clock = as_clock(clock)
     section = config.section("schedule")
@@ -217,12 +169,12 @@ def run_scheduled_cycle(db_path: str, config: Config | None = None, clock=SYSTEM
             logger.exception("cycle crawl failed")
             done["crawl"] = {"status": "failed", "detail": f"{type(exc).__name__}: {exc}"[:500]}
             failures.append(f"crawl: {type(exc).__name__}: {exc}")
-        for name, module, func in steps:
+        for name, step in steps:
             if lock.lost or not lock.beat():
                 done[name] = {"status": "skipped", "detail": "the cycle lock was taken over by another cycle"}
                 failures.append(f"{name}: skipped, the cycle lock was taken over")
                 continue
-            done[name] = run_step(name, module, func, db_path, config, clock)
+            done[name] = run_step(name, step, db_path, config, clock)
             if done[name]["status"] == "failed":
                 failures.append(f"{name}: {done[name]['detail']}")
         cycle["steps"] = done

@@ -106,7 +106,8 @@ def test_a_database_locked_by_another_process_is_waited_out(sandbox, model_path,
     crawl = subprocess.Popen(
         [sys.executable, "-m", "scrapy", "crawl", "forum", "-a", "profile=forum", "-a",
          f"base_url={sandbox.urls['forum']}", "-s", f"SWEEP_DB={db}", "-s", "SWEEP_STORE_BATCH=40",
-         "-s", "SWEEP_STORE_BUSY_TIMEOUT=0.5", "-s", "LOG_LEVEL=WARNING"],
+         "-s", "SWEEP_STORE_BUSY_TIMEOUT=0.5", "-s", "SWEEP_STORE_RETRIES=100", "-s",
+         "LOG_LEVEL=WARNING"],
         cwd=ROOT, text=True, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
     def stored(n: int):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from common.config import Config, ConfigError, load_config
-from ops.schedule import crawl_overrides
+from ops.cycle import crawl_overrides
 
 SECRET_FILE = '[channels.smtp]\nhost = "127.0.0.1"\npassword = "hunter2-file"\n'
 ENV_ONLY = '[channels.smtp]\nhost = "127.0.0.1"\npassword_env = "SWEEP_SMTP_PASSWORD"\n'

@@ -95,7 +95,7 @@ def test_a_batch_taken_by_an_ingest_that_died_is_put_back(redis, listings, model
     push(redis, listings[:30])
     dead = make_ingest(redis, db, model_path, batch_size=30)
     dead._take(keys=[KEYS.items, KEYS.items_processing], args=[30])          # took the batch, then died
-    dead.dedupe.close_spider()
+    dead._close_stages()
     redis.delete(KEYS.ingest_lock)
     assert redis.llen(KEYS.items_processing) == 30 and counts(db)[0] == 0
     ingest = make_ingest(redis, db, model_path, batch_size=30)
@@ -110,11 +110,8 @@ def test_a_batch_committed_but_not_acknowledged_is_not_stored_twice(redis, listi
     push(redis, listings[:30])
     dead = make_ingest(redis, db, model_path, batch_size=30)
     raw = dead._take(keys=[KEYS.items, KEYS.items_processing], args=[30])
-    batch = [item for item in map(dead._stage, raw) if item is not None]
-    dead._classify(batch)
-    dead._ensure_run(batch)
-    dead._write(batch)                                   # committed … and killed before the acknowledgement
-    dead.dedupe.close_spider()
+    dead.commit(dead.process(raw))                       # committed … and killed before the acknowledgement
+    dead._close_stages()
     redis.delete(KEYS.ingest_lock)
     ingest = make_ingest(redis, db, model_path, batch_size=30)
     ingest.step()
@@ -130,26 +127,61 @@ def test_a_second_ingest_is_refused(redis, model_path, tmp_path):
     first.close()
 
 
-def test_a_database_locked_by_another_process_is_retried(redis, listings, model_path, tmp_path):
+def hold_lock(db) -> sqlite3.Connection:
+    """Another process's view of the database: its own connection, holding the write lock."""
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_database_locked_by_another_process_is_waited_out(redis, listings, model_path, tmp_path):
     db = tmp_path / "sweep.db"
     push(redis, listings[:5])
-    ingest = make_ingest(redis, db, model_path, batch_size=5)
+    ingest = make_ingest(redis, db, model_path, batch_size=5, busy_timeout=0.2, retries=100)
     ingest.step()                                          # the database exists; now someone else takes its lock
     push(redis, listings[5:15])
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sqlite3, sys, time\n"
-        f"con = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
-        "con.execute('BEGIN IMMEDIATE'); print('locked', flush=True); time.sleep(2); con.execute('COMMIT')")],
-        stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
-    ingest.busy_timeout, ingest.retries = 0.3, 5
-    ingest.store.db.execute("PRAGMA busy_timeout = 300")
+    holder = hold_lock(db)
+    pauses = []
+    pause = ingest._sleep
+
+    def release_then_pause(seconds):        # ingest met the lock and pauses: only now the holder lets go
+        if not pauses:
+            holder.execute("COMMIT")
+        pauses.append(seconds)
+        pause(seconds)
+
+    ingest._sleep = release_then_pause
     while ingest.step(wait=0):
         pass
-    holder.wait(10)
-    assert ingest.run_stats["sweep/store/locked"] >= 1
+    holder.close()
+    assert pauses and ingest.run_stats["sweep/store/locked"] == len(pauses)
     assert counts(db) == (15, 15, 15, 15)
+    assert redis.llen(KEYS.items) + redis.llen(KEYS.items_processing) == 0
     ingest.close()
+
+
+def test_a_lock_that_outlasts_the_retries_stops_ingest_with_the_batch_still_in_redis(redis, listings, model_path,
+                                                                                      tmp_path):
+    db = tmp_path / "sweep.db"
+    push(redis, listings[:5])
+    ingest = make_ingest(redis, db, model_path, batch_size=10, busy_timeout=0.05, retries=2)
+    ingest.step()
+    push(redis, listings[5:15])
+    holder = hold_lock(db)
+    try:
+        with pytest.raises(IngestError, match="still locked after 2 retries"):
+            ingest.step()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert ingest.run_stats["sweep/store/locked"] == 3          # the first attempt and two retries
+    assert counts(db)[0] == 5 and redis.llen(KEYS.items) + redis.llen(KEYS.items_processing) == 10
+    ingest.close()
+    again = make_ingest(redis, db, model_path, batch_size=10)    # the lock is gone: a rerun stores them
+    while again.step(wait=0):
+        pass
+    assert counts(db) == (15, 15, 15, 15)
+    again.close()
 
 
 def test_a_full_disk_stops_ingest_with_the_batch_still_in_redis(redis, listings, model_path, tmp_path):
@@ -158,8 +190,9 @@ def test_a_full_disk_stops_ingest_with_the_batch_still_in_redis(redis, listings,
     ingest = make_ingest(redis, db, model_path, batch_size=50)
     ingest.step()
     push(redis, listings[5:55])
-    pages = ingest.store.db.execute("PRAGMA page_count").fetchone()[0]
-    ingest.store.db.execute(f"PRAGMA max_page_count = {pages}")      # SQLite's own "database or disk is full"
+    writer = ingest.store_stage.store.db                             # the store stage's connection writes listings
+    pages = writer.execute("PRAGMA page_count").fetchone()[0]
+    writer.execute(f"PRAGMA max_page_count = {pages}")               # SQLite's own "database or disk is full"
     with pytest.raises(IngestError, match="the disk is full"):
         ingest.step()
     assert counts(db)[0] == 5                                        # nothing of the failed batch written
@@ -192,3 +225,14 @@ def test_sweep_ingest_killed_with_sigkill_loses_nothing(redis, redis_url, listin
     n = len(listings)
     assert counts(db) == (n, n, n, n)
     assert redis.llen(KEYS.items) == 0 and redis.llen(KEYS.items_processing) == 0
+
+
+def test_a_missing_model_fails_at_open_and_leaves_nothing_open(redis, tmp_path):
+    from classifier.artifact import ArtifactError
+
+    ingest = Ingest(redis, str(tmp_path / "sweep.db"), str(tmp_path / "no-model.skops"), KEYS)
+    with pytest.raises((ArtifactError, OSError)):
+        ingest.open()
+    assert ingest.stages == []
+    ingest.close()                                   # what the CLI does after a failed open
+    assert redis.get(KEYS.ingest_lock) is None

@@ -19,6 +19,8 @@ from common.clock import ManualClock
 from common.config import Config, ConfigError
 from ops.lock import DatabaseLock, read_holder
 from ops.schedule import EX_TEMPFAIL, Scheduler, Timetable, run_step
+from ops.steps import STEPS
+from sandbox.endpointhost import EndpointHost
 from tests.conftest import ROOT, sweep
 
 CRON = "0 */6 * * *"
@@ -71,11 +73,11 @@ def test_scheduler_sleeps_on_the_clock_and_skips_fire_times_missed_during_a_cycl
     assert clock.slept == pytest.approx(30 + 5 * 3600)
 
 
-def test_a_step_that_does_not_exist_yet_is_skipped_and_a_failing_one_is_recorded(tmp_path):
-    assert run_step("x", "takedown.no_such_module", "go", "db", Config(), None)["status"] == "skipped"
-    assert run_step("x", "ops.schedule", "no_such_function", "db", Config(), None)["status"] == "skipped"
-    failed = run_step("x", "json", "loads", "not json", Config(), None)
+def test_a_failing_step_is_recorded_and_every_step_is_a_real_callable():
+    failed = run_step("x", json.loads, "not json", Config(), None)
     assert failed["status"] == "failed" and "TypeError" in failed["detail"]
+    assert [name for name, _ in STEPS] == ["evidence", "reports", "endpoints", "notify", "recheck"]
+    assert all(callable(step) for _, step in STEPS)
 
 
 # -- real cycles -----------------------------------------------------------------------------------
@@ -105,6 +107,31 @@ def cycle_config(write_config, monkeypatch):
     return write_config(CYCLE_CONFIG, mode=0o600)
 
 
+def test_a_scheduled_cycle_collects_abused_endpoints_and_files_their_owners_reports(fresh_sandbox, model_path,
+                                                                                   tmp_path):
+    db = tmp_path / "sweep.db"
+    with EndpointHost() as host:
+        settings = host.settings(contacts={"example.invalid": "abuse@example.invalid"})
+        config = tmp_path / "sweep.toml"
+        config.write_text("[evidence]\nmax_per_cycle = 1\n[endpoints]\n" + "".join(
+            f"{key} = {json.dumps(value) if not isinstance(value, dict) else toml_table(value)}\n"
+            for key, value in settings.items()), encoding="utf-8")
+        sweep("schedule", "--once", "--db", str(db), "--config", str(config), "--platform", "codehost",
+              "--base-url", f"codehost={fresh_sandbox.urls['codehost']}", check=False)
+        assert host.hits == []                                       # never a request to an abused endpoint
+    steps = runs(db)[-1]["stats"]["cycle"]["steps"]
+    assert steps["crawl"]["status"] == "ok" and steps["endpoints"]["status"] == "ok"
+    assert steps["endpoints"]["result"]["files"] > 0 and steps["notify"]["result"] == {"filed": 2}
+    con = sqlite3.connect(db)
+    filed = dict(con.execute("SELECT domain, report_id FROM endpoint_domains"))
+    con.close()
+    assert set(filed) == {"sandbox.test", "example.invalid"} and all(filed.values())
+
+
+def toml_table(value: dict) -> str:
+    return "{" + ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in value.items()) + "}"
+
+
 def test_schedule_runs_two_cycles_on_an_injected_clock(fresh_sandbox, model_path, small_profiles, cycle_config,
                                                        tmp_path, capfd):
     db = tmp_path / "sched.db"
@@ -121,8 +148,8 @@ def test_schedule_runs_two_cycles_on_an_injected_clock(fresh_sandbox, model_path
         late = (utc(cycle["started"]) - utc(due + "+00:00")).total_seconds()
         assert cycle["trigger"] == CRON and 0 <= late < 120      # the child ran on the scheduler's time
         assert cycle["steps"]["crawl"]["status"] == "ok"
-        assert set(cycle["steps"]) == {"crawl", "evidence", "reports", "recheck"}
-        assert all(s["status"] in ("ok", "skipped", "failed") for s in cycle["steps"].values())
+        assert set(cycle["steps"]) == {"crawl", "evidence", "reports", "endpoints", "notify", "recheck"}
+        assert all(s["status"] in ("ok", "failed") for s in cycle["steps"].values())
         assert run["stats"]["platforms"]["appstore"]["listings"] > 0
     assert second["stats"]["platforms"]["appstore"]["unchanged"] == first["stats"]["platforms"]["appstore"]["new"]
     assert read_holder(db) is None                                  # each cycle gave the lock back

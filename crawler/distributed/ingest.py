@@ -1,9 +1,10 @@
 """`sweep ingest`: the one writer of a distributed crawl — listings from Redis into SQLite.
 
 Workers (`sweep worker`) push listings onto ``<prefix>:items``. Ingest moves a batch of them
-onto ``<prefix>:items:processing`` with one Lua script, runs the crawl's own stages —
-validate → normalise → dedupe → classify (one batch) → store (one transaction) — and only after
-the commit deletes the processing list. Killed at any point, the next ingest first puts the
+onto ``<prefix>:items:processing`` with one Lua script, runs the crawl's own stages — the
+classes of crawler/pipelines/__init__.py STAGES, in its order, built from the crawl's settings:
+validate → normalise → schema → dedupe → classify (one batch) → store (one transaction) — and only
+after the commit deletes the processing list. Killed at any point, the next ingest first puts the
 processing list back in front of the queue: what was already committed comes back as 'seen'
 (same content hash), so every listing is stored exactly once.
 
@@ -16,37 +17,40 @@ One crawl run per distributed crawl: the run opens with the first listing and cl
 crawl is over — no worker heartbeat, no request queued or being processed, nothing left to
 ingest — so the same listing in the next crawl is an update, not a duplicate.
 
-Faults: the database locked by another process is retried with growing pauses (a warning and
-``sweep/store/locked`` each time); a full disk, any other write error, or a lock that outlasts
-the retries stops ingest with :class:`IngestError` — the batch stays in Redis for the next one.
+Faults: the database locked by another process is retried with growing pauses (store/retry.py,
+the store stage's own policy: a warning and ``sweep/store/locked`` each time); a full disk, any
+other write error, or a lock that outlasts the retries stops ingest with :class:`IngestError` —
+the batch stays in Redis for the next one.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
 import socket
 import sqlite3
+import sys
 import time
 from collections import Counter
 from types import SimpleNamespace
 
 import psutil
 from scrapy.exceptions import DropItem
+from scrapy.signalmanager import SignalManager
 
 from crawler.distributed.keys import Keys
 from crawler.distributed.listing_codec import decode_listing, decode_platform
 from crawler.distributed.wire import Rejected, Rejects, printable
 from crawler.items import Listing
-from crawler.pipelines.classify import as_record
-from crawler.pipelines.dedupe import DedupePipeline
-from crawler.pipelines.normalise import NormalisePipeline
-from crawler.pipelines.store import failure_kind
-from crawler.pipelines.validate import ValidatePipeline
+from crawler.pipelines import build_stages
+from crawler.pipelines.store import StorePipeline
+from crawler.run import crawl_settings
 
 from store.db import open_db
 from store.listings import Store
 from common.errors import SweepError
+from store.retry import WriteFailed
 
 logger = logging.getLogger(__name__)
 
@@ -84,46 +88,82 @@ class Stats(Counter):
         return self.get(key, default)
 
 
+class StageHost:
+    """What the stages read from Scrapy's Crawler, outside a crawl: settings, stats and signals.
+    No spider (so the store stage leaves runs and platforms to ingest) and no engine."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.stats = Stats()
+        self.signals = SignalManager(self)
+        self.spider = None
+        self.engine = None
+
+
 class Ingest:
     def __init__(self, server, db_path: str, model_path: str, keys: Keys = Keys(), batch_size: int = 200,
-                 busy_timeout: float = 10.0, retries: int = 5, lock_ttl: float = 30.0):
+                 busy_timeout: float = 10.0, retries: int = 5, lock_ttl: float = 30.0, settings: dict | None = None):
+        """``settings``: crawl settings over crawler/settings.py (e.g. Spidermon's validation ones)."""
         self.server = server
         self.db_path = db_path
-        self.model_path = model_path
         self.keys = keys
         self.batch_size = batch_size
-        self.busy_timeout = busy_timeout
-        self.retries = retries
         self.lock_ttl = lock_ttl
+        self.settings = crawl_settings(db_path, overrides={
+            "SWEEP_MODEL": model_path, "SWEEP_CLASSIFY_BATCH": batch_size,
+            "SWEEP_CLASSIFY_WORKERS": 0,            # one batch at a time: nothing to overlap with
+            "SWEEP_STORE_BATCH": sys.maxsize,       # ingest commits once per Redis batch (commit())
+            "SWEEP_STORE_BUSY_TIMEOUT": busy_timeout, "SWEEP_STORE_RETRIES": retries, **(settings or {})})
         self.me = json.dumps({"host": socket.gethostname(), "pid": os.getpid()})
         self.stats = Stats()
-        self.run_stats = Stats()
         self.store: Store | None = None
-        self.model = None
+        self.stages: list = []
+        self.host: StageHost | None = None
         self.run_id: int | None = None
         self.platforms: set[str] = set()
+        self.loop = asyncio.new_event_loop()        # the classify stage awaits its batch
         self._take = server.register_script(TAKE)
         self._put_back = server.register_script(PUT_BACK)
         self.rejects = Rejects(server, keys.rejected, self.stats, "listing")
-        self._stages()
 
-    def _stages(self) -> None:
-        """Fresh stages for a run: the dedupe stage remembers what this run has seen."""
-        self.validate = ValidatePipeline(self.run_stats)
-        self.normalise = NormalisePipeline()
-        self.dedupe = DedupePipeline(self.db_path, self.run_stats)
+    @property
+    def run_stats(self) -> Stats:
+        """This run's stats: the stages' (as a crawl's) and the listings rejected on the way in."""
+        return self.host.stats
+
+    @property
+    def store_stage(self) -> StorePipeline:
+        return next(stage for stage in self.stages if isinstance(stage, StorePipeline))
+
+    def _open_stages(self) -> None:
+        """Fresh stages for a run, as a crawl has: the dedupe stage remembers what this run has seen."""
+        self.host = StageHost(self.settings)
+        for stage in build_stages(self.host):
+            if hasattr(stage, "open_spider"):
+                try:
+                    stage.open_spider()       # the classify stage loads the model: a bad one fails here
+                except BaseException:
+                    self._close_stages()
+                    raise
+            self.stages.append(stage)
+
+    def _close_stages(self) -> None:
+        """Close the opened stages; what the store stage still holds was not committed: it is still in Redis."""
+        for stage in reversed(self.stages):
+            if isinstance(stage, StorePipeline):
+                stage.buffer.clear()
+            if hasattr(stage, "close_spider"):
+                stage.close_spider()
+        self.stages = []
 
     # -- lifecycle -------------------------------------------------------------------------------
     def open(self) -> int:
         """Take the ingest lock, put back what a killed ingest left; returns how many listings that was."""
         self._lock()
-        from classifier.predict import shared
-
-        self.model = shared(self.model_path)
         db = open_db(self.db_path)
-        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        db.execute(f"PRAGMA busy_timeout = {int(self.settings.getfloat('SWEEP_STORE_BUSY_TIMEOUT') * 1000)}")
         self.store = Store(db)
-        self.dedupe.open_spider()
+        self._open_stages()             # loads the model: a missing or untrusted one fails here
         back = self._put_back(keys=[self.keys.items_processing, self.keys.items])
         if back:
             logger.warning("put back %d listings a stopped ingest had taken", back)
@@ -135,7 +175,9 @@ class Ingest:
                 self.finish_run("failed" if self.pending_work() else "ok")
             except sqlite3.Error as exc:            # e.g. the disk is full: the run stays open, nothing is lost
                 logger.error("could not close run %s: %s", self.run_id, exc)
-        self.dedupe.close_spider()
+        if self.stages:
+            self._close_stages()
+        self.loop.close()
         self.store.db.close()
         if self.server.get(self.keys.ingest_lock) == self.me.encode():
             self.server.delete(self.keys.ingest_lock)
@@ -175,58 +217,51 @@ class Ingest:
             raw = [first, *self._take(keys=[self.keys.items, self.keys.items_processing], args=[self.batch_size - 1])]
         if not raw:
             return 0
-        listings = [item for item in map(self._stage, raw) if item is not None]
-        self._classify(listings)
-        if listings:
-            self._ensure_run(listings)
-            self._write(listings)
+        self.commit(self.process(raw))
         self.server.delete(self.keys.items_processing)         # acknowledged: the batch is committed
         self.stats.inc_value("ingested", len(raw))
         return len(raw)
 
-    def _stage(self, data: bytes) -> Listing | None:
+    def process(self, raw: list[bytes]) -> list[Listing]:
+        """Decode and run every stage up to the store's commit; the listings now in the store stage's buffer."""
+        listings = [item for item in map(self._decode, raw) if item is not None]
+        return [item for item in self.loop.run_until_complete(self._through_stages_all(listings)) if item is not None]
+
+    async def _through_stages_all(self, listings: list[Listing]) -> list:
+        return await asyncio.gather(*map(self._through_stages, listings))
+
+    def _decode(self, data: bytes) -> Listing | None:
         try:
-            item = decode_listing(data)
+            return decode_listing(data)
         except Rejected as exc:          # never executed: counted with the run, kept aside, and on to the next
             self.rejects(data, exc, f"list {self.keys.items}")
             self.run_stats.inc_value(f"sweep/redis/rejected/{exc.reason}")
             return None
+
+    async def _through_stages(self, item: Listing) -> Listing | None:
+        """One listing through the stages, in order, as Scrapy passes it (a stage may be a coroutine)."""
         try:
-            item = self.validate.process_item(item)
-            item = self.normalise.process_item(item)
-            return self.dedupe.process_item(item)
+            for stage in self.stages:
+                item = stage.process_item(item)
+                if asyncio.iscoroutine(item):
+                    item = await item
         except DropItem:
             return None
+        return item
 
-    def _classify(self, listings: list[Listing]) -> None:
-        todo = [item for item in listings if item.status != "seen"]
-        if not todo:
+    def commit(self, listings: list[Listing]) -> None:
+        """The store stage's one transaction, its locked-retry policy waited out here (refreshing our lock)."""
+        if not listings:
             return
-        for item, result in zip(todo, self.model.predict([as_record(item) for item in todo])):
-            item.classification = result
-            self.run_stats.inc_value("sweep/classified")
-            if result["flagged"]:
-                self.run_stats.inc_value(f"sweep/flagged/{result['label']}")
-
-    def _write(self, listings: list[Listing]) -> None:
-        for attempt in range(1, self.retries + 2):
-            try:
-                self.store.write_batch(listings, self.run_id)
-            except sqlite3.Error as exc:
-                kind = failure_kind(exc)
-                self.run_stats.inc_value(f"sweep/store/{kind}")
-                if kind == "locked" and attempt <= self.retries:
-                    pause = self.busy_timeout * attempt
-                    logger.warning("database %s is locked by another process (%s): %d listings kept in Redis, retry "
-                                   "%d of %d in %.0fs", self.db_path, exc, len(listings), attempt, self.retries, pause)
-                    self._sleep(pause)
-                    continue
-                what = {"locked": f"still locked after {self.retries} retries",
-                        "disk_full": "the disk is full"}.get(kind, str(exc))
-                raise IngestError(f"cannot write to database {self.db_path} ({what}); {len(listings)} listings are "
-                                  f"kept in Redis — run `sweep ingest` again once fixed") from exc
-            self.run_stats.inc_value("sweep/stored", len(listings))
-            return
+        self._ensure_run(listings)
+        stage = self.store_stage
+        stage.run_id = self.run_id
+        try:
+            stage.retry.call(stage.commit, f"{len(listings)} listings kept in Redis", wait=self._sleep)
+        except WriteFailed as failed:
+            stage.buffer.clear()
+            raise IngestError(f"{failed}; {len(listings)} listings are kept in Redis — run `sweep ingest` again "
+                              f"once fixed") from failed
 
     def _sleep(self, seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -260,10 +295,8 @@ class Ingest:
         self.store.finish_run(self.run_id, outcome, stats)
         logger.info("run %d closed: %s, %d listings stored", self.run_id, outcome, self.run_stats["sweep/stored"])
         self.run_id, self.platforms = None, set()
-        self.run_stats = Stats()
-        self.dedupe.close_spider()
-        self._stages()
-        self.dedupe.open_spider()
+        self._close_stages()
+        self._open_stages()
         return stats
 
     # -- the state of the crawl in Redis ---------------------------------------------------------

@@ -29,7 +29,8 @@ class NormalisePipeline:
         item.title = tidy(item.title)
         item.description = tidy(item.description)
         item.seller_name = tidy(item.seller_name) or None
-        price = parse_price(item.price)
+        # A listing normalised before (by a worker, read back by ingest) is read from the price it showed.
+        price = parse_price(item.price_text if item.price_text is not None else item.price)
         item.price, item.price_text = (price.amount, price.text) if price else (None, None)
         item.currency, item.price_unit = (price.currency, price.unit) if price else (None, None)
         for name in ("replies", "posts"):

@@ -6,11 +6,15 @@ the requests the listings came from only once they are safe (crawler/scheduler/t
 A write that fails is rolled back whole and its listings are kept:
 
 - the database is locked by another process (longer than SWEEP_STORE_BUSY_TIMEOUT): a warning,
-  ``sweep/store/locked``, and retries with growing pauses, at most SWEEP_STORE_RETRIES times;
+  ``sweep/store/locked``, and retries with growing pauses, at most SWEEP_STORE_RETRIES times
+  (store/retry.py) — at a later item while the crawl runs, in place when the spider closes;
 - the disk is full (``sweep/store/disk_full``), or the write fails otherwise, or the lock
   outlasts the retries: an error, and the crawl stops cleanly. What could not be stored is
   announced (``commit_failed``, ``sweep/store/unsaved``): its requests stay in the frontier and
   ``--resume`` fetches them again.
+
+`sweep ingest` runs this same stage without a spider: it opens the runs, sets ``run_id`` and calls
+:meth:`StorePipeline.commit` once per Redis batch under the same retry policy.
 
 A bare ``scrapy crawl`` (no SWEEP_RUN_ID) opens its own run and, once the spider has closed and
 its monitors have run, records it as a cycle does: the platform's summary and monitor results.
@@ -30,6 +34,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from store.db import open_db
 from store.listings import Store
+from store.retry import LockedRetry, WriteFailed
 
 from ..stats import summarise
 
@@ -38,32 +43,20 @@ from ..scheduler.tracking import commit_failed, items_committed
 
 logger = logging.getLogger(__name__)
 
-SQLITE_BUSY, SQLITE_LOCKED, SQLITE_FULL = 5, 6, 13
-
-
-def failure_kind(exc: sqlite3.Error) -> str:
-    """'locked' (another process holds the database), 'disk_full', or 'error'."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    if code in (SQLITE_BUSY, SQLITE_LOCKED):
-        return "locked"
-    if code == SQLITE_FULL:
-        return "disk_full"
-    return "error"
-
 
 class StorePipeline:
     def __init__(self, db_path: str, run_id: int | None, batch_size: int, crawler, busy_timeout: float = 30.0,
                  retries: int = 5):
         self.db_path = db_path
         self.run_id = run_id
-        self.own_run = run_id is None
+        # Outside a crawl (a crawler without a spider: `sweep ingest`) the caller opens runs and sets run_id.
+        self.own_run = run_id is None and crawler.spider is not None
         self.batch_size = batch_size
         self.crawler = crawler
         self.busy_timeout = busy_timeout
-        self.retries = retries
         self.buffer: list[Listing] = []
         self.store: Store | None = None
-        self.failures = 0               # failed writes in a row
+        self.retry = LockedRetry(db_path, busy_timeout, retries, crawler.stats)
         self.retry_at = 0.0
         self.stopping: str | None = None
 
@@ -82,7 +75,8 @@ class StorePipeline:
 
     def open_spider(self):
         self.store = Store(open_db(self.db_path))
-        self.store.register_platforms([self.crawler.spider.profile])
+        if self.crawler.spider is not None:      # `sweep ingest` registers the platforms its listings name
+            self.store.register_platforms([self.crawler.spider.profile])
         self.store.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         if self.own_run:
             self.run_id = self.store.start_run([self.crawler.spider.profile.name])
@@ -93,36 +87,33 @@ class StorePipeline:
             self.flush()
         return item
 
-    def flush(self) -> bool:
-        """Write the buffer in one transaction; on failure keep it (nothing half-written) and say so."""
+    def commit(self) -> None:
+        """Write the buffer in one transaction and announce it; raises sqlite3.Error with the buffer kept."""
         batch = self.buffer
-        if not batch:
-            return True
-        try:
-            self.store.write_batch(batch, self.run_id)
-        except sqlite3.Error as exc:
-            self._write_failed(len(batch), exc)
-            return False
+        self.store.write_batch(batch, self.run_id)
         self.buffer = []
-        self.failures = 0
         self.crawler.stats.inc_value("sweep/stored", len(batch))
         self.crawler.signals.send_catch_log(signal=items_committed, items=batch)
+
+    def flush(self) -> bool:
+        """Commit without blocking the crawl: a locked database is retried at a later item (``retry_at``)."""
+        if not self.buffer:
+            return True
+        try:
+            self.commit()
+        except sqlite3.Error as exc:
+            try:
+                self.retry_at = time.monotonic() + self.retry.failed(exc, f"{len(self.buffer)} listings kept")
+            except WriteFailed as failed:
+                self._give_up(failed)
+            return False
+        self.retry.succeeded()
         return True
 
-    def _write_failed(self, count: int, exc: sqlite3.Error) -> None:
-        kind = failure_kind(exc)
-        self.failures += 1
-        self.crawler.stats.inc_value(f"sweep/store/{kind}")
-        if kind == "locked" and self.failures <= self.retries:
-            pause = self.busy_timeout * self.failures
-            self.retry_at = time.monotonic() + pause
-            logger.warning("database %s is locked by another process (%s): %d listings kept, retry %d of %d in "
-                           "%.0fs", self.db_path, exc, count, self.failures, self.retries, pause)
-            return
-        what = {"locked": f"still locked after {self.retries} retries", "disk_full": "the disk is full"}.get(kind, exc)
-        logger.error("cannot write to database %s (%s): %d listings not stored; stopping the crawl — rerun with "
-                     "--resume once fixed", self.db_path, what, count)
-        self.stop("disk_full" if kind == "disk_full" else "store_failed")
+    def _give_up(self, failed: WriteFailed) -> None:
+        logger.error("%s: %d listings not stored; stopping the crawl — rerun with --resume once fixed", failed,
+                     len(self.buffer))
+        self.stop("disk_full" if failed.kind == "disk_full" else "store_failed")
 
     def stop(self, reason: str) -> None:
         """Close the spider cleanly: requests in flight finish, the frontier keeps the rest."""
@@ -131,9 +122,12 @@ class StorePipeline:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason=reason))
 
     def close_spider(self):
-        attempts = 0
-        while not self.flush() and self.stopping is None and attempts < self.retries:
-            attempts += 1            # still locked: each attempt waits up to the busy timeout
+        if self.buffer and self.stopping is None:
+            # No later item to retry at: wait the pauses out here, as many as a crawl would.
+            try:
+                self.retry.call(self.commit, f"{len(self.buffer)} listings kept")
+            except WriteFailed as failed:
+                logger.error("%s: %d listings not stored", failed, len(self.buffer))
         if self.buffer:
             self.crawler.stats.set_value("sweep/store/unsaved", len(self.buffer))
             logger.error("%d listings were not stored in %s; rerun with --resume to fetch them again",
