@@ -64,6 +64,21 @@ class OffsetClock(SystemClock):
         return datetime.now(timezone.utc) + self._offset
 
 
+def shifted(seconds: float) -> Clock:
+    """Real time moved by ``seconds`` — how a clock crosses into a crawl, whose settings carry numbers:
+    ``offset_of(clock)`` there, ``shifted(offset)`` here."""
+    if not seconds:
+        return SYSTEM
+    clock = OffsetClock.__new__(OffsetClock)
+    clock._offset = timedelta(seconds=seconds)
+    return clock
+
+
+def offset_of(clock: Clock) -> float:
+    """How far ``clock`` reads ahead of real time now, in seconds (0 for the system clock)."""
+    return 0.0 if clock is SYSTEM else (clock.now() - datetime.now(timezone.utc)).total_seconds()
+
+
 class ManualClock:
     """Time that only moves when told to (tests)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import jmespath
@@ -267,8 +268,8 @@ class ListingPage(Page):
     def next_links(self) -> list[str]:
         return self.urls(self.profile.listing.get("next"))
 
-    def to_listing(self, rendered: bool = False) -> Listing | None:
-        """The Listing on this page, or None when the URL is not a listing of this profile."""
+    def to_listing(self, rendered: bool = False, now: datetime | None = None) -> Listing | None:
+        """The Listing on this page (crawled ``now``), or None when the URL is not a listing of this profile."""
         pid = self.platform_id()
         if pid is None:
             return None
@@ -289,4 +290,4 @@ class ListingPage(Page):
             description=self.field("description") or "", price=self.field("price"),
             seller_name=seller_name, seller_id=seller_id, seller_url=seller_url,
             images=[urljoin(self.url, u) for u in self.field("images")], extra=extra,
-            crawled_at=SYSTEM.now().isoformat(timespec="seconds"), rendered=rendered)
+            crawled_at=(now or SYSTEM.now()).isoformat(timespec="seconds"), rendered=rendered)

@@ -110,6 +110,7 @@ ITEM_PIPELINES = dict(pipelines.STAGES)       # crawler/pipelines/__init__.py: t
 SWEEP_DB = "sweep.db"
 SWEEP_MODEL = str(DEFAULT_MODEL)
 SWEEP_RUN_ID = None               # set by `sweep crawl/run`; a bare `scrapy crawl` opens its own run
+SWEEP_CLOCK_OFFSET = 0.0          # seconds the crawl's clock reads ahead of real time (`--now`; common/clock.py)
 SWEEP_PROFILES_DIR = None         # default: crawler/profiles
 SWEEP_BASE_URLS = {}              # {profile name: base url} — e.g. the sandbox on other ports
 SWEEP_RENDER = True               # False: never start the browser (pages needing it keep what plain HTTP gives)

@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from classifier import artifact
-from common.clock import SYSTEM
+from common.clock import SYSTEM, offset_of
 from common.config import Config, ConfigError, load_config
 from crawler.profile import PROFILE_DIR, ProfileError, load_profiles
 from crawler.run import crawl, crawl_settings
@@ -97,7 +97,8 @@ def run_cycle(db_path: str, platforms: list[str] | None = None, profiles_dir=Non
     run_id = store.start_run([p.name for p in profiles])
     settings = crawl_settings(db_path, run_id, base_urls, profiles_dir,
                               {"SWEEP_PROGRESS_INTERVAL": 1 if progress else 0, "LOG_LEVEL": log_level, **overrides,
-                               "SWEEP_RESUME": resume, "SWEEP_LOG_TRACEBACKS": log_level == "INFO"})
+                               "SWEEP_RESUME": resume, "SWEEP_LOG_TRACEBACKS": log_level == "INFO",
+                               "SWEEP_CLOCK_OFFSET": offset_of(clock)})
     try:
         stats = crawl(profiles, settings, keywords)
     except BaseException:

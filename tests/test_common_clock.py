@@ -169,3 +169,21 @@ def test_offset_clock_runs_at_real_speed_from_now():
     start = datetime(2030, 1, 1, tzinfo=timezone.utc)
     clock = OffsetClock(start)
     assert timedelta(0) <= clock.now() - start < timedelta(seconds=5)
+
+
+def test_a_crawl_under_now_stamps_its_listings_on_that_clock(tmp_path, sandbox, small_profiles, model_path):
+    # The crawl runs in Scrapy, whose settings carry numbers: the clock crosses as an offset.
+    from tests.helpers import sweep
+
+    db = tmp_path / "sweep.db"
+    moment = parse_iso("2031-02-03T04:05:06Z")
+    sweep("crawl", "--db", str(db), "--profiles", str(small_profiles),
+          "--base-url", f"appstore={sandbox.urls['appstore']}")
+    sweep("run", "--db", str(db), "--profiles", str(small_profiles), "--now", "2031-02-03T04:05:06Z",
+          "--base-url", f"appstore={sandbox.urls['appstore']}", check=False)
+    rows = sqlite3.connect(db).execute("SELECT first_seen, last_seen FROM listings").fetchall()
+    assert rows
+    # Seen first by the plain crawl (real time), last by the cycle under --now: both clocks reached the rows.
+    assert all(not _near(first, moment) and _near(last, moment) for first, last in rows), rows[:3]
+    runs = sqlite3.connect(db).execute("SELECT started_at FROM crawl_runs ORDER BY id").fetchall()
+    assert not _near(runs[0][0], moment) and _near(runs[-1][0], moment)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem, NotConfigured
 
+from common.clock import SYSTEM, shifted
+
 from store.db import open_db
 from store.listings import Store
 
@@ -12,8 +14,9 @@ from ..items import Listing
 class DedupePipeline:
     """Settings read: SWEEP_DB."""
 
-    def __init__(self, db_path: str, stats):
+    def __init__(self, db_path: str, stats, clock=SYSTEM):
         self.db_path = db_path
+        self.clock = clock
         self.stats = stats
         self.store: Store | None = None
         self.this_run: set[str] = set()
@@ -23,10 +26,10 @@ class DedupePipeline:
         path = crawler.settings.get("SWEEP_DB")
         if not path:
             raise NotConfigured("SWEEP_DB is not set")
-        return cls(path, crawler.stats)
+        return cls(path, crawler.stats, shifted(crawler.settings.getfloat("SWEEP_CLOCK_OFFSET")))
 
     def open_spider(self):
-        self.store = Store(open_db(self.db_path))
+        self.store = Store(open_db(self.db_path), self.clock)
 
     def close_spider(self):
         self.store.db.close()

@@ -32,6 +32,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
+from common.clock import shifted
+
 from store.db import open_db
 from store.listings import Store
 from store.retry import LockedRetry, WriteFailed
@@ -52,6 +54,7 @@ class StorePipeline:
         # Outside a crawl (a crawler without a spider: `sweep ingest`) the caller opens runs and sets run_id.
         self.own_run = run_id is None and crawler.spider is not None
         self.batch_size = batch_size
+        self.clock = shifted(crawler.settings.getfloat("SWEEP_CLOCK_OFFSET"))    # `--now`: runs, state changes
         self.crawler = crawler
         self.busy_timeout = busy_timeout
         self.buffer: list[Listing] = []
@@ -74,7 +77,7 @@ class StorePipeline:
         return pipeline
 
     def open_spider(self):
-        self.store = Store(open_db(self.db_path))
+        self.store = Store(open_db(self.db_path), self.clock)
         if self.crawler.spider is not None:      # `sweep ingest` registers the platforms its listings name
             self.store.register_platforms([self.crawler.spider.profile])
         self.store.db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")

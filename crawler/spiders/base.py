@@ -8,6 +8,8 @@ from urllib.parse import quote, urlsplit
 import scrapy
 from scrapy.http import Response
 
+from common.clock import shifted
+
 from ..extract import ListingPage, ListPage, Page
 from ..profile import PROFILE_DIR, Profile, load_profiles
 
@@ -64,6 +66,7 @@ class ProfileSpider(scrapy.Spider):
         profile = profiles[0]
         base = spider.base_url or (settings.getdict("SWEEP_BASE_URLS") or {}).get(profile.name)
         spider.profile = profile.rebase(base) if base else profile
+        spider.clock = shifted(settings.getfloat("SWEEP_CLOCK_OFFSET"))     # `--now`: listings stamped on it
         spider.allowed_domains = list(spider.profile.allowed_hosts)
         cls.apply_profile_settings(spider.profile, settings)
         spider.browser_sandboxed = None        # recorded in the run's stats when the crawl starts
@@ -142,7 +145,7 @@ class ProfileSpider(scrapy.Spider):
             if self.settings.getbool("SWEEP_RENDER"):
                 yield self.browser_request(response.url, fallback=response)
                 return
-        listing = page.to_listing(rendered=rendered)
+        listing = page.to_listing(rendered=rendered, now=self.clock.now())
         if listing is None:
             self.crawler.stats.inc_value(f"sweep/{self.profile.name}/not_a_listing")
             return
@@ -251,7 +254,7 @@ class ProfileSpider(scrapy.Spider):
         response = HtmlResponse(failure.request.url, body=saved["body"], encoding=saved["encoding"],
                                 headers={"Content-Type": saved["content_type"]}, request=failure.request)
         page = self.page(ListingPage, response)
-        listing = page.to_listing(rendered=False)
+        listing = page.to_listing(rendered=False, now=self.clock.now())
         if listing is None:
             return
         self.crawler.stats.inc_value("sweep/faults/browser_fallback")
