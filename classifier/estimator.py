@@ -118,13 +118,18 @@ class ListingContext(BaseEstimator):
         self.C = C
         self.cv = cv
 
-    def fit_views(self, X_doc, y, report, benign: str = "benign"):
-        """The two whole-listing models; ``report`` marks the benign hard negatives."""
-        y = np.asarray(y)
+    def fit_views(self, X_doc, y, report, original, benign: str = "benign"):
+        """The two whole-listing models; ``report`` marks the benign hard negatives, ``original`` the
+        corpus's own listings (not padded copies).
+
+        The register model reads padded copies too (boilerplate around an offer is not a report); the
+        category model only originals: the copies' ordinary padding gave it 1.6 M weights (a 30 MB
+        artifact) that decide nothing, since a listing's category is in its offer."""
+        y, original = np.asarray(y), np.asarray(original, dtype=bool)
         self.register_ = CalibratedClassifierCV(LinearSVC(C=self.C, class_weight="balanced", random_state=0),
                                                 method="sigmoid", cv=self.cv, ensemble=False).fit(X_doc, report)
-        harmful = y != benign
-        self.category_ = LinearSVC(C=self.C, class_weight="balanced", random_state=0).fit(X_doc[harmful], y[harmful])
+        rows = (y != benign) & original
+        self.category_ = LinearSVC(C=self.C, class_weight="balanced", random_state=0).fit(X_doc[rows], y[rows])
         return self
 
     def fit_stack(self, seg_oof: np.ndarray, report_oof: np.ndarray, harmful: np.ndarray):

@@ -15,6 +15,10 @@ from .normalize import contact_cues, normalize, phonetic
 from .tokenize import words
 
 _RUN = re.compile(r"[^\W_]+")
+# Five or more digits are a contact or order number, never a word: every fake contact in the corpus
+# starts 12345, so their digit n-grams had become "harmful" words ("二手自行车 有意 QQ 123451234" 0.98).
+_NUMBER = re.compile(r"\d{5,}")
+NUMBER = "Ｎ"          # fullwidth letters are folded by normalize(), so this never occurs in text
 CUES = ("cue_qq", "cue_wechat", "cue_telegram", "cue_private", "cue_phone")
 # Only contact structure. Price and listing kind were dropped with segment scoring: given to every
 # segment they became priors of the corpus's mix (kind_ecommerce outweighed 呼死你 in "呼死你软件 包月").
@@ -53,21 +57,28 @@ def prepare(records) -> list[dict]:
     return [prepare_one(r) for r in records]
 
 
+def _masked(tokens: list[str], doc: dict) -> list[str]:
+    if not _NUMBER.search(doc["norm"]):          # the common case: no long number, nothing to mask
+        return tokens
+    return [NUMBER if t.isdigit() and len(t) >= 5 else t for t in tokens]
+
+
 def word_tokens(doc: dict) -> list[str]:
-    return doc["words"]
+    return _masked(doc["words"], doc)
 
 
 def char_ngrams(doc: dict) -> list[str]:
     """2- and 3-grams inside runs of letters/digits/CJK (never across a space or sentence break)."""
     out = []
-    for run in _RUN.findall(doc["norm"]):
+    norm = doc["norm"]
+    for run in _RUN.findall(_NUMBER.sub(NUMBER, norm) if _NUMBER.search(norm) else norm):
         for n in (2, 3):
             out.extend(run[i:i + n] for i in range(len(run) - n + 1))
     return out
 
 
 def pinyin_ngrams(doc: dict) -> list[str]:
-    syl = doc["pinyin"]
+    syl = _masked(doc["pinyin"], doc)
     return [*("_".join(syl[i:i + 2]) for i in range(len(syl) - 1)),
             *("_".join(syl[i:i + 3]) for i in range(len(syl) - 2))]
 

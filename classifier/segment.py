@@ -128,13 +128,14 @@ def batch(records: list[dict], counts) -> Batch:
     for n, record in enumerate(records):
         us = units(record)
         docs = [prepare_text(u.text) for u in us]
+        chars = [len(d["norm"]) - d["norm"].count(" ") for d in docs]    # per unit, summed per segment
         all_units.append(us)
         all_docs.append(docs)
         for seg in segments(us):
             rows.append([base + i for i in seg])
             owner.append(n)
             segs.append(seg)
-            evidence.append(sum(len(docs[i]["norm"].replace(" ", "")) for i in seg))
+            evidence.append(sum(chars[i] for i in seg))
             whole.append(len(seg) == len(us))
             contexts.append(context(record, {c for i in seg for c in docs[i]["cues"]}))
         if not us:                      # empty listing: one empty segment, so it still gets a score

@@ -205,7 +205,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         weights = model[0]
         seg_d[fold_test] = model[-1].decision(weights.transform(b.X[test_rows_mask[best]]))
         views = ListingContext(cv=folds).fit_views(weights.transform(b.doc[fold_train]), y_all[fold_train],
-                                                   report[fold_train])
+                                                   report[fold_train], fold_train < n)
         X_doc = weights.transform(b.doc[fold_test])
         report_p[fold_test] = views.report_proba(X_doc)
         doc_d[fold_test] = views.decision(X_doc)
@@ -213,7 +213,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     log("fitting the final model on the training split, then the listing context on out-of-fold scores")
     final = fit(keep)
     seg_p = 1.0 - seg_oof[:, benign]
-    listing = ListingContext(cv=folds).fit_views(final[0].transform(b.doc), y_all, report)
+    listing = ListingContext(cv=folds).fit_views(final[0].transform(b.doc), y_all, report, np.arange(n_all) < n)
     listing.fit_stack(seg_p, report_p, y_all != "benign")
     final[-1].listing_ = listing
     oof = final[-1].assemble(listing.harmful(seg_p, report_p), listing.category(seg_d, doc_d))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from classifier.corpus import load_corpus, read_jsonl, split
-from classifier.evaluate import BOILERPLATE, background, dilute, dilution_report, predict_all
+from classifier.evaluate import BOILERPLATE, background, dilute, dilution_report, evaluate, predict_all
 from classifier.predict import Classifier
 from tests.conftest import sweep
 
@@ -21,6 +21,8 @@ HOLDOUT = EVAL / "h1_holdout.jsonl"
 # The lead's benign-only background samples (bg_*.jsonl: public ordinary prose held out of the corpus);
 # where none exist yet, the frozen split's ordinary (not hard-negative) benign rows stand in.
 BACKGROUND = sorted(EVAL.glob("bg_*.jsonl"))
+REAL_PUBLIC = EVAL / "real_public.jsonl"      # real third-party texts, evaluation only (docs/corpus-format.md)
+REAL_PUBLIC_F1 = 0.6    # measured 0.625 on its 60 rows (model 20261207-3ce0504a; main's model: 0.625 too)
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +105,33 @@ def test_evaluate_background_and_dilute(model_path, tmp_path):
                                   ensure_ascii=False) + "\n", encoding="utf-8")
     bad = sweep("evaluate", "--in", str(src), "--background", str(harmful), check=False)
     assert bad.returncode != 0 and "benign-only" in bad.stderr
+
+
+
+def test_real_public_set_is_evaluation_only_prose_with_sources():
+    rows = read_jsonl(REAL_PUBLIC)
+    assert len(rows) >= 40 and {r["label"] == "benign" for r in rows} == {True, False}
+    assert all(r.get("source") for r in rows)
+    corpus = "\n".join(f"{r['title']}\n{r['description']}" for r in load_corpus())
+    for r in rows:
+        text = f"{r['title']}\n{r['description']}"
+        assert "://" not in text and len(text) <= 1600, r["id"]
+        assert r["description"][:80] not in corpus, r["id"]       # never copied into training
+
+
+def test_real_public_texts(model):
+    rows = read_jsonl(REAL_PUBLIC)
+    report = evaluate(rows, predict_all(model, rows))
+    assert report["binary"]["f1"] >= REAL_PUBLIC_F1, report["binary"]
+
+
+@pytest.mark.parametrize("record", [
+    {"title": "二手自行车 九成新 有意 QQ 123451234", "description": ""},
+    {"title": "搬家出 书桌 衣柜", "description": "自提，价格好商量，微信 abc_demo"},
+    {"title": "周末家教 小学数学", "description": "师范在读，联系电话 138-0000-0000，白天上课不方便接电话请发短信"},
+    {"title": "布偶猫找新家", "description": "已打疫苗，有意私聊"},
+    {"title": "出闲置路由器", "description": "千兆双频，功能正常。QQ 12345 6789"},
+])
+def test_a_contact_alone_does_not_make_an_offer(model, record):
+    (result,) = model.predict([record])
+    assert not result["flagged"], result
