@@ -168,6 +168,8 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
     try:
         for name, url in sb.urls.items():
             click.echo(f"  {name:<12} {url}", err=True)
+        click.echo(f"  {'endpoints':<12} {sb.endpoint_host}  (stands in for sites bombers abuse; Sweep never calls it)",
+                   err=True)
         result = run_crawl(db_path, [], None, sb.urls)
         print_summary(db_path, result)
         print_queue_quality(queue_quality(db_path, Catalogue(seed).ground_truth()))
@@ -182,6 +184,7 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
             captured = capture_listings(db_path, limit=evidence_count)
             click.echo(f"evidence: {len(captured.captured)} listings captured ({len(captured.errors)} failed); "
                        f"`sweep evidence --db {db_path}` captures the rest")
+        click.echo(endpoint_line(db_path, sb.endpoint_hits()))
         password = demo_account(db_path)
         click.echo(f"\nreview UI: http://127.0.0.1:{review_port}/  user: {DEMO_USER}  password: {password}")
         if not no_serve:   # the sandbox keeps serving too, so "open the live page" works while reviewing
@@ -189,6 +192,17 @@ def demo(db_path, seed, review_port, no_serve, evidence_count):
             serve(db_path, "127.0.0.1", review_port)
     finally:
         sb.stop()
+
+
+def endpoint_line(db_path: str, hits: dict) -> str:
+    """用不了 in the demo: the abused endpoints the crawl's bomber repositories cite, and proof that
+    Sweep sent none of them a request (the sandbox's endpoint host counts every hit)."""
+    from takedown.endpoints.store import collect_into
+
+    found = collect_into(db_path)
+    return (f"abused endpoints: {found['endpoints']} in {found['domains']} owning domain(s), cited by "
+            f"{found['listings']} bomber repositories (`sweep endpoints --db {db_path} --notify` tells their "
+            f"owners); requests Sweep sent to them: {len(hits.get('hits', []))}")
 
 
 for _command in (sandbox, crawl, stats, search, demo, *classify.COMMANDS, *distributed.COMMANDS, *ops.COMMANDS,

@@ -23,6 +23,12 @@ def test_the_demo_crawls_every_platform_flags_every_category_and_captures_eviden
         assert platform in out.stdout
     assert "evidence: 2 listings captured (0 failed)" in out.stdout
     assert "user: demo  password: " in out.stdout
+    # 用不了: the code host's bomber repositories cite sandbox endpoints; Sweep records them, never calls them.
+    abused = re.search(r"abused endpoints: (\d+) in (\d+) owning domain\(s\), cited by (\d+) bomber repositories"
+                       r".*requests Sweep sent to them: (\d+)", " ".join(out.stdout.split()))
+    assert abused, out.stdout
+    endpoints, domains, repositories, sent = map(int, abused.groups())
+    assert endpoints >= domains >= 1 and repositories >= 1 and sent == 0
     # The summary measures the queue against the sandbox's answer key, at the sandbox's prevalence.
     quality = re.search(r"(\d+) flagged of (\d+) listings \((\d+) truly harmful, 1 in (\d+)\); "
                         r"precision ([\d.]+)%", " ".join(out.stdout.split()))

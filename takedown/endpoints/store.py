@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from common.clock import SYSTEM, iso
+from store.db import open_db
 from takedown.endpoints.extract import extract
 
 BOMBERS = ("sms_bomber", "call_bomber")
@@ -98,3 +99,13 @@ def acknowledge(db, domain: str, note: str = "", clock=SYSTEM) -> bool:
         cur = db.execute("UPDATE endpoint_domains SET acknowledged_at = ?, ack_note = ? WHERE domain = ?",
                          [iso(clock.now()), note, domain.lower()])
     return bool(cur.rowcount)
+
+
+def collect_into(db_path, clock=SYSTEM) -> dict:
+    """``collect`` on the database at ``db_path``, with the number of owning domains now known."""
+    db = open_db(db_path)
+    try:
+        counts = collect(db, clock)
+        return {**counts, "domains": len(domains(db))}
+    finally:
+        db.close()
