@@ -14,7 +14,7 @@ else listings that entered ``relisted``).
 from __future__ import annotations
 
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
@@ -32,7 +32,7 @@ def _parse(ts: str | None) -> datetime | None:
     except ValueError:
         return None
     if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when
 
 

@@ -94,7 +94,7 @@ class ProbeSite:
         self._loop.run_until_complete(runner.cleanup())
         self._loop.close()
 
-    def __enter__(self) -> "ProbeSite":
+    def __enter__(self) -> ProbeSite:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         assert self._ready.wait(10), "probe site did not start"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -192,7 +192,7 @@ def review_db(model_path, tmp_path_factory) -> Path:
     # One listing all the way through the takedown, for the dashboard.
     gone = listing_id("150")
     Review(db).confirm(gone, "root", "call_bomber")
-    reported = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+    reported = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
     with db.conn:
         transition(db.conn, gone, "reported", "tests", "filed", at=reported)
         transition(db.conn, gone, "removed", "tests", "404", at=reported + timedelta(hours=3))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -166,6 +166,6 @@ def test_a_refused_cycle_with_now_records_its_run_at_that_time(tmp_path):
 
 
 def test_offset_clock_runs_at_real_speed_from_now():
-    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2030, 1, 1, tzinfo=UTC)
     clock = OffsetClock(start)
     assert timedelta(0) <= clock.now() - start < timedelta(seconds=5)

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sqlite3
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from scrapy import Request, Spider
@@ -27,7 +27,7 @@ CONTACT = "tns-team@example.net"
 
 def test_retry_after_header_forms():
     assert parse_retry_after(b"7") == 7.0
-    later = datetime(2030, 1, 1, 0, 0, 30, tzinfo=timezone.utc)
+    later = datetime(2030, 1, 1, 0, 0, 30, tzinfo=UTC)
     assert parse_retry_after(format_datetime(later, usegmt=True), now=later.timestamp() - 30) == pytest.approx(30)
     assert parse_retry_after(format_datetime(later - timedelta(hours=1), usegmt=True), now=later.timestamp()) == 0
     assert parse_retry_after(b"soon") is None and parse_retry_after(None) is None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from store.states import transition
 from store.listings import Store
 from tests.fixtures_review import flagged_listing as item
 
-T0 = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 class Clock:
