@@ -84,7 +84,7 @@ def relisted_counts(db: sqlite_utils.Database) -> dict[str, int]:
     else:   # before the takedown area links relists, every listing that entered `relisted` is one
         sql = ("SELECT l.platform, count(DISTINCT l.id) FROM audit_log a CROSS JOIN listings l ON l.id = a.listing_id "
                "WHERE a.action LIKE '%->relisted' GROUP BY l.platform")
-    return {platform: n for platform, n in db.execute(sql)}
+    return dict(db.execute(sql))
 
 
 def platform_rows(db: sqlite_utils.Database) -> list[dict]:

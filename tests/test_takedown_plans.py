@@ -23,7 +23,7 @@ def full_scans(conn, sql: str, sorts: bool = False) -> list[str]:
     """The plan lines of ``sql`` that scan one of BIG whole (by name or by its alias in ``sql``); with
     ``sorts``, also any sort into a temporary b-tree (a query that sorts all the rows it matched)."""
     names = set(BIG)
-    for table, alias in re.findall(r"\b(listings|listing_versions|classifications)\s+(?:AS\s+)?(\w+)", sql, re.I):
+    for _table, alias in re.findall(r"\b(listings|listing_versions|classifications)\s+(?:AS\s+)?(\w+)", sql, re.I):
         if alias.upper() not in {"WHERE", "ON", "JOIN", "LEFT", "ORDER", "GROUP", "USING", "SET", "LIMIT", "AND"}:
             names.add(alias)
     bad = []
