@@ -118,7 +118,8 @@ def review_activity(db: sqlite_utils.Database, now: datetime | None = None, days
     since = (now - timedelta(days=days)).isoformat(timespec="seconds")
     reviewers = list(db.query(
         "SELECT reviewer, sum(decision = 'confirmed') AS confirmed, sum(decision = 'rejected') AS rejected "
-        "FROM reviews INDEXED BY idx_reviews_decided_at WHERE decided_at >= ? GROUP BY reviewer ORDER BY count(*) DESC, reviewer", [since]))
+        "FROM reviews INDEXED BY idx_reviews_decided_at WHERE decided_at >= ? "
+        "GROUP BY reviewer ORDER BY count(*) DESC, reviewer", [since]))
     oldest_at = _parse(oldest)
     return {"waiting": waiting, "oldest": oldest,
             "oldest_hours": (now - oldest_at).total_seconds() / 3600 if oldest_at else None,
