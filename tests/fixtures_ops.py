@@ -47,7 +47,8 @@ class ProbeSite:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.inflight += 1
-        hit = {"path": request.path_qs, "ua": request.headers.get("User-Agent", ""), "referer": request.headers.get("Referer"),
+        hit = {"path": request.path_qs, "ua": request.headers.get("User-Agent", ""),
+               "referer": request.headers.get("Referer"),
                "at": time.monotonic(),
                "inflight": self.inflight}
         self.hits.append(hit)
