@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def at_terminal() -> bool:

@@ -65,7 +65,8 @@ def print_evaluation(report: dict, targets: dict) -> None:
     """The `sweep evaluate` tables, with each quality target marked met or not."""
     console = Console(width=max(Console().width, 110))
     b = report["binary"]
-    console.print(f"[bold]{report['n']} listings[/bold] ({report.get('source', '')}), model {report.get('model_version')}")
+    console.print(f"[bold]{report['n']} listings[/bold] ({report.get('source', '')}), "
+                  f"model {report.get('model_version')}")
     head = Table(title="Targets")
     for col in ("measure", "value", "target", ""):
         head.add_column(col)

@@ -30,7 +30,8 @@ def _emit(summary: dict, as_json: bool, line: str) -> None:
 @click.command()
 @lifecycle_options
 @click.option("--listing", "listing_ids", multiple=True, metavar="ID",
-              help="Capture these listings (repeatable; default: flagged, relisted and confirmed ones lacking evidence).")
+              help="Capture these listings (repeatable; default: flagged, relisted and confirmed ones "
+                   "lacking evidence).")
 @click.option("--verify", is_flag=True, help="Re-hash every stored evidence file against its recorded digest.")
 def evidence(db_path, config_path, clock, as_json, listing_ids, verify):
     """Capture evidence (raw HTTP + full-page screenshot, as WACZ) once per flagged listing version.

@@ -15,13 +15,14 @@ durations are measured with ``time.monotonic()``, which no clock moves.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Protocol
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 
 def utc(dt: datetime) -> datetime:
     """An aware UTC datetime (naive values are taken to be UTC)."""
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def iso(dt: datetime) -> str:
@@ -47,7 +48,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
@@ -58,10 +59,10 @@ class OffsetClock(SystemClock):
     """Real time shifted so that it reads ``start`` at construction."""
 
     def __init__(self, start: datetime):
-        self._offset = utc(start) - datetime.now(timezone.utc)
+        self._offset = utc(start) - datetime.now(UTC)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self._offset
+        return datetime.now(UTC) + self._offset
 
 
 def shifted(seconds: float) -> Clock:

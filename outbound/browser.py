@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .policy import Policy

@@ -21,7 +21,8 @@ def checked(connection_class, url: str, policy: Policy, timeout: float):
     port = parts.port or (443 if parts.scheme == "https" else 80)
     conn = connection_class(parts.hostname, parts.port, timeout=timeout)
 
-    def connect_checked(_address, timeout=socket.getdefaulttimeout(), source_address=None):
+    # http.client always passes its own timeout; the default is the same one, not the process-wide one
+    def connect_checked(_address, timeout=timeout, source_address=None):
         error = None
         for address in addresses:
             try:

@@ -19,8 +19,8 @@ from __future__ import annotations
 import functools
 import ipaddress
 import socket
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 SCHEMES = ("http", "https")
@@ -135,11 +135,11 @@ class Policy:
     resolve: Callable[[str], list[str]] = field(default=resolve_host, compare=False, repr=False)
 
     @classmethod
-    def of(cls, profile, resolve: Callable | None = None) -> "Policy":
+    def of(cls, profile, resolve: Callable | None = None) -> Policy:
         """From anything with ``allowed_hosts`` and ``allow_loopback`` (a Profile)."""
         return cls(tuple(profile.allowed_hosts), bool(profile.allow_loopback), resolve or resolve_host)
 
-    def widened(self, *hosts: str) -> "Policy":
+    def widened(self, *hosts: str) -> Policy:
         """The same rule with more hosts (a platform's configured base or report URL)."""
         extra = tuple(h for h in hosts if h and h not in self.allowed_hosts)
         return Policy(self.allowed_hosts + extra, self.allow_loopback, self.resolve)

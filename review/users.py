@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 from argon2 import PasswordHasher
@@ -228,7 +228,7 @@ class Users:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds") if when else None
+    return when.astimezone(UTC).isoformat(timespec="seconds") if when else None
 
 
 def _time(text: str | None) -> datetime | None:

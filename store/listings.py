@@ -91,8 +91,8 @@ class Store:
         previous = conn.execute("SELECT state FROM listings WHERE id = ?", [item.id]).fetchone()
         conn.execute(
             "INSERT INTO listings (id, platform, platform_id, kind, url, title, description, price, price_text, "
-            "currency, price_unit, seller_id, images, extra, content_hash, version, first_seen, last_seen, first_run_id, "
-            "last_run_id, state, label, score, flagged) "
+            "currency, price_unit, seller_id, images, extra, content_hash, version, first_seen, last_seen, "
+            "first_run_id, last_run_id, state, label, score, flagged) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET url = excluded.url, title = excluded.title, "
             "description = excluded.description, price = excluded.price, price_text = excluded.price_text, "
@@ -101,7 +101,8 @@ class Store:
             "version = excluded.version, last_seen = excluded.last_seen, last_run_id = excluded.last_run_id, "
             "label = excluded.label, score = excluded.score, flagged = excluded.flagged",
             [item.id, item.platform, item.platform_id, item.kind, item.url, item.title, item.description,
-             item.price, item.price_text, item.currency, item.price_unit, seller_key, _dumps(item.images), _dumps(item.extra), item.content_hash, item.version,
+             item.price, item.price_text, item.currency, item.price_unit, seller_key, _dumps(item.images),
+             _dumps(item.extra), item.content_hash, item.version,
              item.crawled_at, item.crawled_at, run_id, run_id, "new", c.get("label"), c.get("score"),
              int(bool(c.get("flagged")))])
         self._follow_classification(conn, item, previous[0] if previous else "new", c)

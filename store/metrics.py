@@ -14,7 +14,7 @@ else listings that entered ``relisted``).
 from __future__ import annotations
 
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
 
@@ -32,7 +32,7 @@ def _parse(ts: str | None) -> datetime | None:
     except ValueError:
         return None
     if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when
 
 
@@ -84,7 +84,7 @@ def relisted_counts(db: sqlite_utils.Database) -> dict[str, int]:
     else:   # before the takedown area links relists, every listing that entered `relisted` is one
         sql = ("SELECT l.platform, count(DISTINCT l.id) FROM audit_log a CROSS JOIN listings l ON l.id = a.listing_id "
                "WHERE a.action LIKE '%->relisted' GROUP BY l.platform")
-    return {platform: n for platform, n in db.execute(sql)}
+    return dict(db.execute(sql))
 
 
 def platform_rows(db: sqlite_utils.Database) -> list[dict]:
@@ -118,7 +118,8 @@ def review_activity(db: sqlite_utils.Database, now: datetime | None = None, days
     since = (now - timedelta(days=days)).isoformat(timespec="seconds")
     reviewers = list(db.query(
         "SELECT reviewer, sum(decision = 'confirmed') AS confirmed, sum(decision = 'rejected') AS rejected "
-        "FROM reviews INDEXED BY idx_reviews_decided_at WHERE decided_at >= ? GROUP BY reviewer ORDER BY count(*) DESC, reviewer", [since]))
+        "FROM reviews INDEXED BY idx_reviews_decided_at WHERE decided_at >= ? "
+        "GROUP BY reviewer ORDER BY count(*) DESC, reviewer", [since]))
     oldest_at = _parse(oldest)
     return {"waiting": waiting, "oldest": oldest,
             "oldest_hours": (now - oldest_at).total_seconds() / 3600 if oldest_at else None,

@@ -155,7 +155,8 @@ def build_warc(hops: list[Exchange], screenshot: bytes, meta: dict) -> bytes:
     body = json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8")
     # Its own URI: under the page's URL a replay tool could serve this JSON instead of the page.
     writer.write_record(writer.create_warc_record(
-        f"urn:sweep:evidence:{page_url}", "metadata", payload=io.BytesIO(body), length=len(body), warc_content_type="application/json"))
+        f"urn:sweep:evidence:{page_url}", "metadata", payload=io.BytesIO(body), length=len(body),
+        warc_content_type="application/json"))
     return out.getvalue()
 
 

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 def _mark_sent(db, report: Report, receipt: Receipt, clock) -> None:
     now = clock.now()
     with immediate(db) as conn:
-        conn.execute("UPDATE reports SET state = 'sent', sent_at = ?, receipt = ?, error = NULL, next_attempt_at = NULL "
-                     "WHERE id = ? AND state = 'pending'", [iso(now), receipt.receipt, report.id])
+        conn.execute("UPDATE reports SET state = 'sent', sent_at = ?, receipt = ?, error = NULL, "
+                     "next_attempt_at = NULL WHERE id = ? AND state = 'pending'",
+                     [iso(now), receipt.receipt, report.id])
         for item in report.listings:
             state = conn.execute("SELECT state FROM listings WHERE id = ?", [item.id]).fetchone()[0]
             # Only a report to the listing's own platform reports it (not an endpoint-abuse report citing it).

@@ -76,7 +76,8 @@ def capture_one(db_path: str | Path, listing: dict, out_dir: Path, browser: Brow
             "hops": [{"url": h.url, "status": h.status, "response_sha256": sha256_bytes(h.response)} for h in hops],
             "rendered_text": rendered_text[:20000], "tool": "Sweep 0.1",
             "refused_requests": refused[:50], "javascript": rule.renders}
-    wacz = package_wacz(build_warc(hops, shot, meta), listing["url"], captured_at, listing.get("title") or listing["url"])
+    wacz = package_wacz(build_warc(hops, shot, meta), listing["url"], captured_at,
+                        listing.get("title") or listing["url"])
     stem = out_dir / _slug(listing["platform"]) / _slug(listing["platform_id"] or listing["id"])
     name = f"v{listing['version']}-{when.strftime('%Y%m%dT%H%M%S%fZ')}"
     wacz_path, png_path = stem / f"{name}.wacz", stem / f"{name}.png"
@@ -140,7 +141,8 @@ def capture_listings(db_path: str | Path, config: Config | None = None, clock=SY
                 # A concurrent capture of the same version already won: keep its row, ours stays on disk.
                 cur = db.execute(
                     "INSERT OR IGNORE INTO evidence (listing_id, version, captured_at, url, wacz_path, wacz_sha256, "
-                    "response_sha256, screenshot_path, screenshot_sha256, http_status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "response_sha256, screenshot_path, screenshot_sha256, http_status) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [row[k] for k in ("listing_id", "version", "captured_at", "url", "wacz_path", "wacz_sha256",
                                       "response_sha256", "screenshot_path", "screenshot_sha256", "http_status")])
             if cur.rowcount:

@@ -35,7 +35,8 @@ def outbox_settings(config: Config) -> dict:
     """``[reports]``: retries, backoff and whether evidence is captured/required before filing."""
     s = config.section("reports")
     return {"max_attempts": int(s.get("max_attempts", 8)), "backoff": float(s.get("backoff_seconds", 60)),
-            "max_backoff": float(s.get("max_backoff_seconds", 6 * 3600)), "quick_retries": int(s.get("quick_retries", 2)),
+            "max_backoff": float(s.get("max_backoff_seconds", 6 * 3600)),
+            "quick_retries": int(s.get("quick_retries", 2)),
             "capture_evidence": bool(s.get("capture_evidence", True)),
             "require_evidence": bool(s.get("require_evidence", True))}
 

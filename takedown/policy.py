@@ -42,12 +42,13 @@ LAW: dict[str, list[Citation]] = {
                             "Anti-Telecom and Online Fraud Law Art. 14(1)(i): devices holding SIM cards in bulk "
                             "(modem pools) may not be made, sold, provided or used"), _ART14_DUTY],
     "voice_gateway": [Citation(ATFL, "第十四条第一款第（一）、（二）项",
-                               _ART14 + "电话卡批量插入设备；具有改变主叫号码、虚拟拨号、互联网电话违规接入公用电信网络等"
-                                        "功能的设备、软件",
+                               _ART14 + "电话卡批量插入设备；具有改变主叫号码、虚拟拨号、"
+                                        "互联网电话违规接入公用电信网络等功能的设备、软件",
                                "Anti-Telecom and Online Fraud Law Art. 14(1)(i)-(ii): SIM gateways that hold SIMs in "
                                "bulk and connect internet calls to the public network"), _ART14_DUTY],
     "caller_id_spoof": [Citation(ATFL, "第十四条第一款第（二）项",
-                                 _ART14 + "具有改变主叫号码、虚拟拨号、互联网电话违规接入公用电信网络等功能的设备、软件",
+                                 _ART14 + "具有改变主叫号码、虚拟拨号、互联网电话违规接入公用电信网络等"
+                                          "功能的设备、软件",
                                  "Anti-Telecom and Online Fraud Law Art. 14(1)(ii): devices and software that change "
                                  "the calling number"), _ART14_DUTY],
     "call_bomber": [Citation(MIIT_2018, "", "整治骚扰电话，清理网上销售、传播的“呼死你”等骚扰呼叫软件和服务",

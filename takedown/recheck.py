@@ -61,8 +61,8 @@ def _settings(config: Config) -> dict:
 # -- scheduling ------------------------------------------------------------------------------
 def _checks(conn, listing_id: str) -> list[tuple]:
     """(checked_at, status) newest first."""
-    return conn.execute("SELECT checked_at, status FROM rechecks WHERE listing_id = ? ORDER BY checked_at DESC, id DESC",
-                        [listing_id]).fetchall()
+    return conn.execute("SELECT checked_at, status FROM rechecks WHERE listing_id = ? "
+                        "ORDER BY checked_at DESC, id DESC", [listing_id]).fetchall()
 
 
 def gone_run(checks: list[tuple]) -> list:

@@ -47,7 +47,8 @@ class ProbeSite:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         self.inflight += 1
-        hit = {"path": request.path_qs, "ua": request.headers.get("User-Agent", ""), "referer": request.headers.get("Referer"),
+        hit = {"path": request.path_qs, "ua": request.headers.get("User-Agent", ""),
+               "referer": request.headers.get("Referer"),
                "at": time.monotonic(),
                "inflight": self.inflight}
         self.hits.append(hit)
@@ -94,7 +95,7 @@ class ProbeSite:
         self._loop.run_until_complete(runner.cleanup())
         self._loop.close()
 
-    def __enter__(self) -> "ProbeSite":
+    def __enter__(self) -> ProbeSite:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         assert self._ready.wait(10), "probe site did not start"

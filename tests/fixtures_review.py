@@ -17,7 +17,7 @@ from __future__ import annotations
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,7 +100,8 @@ LISTINGS = [
     ("souk", "ecommerce", "170", "s-reopen", "重开店", "改号软件 任意显号 网络电话",
      "网络改号电话，来电显示任意号码。"),
     ("souk", "ecommerce", "240", "s-emoji", "猫🐈店", "猫🐈池 八口猫池 批量收码",
-     "八口猫池🐈，批量收码，多卡猫池设备。\n" + "支持移动、联通、电信卡，八口同时在线，批量收发短信，稳定不掉线。\n" * 14),
+     "八口猫池🐈，批量收码，多卡猫池设备。\n"
+     + "支持移动、联通、电信卡，八口同时在线，批量收发短信，稳定不掉线。\n" * 14),
     ("bazaar", "ecommerce", "1", "s-bidi", BIDI_SELLER, BIDI_TITLE, BIDI_DESCRIPTION),
     ("bazaar", "ecommerce", "2", "s-get", "小孙", "呼死你 电话轰炸 包月 不限次数",
      "呼死你包月，电话轰炸任意号码，不限次数。"),
@@ -192,7 +193,7 @@ def review_db(model_path, tmp_path_factory) -> Path:
     # One listing all the way through the takedown, for the dashboard.
     gone = listing_id("150")
     Review(db).confirm(gone, "root", "call_bomber")
-    reported = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+    reported = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
     with db.conn:
         transition(db.conn, gone, "reported", "tests", "filed", at=reported)
         transition(db.conn, gone, "removed", "tests", "404", at=reported + timedelta(hours=3))

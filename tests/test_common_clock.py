@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -35,7 +35,8 @@ def wall_clock_reads(root: Path) -> list[tuple[str, int, str]]:
     found = []
     for path in sorted(root.rglob("*.py")):
         rel = path.relative_to(root)
-        if rel.parts[0] in SKIP_DIRS or any(p.startswith(".") for p in rel.parts) or rel.as_posix() == "common/clock.py":
+        if (rel.parts[0] in SKIP_DIRS or any(p.startswith(".") for p in rel.parts)
+                or rel.as_posix() == "common/clock.py"):
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         classes, modules, time_names = {"datetime", "date"}, {"datetime"}, {"time"}
@@ -144,7 +145,8 @@ def test_report_with_now_stamps_that_time_in_the_audit_log(tmp_path, fresh_sandb
     assert [a for _, a in written].count("state:confirmed->reported") == 2
     assert all(_near(at, moment) for at, _ in written), written
     stamps = con.execute("SELECT l.reported_at, l.state_changed_at, r.created_at, r.sent_at FROM listings l "
-                         "JOIN report_listings rl ON rl.listing_id = l.id JOIN reports r ON r.id = rl.report_id").fetchall()
+                         "JOIN report_listings rl ON rl.listing_id = l.id "
+                         "JOIN reports r ON r.id = rl.report_id").fetchall()
     assert stamps and all(_near(s, moment) for row in stamps for s in row), stamps
 
 
@@ -166,7 +168,7 @@ def test_a_refused_cycle_with_now_records_its_run_at_that_time(tmp_path):
 
 
 def test_offset_clock_runs_at_real_speed_from_now():
-    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2030, 1, 1, tzinfo=UTC)
     clock = OffsetClock(start)
     assert timedelta(0) <= clock.now() - start < timedelta(seconds=5)
 

@@ -150,7 +150,8 @@ def test_run_fails_clearly_when_a_platform_is_unreachable(model_path, tmp_path):
     proc = sweep("run", "--db", str(tmp_path / "x.db"), "--platform", "forum",
                  "--base-url", "forum=http://127.0.0.1:9", check=False)
     assert proc.returncode != 0
-    assert "forum: cannot reach http://127.0.0.1:9 (connection refused)" in proc.stderr and "Traceback" not in proc.stderr
+    assert "forum: cannot reach http://127.0.0.1:9 (connection refused)" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_scrapy_crawl_works_from_the_repo_root(sandbox, model_path, tmp_path):

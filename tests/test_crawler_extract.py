@@ -77,7 +77,7 @@ def test_line_breaks_the_page_shows_are_kept_and_source_newlines_fold():
     """<br> is a line the reviewer should see (two, a blank line); a newline in HTML source is only a space."""
     body = ('<html><body><div class="item-detail"><h1 class="item-title">二手\n  台灯</h1>'
             '<div id="desc" class="item-desc">第一行\n   还是第一行<br>第二行<br/><br>  第三行 <br></div>'
-            '</div></body></html>').encode("utf-8")
+            '</div></body></html>').encode()
     got = extract("marketplace", "http://127.0.0.1:8701/item/42", body, "text/html; charset=utf-8")["listing"]
     assert got["title"] == "二手 台灯"
     assert got["description"] == "第一行 还是第一行\n第二行\n\n第三行"        # a blank line stays one

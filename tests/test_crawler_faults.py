@@ -79,7 +79,8 @@ def test_truncated_listings_are_retried_then_dropped_not_stored_half_written(cra
         assert_not_stored(crawl, fault_id(kind))
         url = fault_url(fault_sandbox, kind)
         assert crawl.lines("INFO", url, "is truncated", why, "retrying")
-        assert crawl.lines("WARNING", f"marketplace: {url} is truncated", why, "dropped rather than stored half-written")
+        assert crawl.lines("WARNING", f"marketplace: {url} is truncated", why,
+                           "dropped rather than stored half-written")
     assert crawl.stat("sweep/faults/truncated_dropped") == 2
     assert crawl.stat("retry/reason_count/truncated") >= 4
 
@@ -100,7 +101,8 @@ def test_pages_over_the_size_limit_are_cancelled_counted_and_logged(crawl, fault
     assert crawl.stat("sweep/faults/too_large") == 2                  # streamed, and declared up front
     for kind in ("huge", "huge-declared"):
         assert_not_stored(crawl, fault_id(kind))
-        assert crawl.lines("WARNING", f"marketplace: {fault_url(fault_sandbox, kind)} is larger than the 8 MB size limit")
+        assert crawl.lines("WARNING",
+                           f"marketplace: {fault_url(fault_sandbox, kind)} is larger than the 8 MB size limit")
 
 
 def test_binary_served_as_html_is_dropped(crawl, fault_sandbox):

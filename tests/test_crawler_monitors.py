@@ -124,7 +124,8 @@ def test_broken_profiles_fail_the_run_naming_platform_and_check(sandbox, model_p
     base["listing"].pop("browser")                       # no Chromium needed for these checks
     base["seeds"] = {"search": ["/search?q={keyword}"], "pages": ["/category/pets"]}
     base["list"]["max_pages"] = 1
-    searches_nothing = {**base, "name": "market_search", "seeds": {**base["seeds"], "search": ["/search?q=zq{keyword}"]}}
+    searches_nothing = {**base, "name": "market_search",
+                        "seeds": {**base["seeds"], "search": ["/search?q=zq{keyword}"]}}
     no_titles = {**base, "name": "market_title",
                  "listing": {**base["listing"], "fields": {**base["listing"]["fields"], "title": "css:h1.gone::text"}}}
     no_links = {**base, "name": "market_links", "list": {**base["list"], "links": "css:div.gone a::attr(href)"}}

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sqlite3
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from scrapy import Request, Spider
@@ -27,7 +27,7 @@ CONTACT = "tns-team@example.net"
 
 def test_retry_after_header_forms():
     assert parse_retry_after(b"7") == 7.0
-    later = datetime(2030, 1, 1, 0, 0, 30, tzinfo=timezone.utc)
+    later = datetime(2030, 1, 1, 0, 0, 30, tzinfo=UTC)
     assert parse_retry_after(format_datetime(later, usegmt=True), now=later.timestamp() - 30) == pytest.approx(30)
     assert parse_retry_after(format_datetime(later - timedelta(hours=1), usegmt=True), now=later.timestamp()) == 0
     assert parse_retry_after(b"soon") is None and parse_retry_after(None) is None
@@ -96,7 +96,8 @@ def test_crawl_is_polite_as_seen_by_the_platform(probe_site, probe_profiles, wri
     assert probe_site.paths("/toolong/") == ["/toolong/10"]          # asked for a day: not asked again
     assert max(h["inflight"] for h in hits) <= 2                     # the profile's concurrency
     listed = [h["at"] for h in hits if h["path"] != "/robots.txt"]
-    assert min(b - a for a, b in zip(listed, listed[1:])) >= 0.2 * 0.5 * 0.9     # its delay (Scrapy randomises 0.5-1.5x)
+    # its delay (Scrapy randomises 0.5-1.5x)
+    assert min(b - a for a, b in zip(listed, listed[1:])) >= 0.2 * 0.5 * 0.9
     stored = {r[0] for r in sqlite3.connect(db).execute("SELECT platform_id FROM listings")}
     assert stored == {"1", "2", "3", "4", "5", "6", "8", "9"}
 
@@ -107,7 +108,8 @@ KEYWORDS = "猫池,呼死你,短信,改号,轰炸"
 def test_sandbox_rate_limit_is_waited_out_without_losing_listings(model_path, small_profiles, catalogue, tmp_path):
     from sandbox.web import matches
 
-    expected = {r.key for r in catalogue.apps.values() for q in KEYWORDS.split(",") if matches(q, r.title, r.description)}
+    expected = {r.key for r in catalogue.apps.values()
+                for q in KEYWORDS.split(",") if matches(q, r.title, r.description)}
     with SandboxProcess(seed=SEED, rate_limit=5) as limited:            # 5 requests/s, then 429 + Retry-After
         db = tmp_path / "limited.db"
         proc = sweep("crawl", "--db", str(db), "--profiles", str(small_profiles), "--keywords", KEYWORDS,

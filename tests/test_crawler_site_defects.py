@@ -137,13 +137,15 @@ def test_a_json_api_without_next_links_is_paged_by_number_until_past_its_total()
 STATE_PAGE = """<html><head><title>x</title></head><body><div id="app">加载中…</div>
 <script>window.__CONFIG__ = {cdn: '//static.example.com'};</script>
 <script>
-  window.__INITIAL_STATE__ = {item: {id: 77, title: '九成新 路由器 <双频>', desc: "第一行\\u003cbr\\u003e不是标签\\n第二行",
+  window.__INITIAL_STATE__ = {item: {id: 77, title: '九成新 路由器 <双频>',
+    desc: "第一行\\u003cbr\\u003e不是标签\\n第二行",
     price: {text: '¥1,299.00', value: 1299}, seller: {nick: 'abc_demo', url: undefined}, tags: ['数码', "二手",],},
     flags: {sold: false},};
   window.__DETAIL__ = null;
 </script></body></html>"""
 NEXT_PAGE = """<html><body><div id="__next"></div>
-<script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"post":{"title":"求助：猫砂怎么选","body":"家里两只猫\\u003c3"}}}}</script>
+<script id="__NEXT_DATA__" type="application/json">{"props":{"pageProps":{"post":{"title":"求助：猫砂怎么选",
+"body":"家里两只猫\\u003c3"}}}}</script>
 </body></html>"""
 
 
@@ -164,13 +166,15 @@ def test_listing_data_embedded_as_a_js_object_literal_is_read_without_a_browser(
 
 def test_listing_data_in_a_json_script_tag_is_read_by_selector():
     profile = embedded_profile("css:script#__NEXT_DATA__::text",
-                               {"title": "jmes:props.pageProps.post.title", "description": "jmes:props.pageProps.post.body"})
+                               {"title": "jmes:props.pageProps.post.title",
+                                "description": "jmes:props.pageProps.post.body"})
     got = listing(profile, "http://127.0.0.1:9001/post/5.html", NEXT_PAGE)
     assert (got.title, got.description) == ("求助：猫砂怎么选", "家里两只猫<3")
 
 
 def test_a_page_without_its_blob_yields_empty_fields_not_a_crash():
-    profile = embedded_profile("window.__INITIAL_STATE__", {"title": "jmes:item.title", "description": "jmes:item.desc"})
+    profile = embedded_profile("window.__INITIAL_STATE__",
+                               {"title": "jmes:item.title", "description": "jmes:item.desc"})
     got = listing(profile, "http://127.0.0.1:9001/post/6.html", "<html><body><p>改版了</p></body></html>")
     assert got.title == "" and got.description == ""            # dropped by validation, counted by the monitors
 

@@ -108,12 +108,12 @@ class Site:
         elif path == "/internal":
             self.send(handler, 200, f"<html><body>{SECRET}</body></html>")
         elif path.startswith("/js/"):
-            script = ("<script>Promise.allSettled(%s.map(u => fetch(u).then(r => r.text()))).then(rs => "
+            js, ws = json.dumps(self.js_targets), json.dumps(self.ws_targets)
+            script = (f"<script>Promise.allSettled({js}.map(u => fetch(u).then(r => r.text()))).then(rs => "
                       "{document.getElementById('out').textContent = rs.map(r => r.status === 'fulfilled' ? "
                       "r.value : 'blocked').join(' | ')});"
-                      "for (const u of %s) { const ws = new WebSocket(u); ws.onopen = () => "
-                      "document.body.append(' ws-open '); }</script>"
-                      % (json.dumps(self.js_targets), json.dumps(self.ws_targets)))
+                      f"for (const u of {ws}) {{ const ws = new WebSocket(u); ws.onopen = () => "
+                      "document.body.append(' ws-open '); }</script>")
             self.send(handler, 200, LISTING.format(n=n, out="描述加载中", script=script))
         elif path.startswith("/flip/") and not first:
             self.send(handler, 302, "", {"Location": self.flip_to})

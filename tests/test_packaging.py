@@ -56,7 +56,8 @@ def test_scrapy_feed_export_writes_chinese_as_utf8(sandbox, model_path, tmp_path
     app["base_url"] = sandbox.urls["appstore"]
     write_profile(profiles, app)
     out = tmp_path / "out.json"
-    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "appstore", "-a", "profile=appstore", "-O", str(out),
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "appstore", "-a", "profile=appstore",
+                           "-O", str(out),
                            "-s", f"SWEEP_DB={tmp_path / 'feed.db'}", "-s", f"SWEEP_PROFILES_DIR={profiles}",
                            "-s", "LOG_LEVEL=WARNING"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           text=True, capture_output=True, timeout=300)

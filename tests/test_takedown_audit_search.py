@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from classifier.normalize import normalize
 from crawler.profile import load_profiles
@@ -45,7 +45,7 @@ def test_audit_on_the_sandbox_with_report(sandbox, tmp_path, model_path):
     assert apps["短信轰炸"][4] > 0 or apps["语音网关"][4] > 0, "the app store filters nothing"
     assert summary["marketplace"]["visible"] >= 1 and summary["marketplace"]["by_variant"]["plain"]["visible"] == 1
 
-    date = datetime.now(timezone.utc).date().isoformat()
+    date = datetime.now(UTC).date().isoformat()
     page = (reports / f"compliance-marketplace-{date}.html").read_text(encoding="utf-8")
     assert "查处清理" in page and "search visibility" in page and "Median hours to removal" in page
     assert "<script" not in page

@@ -1,7 +1,7 @@
 """The managers' numbers: funnel stages, removal rate, time to removal, relist rate."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from store.listings import Store
 from review.web.charts import bars
 from tests.fixtures_review import flagged_listing as item
 
-T0 = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
 def walk(db, listing_id, *states, hours=None):

@@ -65,7 +65,7 @@ def test_the_search_query_takes_plain_chinese_like_sweep_search(db, term):
 def test_every_canned_query_runs_and_answers(db):
     answers = {}
     for name, query in DB["queries"].items():
-        params = {p: "呼死你" for p in re.findall(r":(\w+)", query["sql"])}
+        params = dict.fromkeys(re.findall(r":(\w+)", query["sql"]), "呼死你")
         cur = db.execute(query["sql"], params)
         answers[name] = [dict(zip([c[0] for c in cur.description], row)) for row in cur.fetchall()]
     assert {(r["platform"], r["state"], r["listings"]) for r in answers["queue_by_platform"]} == {

@@ -86,7 +86,8 @@ def test_a_read_only_database_is_one_line_and_left_untouched(folder, command):
 def test_a_read_only_directory_is_one_line(folder):
     db_path = folder / "sweep.db"
     folder.chmod(0o555)
-    proc = _sweep(*COMMANDS["crawl"], "--db", str(db_path))      # one that creates a database (stats refuses a missing one)
+    # one that creates a database (stats refuses a missing one)
+    proc = _sweep(*COMMANDS["crawl"], "--db", str(db_path))
     _assert_one_line_refusal(proc, f"its directory {folder} is read-only")
     assert list(folder.iterdir()) == []
 

@@ -47,7 +47,8 @@ def test_config_shapes_yield_host_path_and_description_only():
         assert secret not in kept
     yaml_eps = extract("- name: demo-login\n  url: https://sms-verify.sandbox.test/api/code\n  method: POST\n"
                        "# ……共 216 项，完整列表见群文件")
-    assert [(e.host, e.path, e.description) for e in yaml_eps] == [("sms-verify.sandbox.test", "/api/code", "demo-login")]
+    assert [(e.host, e.path, e.description) for e in yaml_eps] == [
+        ("sms-verify.sandbox.test", "/api/code", "demo-login")]
     # A Python list is parsed as a literal, never run; a call in it makes that literal unreadable, so the
     # file's URLs are scanned instead.
     assert {(e.host, e.path) for e in extract(HOSTILE_PY)} == {
@@ -57,8 +58,8 @@ def test_config_shapes_yield_host_path_and_description_only():
 
 
 def test_security_txt_contact_parsing():
-    assert parse_security_txt("Contact: https://x.test/form\nContact: mailto:sec@x.test\nExpires: 2099-01-01T00:00:00Z")[0] \
-        == "sec@x.test"
+    assert parse_security_txt("Contact: https://x.test/form\nContact: mailto:sec@x.test\n"
+                              "Expires: 2099-01-01T00:00:00Z")[0] == "sec@x.test"
     assert parse_security_txt("Contact: mailto:sec@x.test\nExpires: 2001-01-01T00:00:00Z")[0] is None
     assert "no e-mail" in parse_security_txt("Contact: https://x.test/form")[1]
 
@@ -243,8 +244,8 @@ def test_the_owner_reads_endpoints_and_evidence_digests_never_the_request_detail
 
     evidence = EvidenceRef(7, "2026-01-01T00:00:00Z", "http://127.0.0.1/demo/x", 200, tmp_path / "x.wacz", "a" * 64,
                            "b" * 64, tmp_path / "x.png", "c" * 64)
-    repo = ListingRef("codehost:demo/x", "codehost", "demo/x", "http://127.0.0.1/demo/x", "短信测压\u202e工具", "sms_bomber",
-                      0.9, "codehost:demo", "demo", "", "code", evidence)
+    repo = ListingRef("codehost:demo/x", "codehost", "demo/x", "http://127.0.0.1/demo/x", "短信测压\u202e工具",
+                      "sms_bomber", 0.9, "codehost:demo", "demo", "", "code", evidence)
     report = Report(1, "sweep-endpoint-sandbox.test", "email", "endpoint:sandbox.test", "endpoint_abuse", 0, [repo], [],
                     "2026-01-01T00:00:00Z", "sandbox.test", "sandbox.test",
                     abused_endpoints=[{"host": "otp.sandbox.test", "path": "/v1/send", "description": "demo-register"}])

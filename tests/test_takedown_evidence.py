@@ -60,7 +60,8 @@ def test_each_flagged_listing_gets_one_valid_wacz_with_response_and_screenshot(e
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and e["http_status"] == 200
 
         names, records = _records(wacz)
-        assert {"datapackage.json", "datapackage-digest.json", "pages/pages.jsonl", "indexes/index.cdx.gz"} <= set(names)
+        assert {"datapackage.json", "datapackage-digest.json", "pages/pages.jsonl",
+                "indexes/index.cdx.gz"} <= set(names)
         pages = zipfile.ZipFile(wacz).read("pages/pages.jsonl").decode().splitlines()
         assert json.loads(pages[1])["url"] == e["url"]
         response = next(r for r in records if r["type"] == "response")

@@ -37,7 +37,8 @@ def test_round_trip_between_two_databases(tmp_path, model_path):
     _seed(a)
     _second_db(b)
     states_before = dict(open_db(b).execute("SELECT id, state FROM listings").fetchall())
-    out = CliRunner().invoke(cli, ["indicators", "export", "--db", str(a), "--out", str(bundle), "--org", "Example T&S"])
+    out = CliRunner().invoke(cli, ["indicators", "export", "--db", str(a), "--out", str(bundle),
+                                   "--org", "Example T&S"])
     assert out.exit_code == 0, out.output
     data = json.loads(bundle.read_text())
     assert data["type"] == "bundle"
@@ -72,7 +73,8 @@ def test_round_trip_between_two_databases(tmp_path, model_path):
 
     checker = Checker(Classifier.load(model_path), Banks.load(db))
     # An ordinary listing the model clears: the decision comes from the imported contact alone.
-    result = checker.check([{"title": "二手 自行车", "description": "九成新 捷安特山地车，骑了一年，同城自提。QQ 123451234"}])[0]
+    result = checker.check([{"title": "二手 自行车",
+                             "description": "九成新 捷安特山地车，骑了一年，同城自提。QQ 123451234"}])[0]
     assert result["decision"] == "review" and result["matches"][0]["source"] == "partner-a"
 
     again = CliRunner().invoke(cli, ["indicators", "import", str(bundle), "--source", "partner-a", "--db", str(b)])

@@ -8,7 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ from common.clock import ManualClock
 from ops.lock import DatabaseLock, LockHeld, process_alive, read_holder
 from tests.conftest import ROOT
 
-T0 = datetime(2025, 1, 1, 6, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 1, 1, 6, 0, tzinfo=UTC)
 
 
 HOLDER = """

@@ -112,8 +112,9 @@ def test_a_mistyped_config_key_is_an_error_naming_the_nearest_key(write_config, 
     config = write_config('[schedule]\ncycels = ["0 */6 * * *"]\n[platforms.marketplace]\ndeadline_hour = 12\n')
     proc = sweep("schedule", "--once", "--db", str(tmp_path / "t.db"), "--config", str(config), check=False)
     assert proc.returncode == 1 and not (tmp_path / "t.db").exists()
-    assert proc.stderr.strip() == (f"Error: {config}: [platforms.marketplace] unknown key 'deadline_hour' (did you mean "
-                                   f"'deadline_hours'?); [schedule] unknown key 'cycels' (did you mean 'cycles'?)")
+    assert proc.stderr.strip() == (f"Error: {config}: [platforms.marketplace] unknown key 'deadline_hour' "
+                                   "(did you mean 'deadline_hours'?); "
+                                   "[schedule] unknown key 'cycels' (did you mean 'cycles'?)")
     write_config('[schedul]\ncycles = ["0 */6 * * *"]\n')
     proc = sweep("recheck", "--db", str(tmp_path / "t.db"), "--config", str(config), check=False)
     assert proc.returncode == 1 and "no such database" in proc.stderr
@@ -153,7 +154,8 @@ def test_long_steps_show_progress_at_a_terminal_and_nothing_through_a_pipe(model
     from store.db import open_db
 
     src = tmp_path / "in.jsonl"
-    rows = [{"title": "呼死你 软件 包月", "description": "联系QQ12345001"}, {"title": "正规呼叫中心", "description": "企业服务"}]
+    rows = [{"title": "呼死你 软件 包月", "description": "联系QQ12345001"},
+            {"title": "正规呼叫中心", "description": "企业服务"}]
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows * 150), encoding="utf-8")
     classify = ["classify", "--in", str(src), "--out", str(tmp_path / "out.jsonl"), "--workers", "1"]
     code, terminal = run_under_pty(classify)

@@ -23,7 +23,7 @@ def full_scans(conn, sql: str, sorts: bool = False) -> list[str]:
     """The plan lines of ``sql`` that scan one of BIG whole (by name or by its alias in ``sql``); with
     ``sorts``, also any sort into a temporary b-tree (a query that sorts all the rows it matched)."""
     names = set(BIG)
-    for table, alias in re.findall(r"\b(listings|listing_versions|classifications)\s+(?:AS\s+)?(\w+)", sql, re.I):
+    for _table, alias in re.findall(r"\b(listings|listing_versions|classifications)\s+(?:AS\s+)?(\w+)", sql, re.I):
         if alias.upper() not in {"WHERE", "ON", "JOIN", "LEFT", "ORDER", "GROUP", "USING", "SET", "LIMIT", "AND"}:
             names.add(alias)
     bad = []
@@ -89,7 +89,7 @@ def test_every_review_page_reads_by_index(scale_db, traced):
     db.close()
     pages = ["/queue", f"/queue?after={_cursor_text(review.key(tail[0]))}&page=2",
              f"/queue?before={_cursor_text(review.key(tail[-1]))}&page=3",
-             f"/queue?platform={one[1]}&label={one[2]}", f"/queue?kind=forum", "/queue?q=12345",
+             f"/queue?platform={one[1]}&label={one[2]}", "/queue?kind=forum", "/queue?q=12345",
              f"/listing?id={one[0]}", f"/listing?id={one[0]}&platform={one[1]}", "/dashboard", "/audit",
              "/audit?actor=alice", f"/audit?listing={one[0]}", f"/seller?id={one[3]}"]
     plans = sqlite3.connect(scale_db)

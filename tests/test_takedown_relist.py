@@ -76,7 +76,8 @@ def test_links_by_seller_contact_and_text_but_not_by_accident(tmp_path, catalogu
     app = next(r for r in catalogue.apps.values() if r.label == "benign")
     same_seller = dataclasses.replace(market[5], key="marketplace:990001", pid="990001", seller_id=origin.seller_id,
                                       title="全新 多卡 设备 现货")
-    shared_contact = dataclasses.replace(thread, key="forum:990002", pid="990002", description="出 加微信 fakeseller01 详聊")
+    shared_contact = dataclasses.replace(thread, key="forum:990002", pid="990002",
+                                         description="出 加微信 fakeseller01 详聊")
     near_dup = dataclasses.replace(app, key="appstore:990003", pid="990003", title=origin.title + " Pro",
                                    description=origin.description)
     # The model cleared near_dup (benign): text alone does not make it a relist. A flagged copy is one.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from store.states import transition
 from store.listings import Store
 from tests.fixtures_review import flagged_listing as item
 
-T0 = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 class Clock:
@@ -230,10 +230,12 @@ def test_bulk_confirm_keeps_each_listings_own_category_unless_a_row_changes_it(m
     listings = {x["id"]: x for x in r.seller("marketplace:mix")["listings"]}
     assert listings["marketplace:13"]["decided_category"] == "modem_pool"
     assert listings["marketplace:13"]["label"] == "voice_gateway"
-    marked = {e["listing_id"]: e["differs_from"] for e in r.audit_entries() if e["action"] == "state:flagged->confirmed"}
+    marked = {e["listing_id"]: e["differs_from"]
+              for e in r.audit_entries() if e["action"] == "state:flagged->confirmed"}
     assert marked == {"marketplace:11": None, "marketplace:12": None, "marketplace:13": "voice_gateway"}
     with pytest.raises(ReviewError, match="unknown category 'benign'"):
-        r.decide_seller("marketplace:mix", "root", "confirm", ["marketplace:14"], categories={"marketplace:14": "benign"})
+        r.decide_seller("marketplace:mix", "root", "confirm", ["marketplace:14"],
+                        categories={"marketplace:14": "benign"})
 
 
 def _report(db, listing_id, state="pending", attempts=0):
@@ -288,7 +290,8 @@ def test_reopen_after_sending_needs_a_reason_and_asks_for_a_withdrawal(db):
     assert db.execute("SELECT state FROM listings WHERE id = 'marketplace:1'").fetchone()[0] == "flagged"
     assert db.execute("SELECT report_id, listing_id, reason, requested_by, state FROM withdrawals").fetchall() == [
         (sent, "marketplace:1", "the seller showed a licence", "root", "pending")]
-    detail = json.loads(db.execute("SELECT detail FROM audit_log WHERE action = 'state:reported->flagged'").fetchone()[0])
+    detail = json.loads(db.execute(
+        "SELECT detail FROM audit_log WHERE action = 'state:reported->flagged'").fetchone()[0])
     assert detail["reason"] == "reopened: the seller showed a licence" and detail["withdraw_reports"] == [sent]
 
 

@@ -84,7 +84,8 @@ def test_contacts_are_linked(tmp_path):
 ])
 def test_search_finds_every_listing_containing_the_text(tmp_path, query, expected):
     store = Store(open_db(tmp_path / "s.db"))
-    texts = {"1": "八口猫池设备", "2": "猫池", "3": "正版呼死你软件，呼死你包月", "4": "二手 猫池 16口", "5": "GoIP8 网关 小猫"}
+    texts = {"1": "八口猫池设备", "2": "猫池", "3": "正版呼死你软件，呼死你包月", "4": "二手 猫池 16口",
+             "5": "GoIP8 网关 小猫"}
     store.write_batch([listing(pid, text, title="标题") for pid, text in texts.items()], None)
     found = {r["id"].split(":")[1] for r in store.search(query)}
     assert found == expected

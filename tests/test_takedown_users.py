@@ -164,14 +164,14 @@ def test_the_demo_account_gets_a_fresh_password_each_time(tmp_path):
 def test_a_flood_of_sign_ins_neither_unlocks_an_account_nor_floods_the_audit_log(tmp_path):
     """What the login page does for each attempt, 10,005 times with names that are not accounts
     from as many addresses (their passwords are not checked here: an unknown name always fails)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     from review.web.throttle import LoginGuard
 
     db = open_db(tmp_path / "sweep.db")
     users = Users(db)
     users.add("alice", "reviewer", PASSWORD)
-    now = [datetime(2026, 12, 1, tzinfo=timezone.utc)]
+    now = [datetime(2026, 12, 1, tzinfo=UTC)]
     guard = LoginGuard(clock=lambda: now[0])
 
     def audit_rows() -> int:
@@ -210,14 +210,14 @@ def test_a_flood_of_sign_ins_neither_unlocks_an_account_nor_floods_the_audit_log
 
 
 def test_failures_on_a_locked_account_are_counted_in_one_row_when_the_window_closes(tmp_path):
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     from review.web.throttle import LoginGuard
 
     db = open_db(tmp_path / "sweep.db")
     users = Users(db)
     users.add("alice", "reviewer", PASSWORD)
-    now = [datetime(2026, 12, 1, tzinfo=timezone.utc)]
+    now = [datetime(2026, 12, 1, tzinfo=UTC)]
     guard = LoginGuard(clock=lambda: now[0])
     for i in range(500):                                # the attacker keeps going after the lock
         guard.failed(users, "alice", f"2001:db8::{i:x}")                     # one /64: one address
@@ -304,12 +304,12 @@ def test_an_old_database_has_its_accounts_moved_out_on_open(tmp_path):
 
 
 def test_a_full_address_table_keeps_its_refusals_and_shares_one_bucket_among_newcomers(tmp_path):
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     from review.web.throttle import LoginGuard
 
     users = Users(open_db(tmp_path / "sweep.db"))
-    now = [datetime(2026, 12, 1, tzinfo=timezone.utc)]
+    now = [datetime(2026, 12, 1, tzinfo=UTC)]
     guard = LoginGuard(address_attempts=3, max_addresses=4, clock=lambda: now[0])
     for n in range(4):                                   # the table fills with refused addresses
         for _ in range(3):

@@ -41,7 +41,8 @@ def platform_summary(db, audit_id: int, worst: int = 5) -> list[dict]:
                     "visible": len(visible), "first_page": sum(1 for r in run if r["harmful_first_page"]),
                     "visibility": len(visible) / len(run) if run else None,
                     "by_variant": {k: {"tried": v[0], "visible": v[1]} for k, v in by_kind.items()},
-                    "worst": sorted(visible, key=lambda r: (-r["harmful_first_page"], -r["harmful"], r["query"]))[:worst],
+                    "worst": sorted(visible,
+                                    key=lambda r: (-r["harmful_first_page"], -r["harmful"], r["query"]))[:worst],
                     "rows": rows})
     return out
 
@@ -68,7 +69,8 @@ td,th{border:1px solid #999;padding:.2em .5em;text-align:left}td.n{text-align:ri
 <table><tr><th>Found (flagged)</th><th>Confirmed</th><th>Reported</th><th>Removed</th><th>Removal rate</th>
 <th>Median hours to removal</th><th>Relists</th></tr>
 <tr><td class="n">{{ t.flagged }}</td><td class="n">{{ t.confirmed }}</td><td class="n">{{ t.reported }}</td>
-<td class="n">{{ t.removed }}</td><td class="n">{{ pct(t.removal_rate) }}</td><td class="n">{{ hours(t.median_hours) }}</td>
+<td class="n">{{ t.removed }}</td><td class="n">{{ pct(t.removal_rate) }}</td>
+<td class="n">{{ hours(t.median_hours) }}</td>
 <td class="n">{{ t.relisted }}</td></tr></table>
 <h2>搜不到 — search visibility</h2>
 <p>{{ s.run }} queries run ({{ s.errors }} could not be fetched): {{ s.visible }} still return harmful listings
@@ -77,8 +79,10 @@ td,th{border:1px solid #999;padding:.2em .5em;text-align:left}td.n{text-align:ri
 {% for kind, v in s.by_variant.items() %}<tr><td>{{ kind }}</td><td class="n">{{ v.tried }}</td>
 <td class="n">{{ v.visible }}</td></tr>{% endfor %}</table>
 <h3>Queries returning harmful listings</h3>
-<table><tr><th>Keyword</th><th>Spelling</th><th>Query</th><th>Results</th><th>Harmful</th><th>Harmful on page 1</th></tr>
-{% for r in s.rows if r.harmful %}<tr><td>{{ bidi(r.keyword) }}</td><td>{{ r.variant }}</td><td>{{ bidi(r.query) }}</td>
+<table><tr><th>Keyword</th><th>Spelling</th><th>Query</th><th>Results</th><th>Harmful</th>
+<th>Harmful on page 1</th></tr>
+{% for r in s.rows if r.harmful %}<tr><td>{{ bidi(r.keyword) }}</td><td>{{ r.variant }}</td>
+<td>{{ bidi(r.query) }}</td>
 <td class="n">{{ r.results }}</td><td class="n">{{ r.harmful }}</td><td class="n">{{ r.harmful_first_page }}</td></tr>
 {% endfor %}</table>
 </body></html>

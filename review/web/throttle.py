@@ -22,7 +22,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections import Counter, OrderedDict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from common.clock import SYSTEM
 from store.states import audit
@@ -194,4 +194,4 @@ class LoginGuard:
 
 
 def _iso(when: datetime) -> str:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return when.astimezone(UTC).isoformat(timespec="seconds")

@@ -13,7 +13,8 @@ this version has never seen.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations

@@ -45,7 +45,8 @@ def scale_001_indexes_and_counters(db: sqlite_utils.Database) -> None:
                "GROUP BY 1, 2, 3, 4, 5")
     db.execute(f"CREATE TRIGGER listing_counts_insert AFTER INSERT ON listings BEGIN {_bump('NEW', '1')} END")
     db.execute(f"CREATE TRIGGER listing_counts_delete AFTER DELETE ON listings BEGIN {_bump('OLD', '-1')} END")
-    db.execute(f"CREATE TRIGGER listing_counts_update AFTER UPDATE OF state, platform, label, kind, flagged ON listings "
+    db.execute("CREATE TRIGGER listing_counts_update "
+               "AFTER UPDATE OF state, platform, label, kind, flagged ON listings "
                f"WHEN ({_GROUP.format(t='OLD')}) IS NOT ({_GROUP.format(t='NEW')}) "
                f"BEGIN {_bump('OLD', '-1')} {_bump('NEW', '1')} END")
     db.execute("CREATE TABLE relist_signatures (listing_id TEXT PRIMARY KEY REFERENCES listings(id), "

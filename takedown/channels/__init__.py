@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.config import Config, ConfigError
-from takedown.channels.base import (Channel, CheckResult, Citation, EvidenceRef, ListingRef, NotConfigured, PermanentError,
-                   PlatformSettings, Receipt, ReceiptLookup, Report, TransientError, Withdraw)
+from takedown.channels.base import (Channel, CheckResult, Citation, EvidenceRef, ListingRef, NotConfigured,
+                                    PermanentError, PlatformSettings, Receipt, ReceiptLookup, Report, TransientError,
+                                    Withdraw)
 from takedown.channels.csv_12321 import Csv12321Export
 from takedown.channels.email import EmailChannel
 from takedown.channels.sandbox_intake import SandboxIntake
@@ -41,9 +42,11 @@ def build_channel(name: str, ps: PlatformSettings, config: Config, db_path) -> C
     elif name in ("xarf", "csv_12321"):
         settings, secrets = {"dir": str(exports_dir(db_path, config))}, {}
     else:
-        settings, secrets = config.section(f"channels.{name}"), {"token": config.secret(f"platforms.{ps.name}", "token")}
+        settings = config.section(f"channels.{name}")
+        secrets = {"token": config.secret(f"platforms.{ps.name}", "token")}
     return CHANNELS[name](ps, settings, secrets)
 
 
 __all__ = ["CHANNELS", "build_channel", "exports_dir", "Channel", "CheckResult", "Citation", "EvidenceRef",
-           "ListingRef", "NotConfigured", "PermanentError", "PlatformSettings", "Receipt", "ReceiptLookup", "Report", "TransientError", "Withdraw"]
+           "ListingRef", "NotConfigured", "PermanentError", "PlatformSettings", "Receipt", "ReceiptLookup", "Report",
+           "TransientError", "Withdraw"]

@@ -144,6 +144,7 @@ class Channel(ABC):
 
     def close(self) -> None:
         """Release connections (called once per batch)."""
+        return None     # optional hook: most channels hold nothing open
 
     def __repr__(self) -> str:          # never shows secrets
         return f"<{type(self).__name__} {self.platform.name}>"

@@ -6,9 +6,10 @@ headers: ``<exports>/12321/<YYYYMMDD-HHMMSS>-batch.csv`` holds every report this
 Exactly once rests on a record per report, ``<exports>/12321/reports/<key>.csv``, written
 once: a report whose record exists is not filed again (it joins the run's batch all the same,
 since the run that wrote it may have stopped before handing its batch on). Platforms appear by
-display name (闲趣集市, not marketplace; ``[platforms.<name>] display_name``). The columns follow the fields of 12321's web complaint form (what was
-reported, where, by whom, why, under which rule, with what evidence); a centre that wants
-another layout gets the same data re-ordered from ``COLUMNS``.
+display name (闲趣集市, not marketplace; ``[platforms.<name>] display_name``). The columns
+follow the fields of 12321's web complaint form (what was reported, where, by whom, why,
+under which rule, with what evidence); a centre that wants another layout gets the same data
+re-ordered from ``COLUMNS``.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from takedown.files import write_once
 COLUMNS = ["序号", "举报类型", "违法类别", "被举报对象类型", "被举报平台", "被举报网址", "被举报账号", "账号名称",
            "信息标题", "举报理由", "法律依据", "证据文件", "证据SHA256", "截图SHA256", "发现时间", "举报编号",
            "举报单位", "举报单位联系方式"]
-KIND_ZH = {"ecommerce": "电商商品", "appstore": "移动应用", "forum": "论坛帖子", "code": "代码仓库", "social": "社交频道"}
+KIND_ZH = {"ecommerce": "电商商品", "appstore": "移动应用", "forum": "论坛帖子", "code": "代码仓库",
+           "social": "社交频道"}
 
 
 def rows(report: Report, platform_name: str | None = None) -> list[dict]:

@@ -18,7 +18,6 @@ asked whether a message arrived, so e-mail is at-least-once (see takedown/outbox
 from __future__ import annotations
 
 import smtplib
-import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -130,7 +129,7 @@ class EmailChannel(Channel):
         except smtplib.SMTPResponseException as exc:
             err = TransientError if 400 <= exc.smtp_code < 500 else PermanentError
             raise err(f"SMTP answered {exc.smtp_code}: {exc.smtp_error!r}"[:300]) from None
-        except (smtplib.SMTPException, socket.timeout, OSError) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise TransientError(f"SMTP server {host}:{port} unreachable: {type(exc).__name__}") from None
         if refused:
             raise PermanentError(f"SMTP refused recipients: {sorted(refused)}")

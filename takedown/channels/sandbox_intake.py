@@ -17,8 +17,8 @@ import requests
 
 from outbound.session import PolicySession, Refused
 
-from takedown.channels.base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt, ReceiptLookup, Report,
-                   TransientError, Withdraw)
+from takedown.channels.base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt,
+                                    ReceiptLookup, Report, TransientError, Withdraw)
 from takedown.channels.text import render_body
 from takedown.page_check import fetch_check
 

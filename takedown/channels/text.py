@@ -9,8 +9,8 @@ from common.bidi import neutralise
 from takedown.channels.base import Report
 
 CATEGORY_ZH = {"call_bomber": "呼死你/骚扰呼叫软件", "caller_id_spoof": "改号软件/设备", "sms_bomber": "短信轰炸机",
-               "modem_pool": "猫池（电话卡批量插入设备）", "voice_gateway": "语音网关（GoIP 等）", "endpoint_abuse": "验证码接口被轰炸工具滥用",
-               "other": "其他违规"}
+               "modem_pool": "猫池（电话卡批量插入设备）", "voice_gateway": "语音网关（GoIP 等）",
+               "endpoint_abuse": "验证码接口被轰炸工具滥用", "other": "其他违规"}
 CATEGORY_EN = {"call_bomber": "call-bombing software", "caller_id_spoof": "caller-ID spoofing software/devices",
                "sms_bomber": "SMS bomber", "modem_pool": "SIM modem pool (multi-SIM device)",
                "voice_gateway": "SIM voice gateway (GoIP)",
@@ -60,7 +60,8 @@ def render_body(report: Report, evidence_note: str = "") -> str:
         lines += [evidence_note, ""]
     lines += ["--- English summary ---",
               f"Category: {CATEGORY_EN.get(report.category, report.category)}; platform: {report.platform}; "
-              f"seller: {report.seller_id or '-'}; listings: {len(report.listings)}; report key: {report.idempotency_key}.",
+              f"seller: {report.seller_id or '-'}; listings: {len(report.listings)}; "
+              f"report key: {report.idempotency_key}.",
               "Legal basis: " + "; ".join(f"{c.english}" for c in report.citations),
               f"Reported by {report.reporter.get('org', 'Sweep')} <{report.reporter.get('contact', '')}>."]
     return neutralise("\n".join(lines))
@@ -73,9 +74,11 @@ def _endpoint_body(report: Report, evidence_note: str = "") -> str:
     lines = [f"致 {domain} 安全团队：", "",
              "以下接口被短信/电话轰炸工具列为发送验证码的接口，攻击者借此向他人手机批量发送短信或拨打电话。"
              "建议为这些接口加上频率限制、图形验证码或号码校验。我们没有向这些接口发送任何请求；"
-             "以下内容来自公开代码仓库中工具自带的配置文件。", f"报告编号：{report.idempotency_key}", "", "被滥用的接口："]
+             "以下内容来自公开代码仓库中工具自带的配置文件。",
+             f"报告编号：{report.idempotency_key}", "", "被滥用的接口："]
     for ep in report.abused_endpoints:
-        lines.append(f"- {ep['host']}{ep['path']}" + (f"（工具中的名称：{ep['description']}）" if ep.get("description") else ""))
+        named = f"（工具中的名称：{ep['description']}）" if ep.get("description") else ""
+        lines.append(f"- {ep['host']}{ep['path']}{named}")
     lines += ["", "引用这些接口的仓库（证据）："]
     for n, item in enumerate(report.listings, 1):
         lines.append(f"{n}. {item.title}")

@@ -44,8 +44,9 @@ def xarf_document(report: Report, platform=None) -> dict:
     evidence = []
     if item.evidence:
         e = item.evidence
-        for path, ctype, what in ((e.screenshot_path, "image/png", "Full-page screenshot"),
-                                  (e.wacz_path, "application/zip", "WACZ web archive (raw HTTP exchange + screenshot)")):
+        for path, ctype, what in (
+                (e.screenshot_path, "image/png", "Full-page screenshot"),
+                (e.wacz_path, "application/zip", "WACZ web archive (raw HTTP exchange + screenshot)")):
             if path.exists() and path.stat().st_size <= MAX_EVIDENCE_BYTES:
                 evidence.append(create_evidence(ctype, path.read_bytes(), hash_algorithm="sha256",
                                                 description=f"{what} of {item.url}, captured {e.captured_at}"))

@@ -48,7 +48,8 @@ def file_report(db, domain: str, channel: str, now: str) -> bool:
     with db.conn:
         repos = db.execute(
             "SELECT DISTINCT s.listing_id, l.label, (SELECT e.id FROM evidence e WHERE e.listing_id = s.listing_id "
-            "ORDER BY e.version DESC, e.id DESC LIMIT 1) FROM endpoint_sightings s JOIN listings l ON l.id = s.listing_id "
+            "ORDER BY e.version DESC, e.id DESC LIMIT 1) "
+            "FROM endpoint_sightings s JOIN listings l ON l.id = s.listing_id "
             "WHERE s.domain = ? ORDER BY s.listing_id", [domain]).fetchall()
         if not repos:
             return False
@@ -57,7 +58,8 @@ def file_report(db, domain: str, channel: str, now: str) -> bool:
             "created_at, escalation_level) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, 0)",
             [channel, PLATFORM_PREFIX + domain, domain, CATEGORY, idempotency_key(domain), now])
         if not cur.rowcount:
-            report_id = db.execute("SELECT id FROM reports WHERE idempotency_key = ?", [idempotency_key(domain)]).fetchone()[0]
+            report_id = db.execute("SELECT id FROM reports WHERE idempotency_key = ?",
+                                   [idempotency_key(domain)]).fetchone()[0]
             db.execute("UPDATE endpoint_domains SET report_id = ? WHERE domain = ?", [report_id, domain])
             return False
         for lid, _, evidence_id in repos:

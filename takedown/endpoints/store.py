@@ -61,7 +61,8 @@ def domains(db) -> list[dict]:
     """One row per owning domain, most-cited first."""
     out = []
     for d in db.query(
-            "SELECT s.domain, count(DISTINCT s.host || s.path) AS endpoints, count(DISTINCT s.listing_id) AS repositories, "
+            "SELECT s.domain, count(DISTINCT s.host || s.path) AS endpoints, "
+            "count(DISTINCT s.listing_id) AS repositories, "
             "min(s.first_seen) AS first_seen, max(s.last_seen) AS last_seen, d.contact, d.contact_source, "
             "d.contact_error, d.report_id, d.filed_at, r.state AS report_state, r.sent_at AS notified_at, "
             "d.acknowledged_at FROM endpoint_sightings s JOIN endpoint_domains d ON d.domain = s.domain "
