@@ -77,7 +77,7 @@ def shifted(seconds: float) -> Clock:
 
 def offset_of(clock: Clock) -> float:
     """How far ``clock`` reads ahead of real time now, in seconds (0 for the system clock)."""
-    return 0.0 if clock is SYSTEM else (clock.now() - datetime.now(timezone.utc)).total_seconds()
+    return 0.0 if clock is SYSTEM else (clock.now() - datetime.now(UTC)).total_seconds()
 
 
 class ManualClock:
