@@ -44,17 +44,17 @@ TIERS = {
 # not quietly move a slow test into the fast tier.
 SLOW, CRAWL = ("slow",), ("crawl",)
 MARKED = {
-    "tests/test_takedown_demo.py": {
+    "tests/test_cli_demo.py": {
         "test_the_demo_crawls_every_platform_flags_every_category_and_captures_evidence": ("crawl", "browser")},
     "tests/test_outbound_fetchers.py": {"test_crawl_refuses_redirects_to_internal_addresses": CRAWL},
-    "tests/test_takedown_operator_output.py": dict.fromkeys((
+    "tests/test_cli_operator_output.py": dict.fromkeys((
         "test_an_unreachable_platform_is_one_line_with_the_fix",
         "test_long_steps_show_progress_at_a_terminal_and_nothing_through_a_pipe",
         "test_read_only_commands_refuse_a_missing_database_instead_of_creating_it"), SLOW),
-    "tests/test_takedown_db_errors.py": dict.fromkeys((
+    "tests/test_store_db_errors.py": dict.fromkeys((
         "test_a_read_only_directory_is_one_line", "test_a_file_of_random_bytes_is_one_line_and_left_untouched",
         "test_a_read_only_database_is_one_line_and_left_untouched"), SLOW),
-    "tests/test_takedown_schedule.py": {"test_a_cycle_is_refused_while_another_holds_the_lock": SLOW},
+    "tests/test_ops_schedule.py": {"test_a_cycle_is_refused_while_another_holds_the_lock": SLOW},
     "tests/test_takedown_plans.py": dict.fromkeys((
         "test_cycle_steps_read_due_rows_by_index", "test_every_review_page_reads_by_index"), SLOW),
     "tests/test_takedown_relist.py": dict.fromkeys((

@@ -1,6 +1,6 @@
 """Bidirectional control characters in crawled text are shown, not obeyed: reports and the terminal.
 
-(The review UI's pages are checked in Chromium by tests/test_takedown_web.py.)
+(The review UI's pages are checked in Chromium by tests/test_review_web.py.)
 """
 from __future__ import annotations
 

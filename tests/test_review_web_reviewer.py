@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from classifier import HARMFUL
 from tests.fixtures_review import listing_id, signed_in
-from tests.test_takedown_web import claimed, keys_ready, rows, state
+from tests.test_review_web import claimed, keys_ready, rows, state
 
 pytestmark = pytest.mark.browser
 

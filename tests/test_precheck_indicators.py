@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.fixtures_review import flagged_listing
-from tests.test_takedown_check_api import CONFIRMED_TEXT, _seed
+from tests.test_precheck_api import CONFIRMED_TEXT, _seed
 
 pytest.importorskip("stix2")
 

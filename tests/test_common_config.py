@@ -1,7 +1,7 @@
 """sweep.toml: where it is looked up, secrets from the environment or a private (0600) file only,
 and what a crawl takes from it (the contact in the User-Agent, monitor thresholds). A real cycle
 with secrets configured leaves none in the database, logs or evidence:
-tests/test_takedown_schedule.py::test_schedule_runs_two_cycles_on_an_injected_clock."""
+tests/test_ops_schedule.py::test_schedule_runs_two_cycles_on_an_injected_clock."""
 from __future__ import annotations
 
 import pytest

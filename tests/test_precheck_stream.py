@@ -12,7 +12,7 @@ import time
 import redis
 
 from tests.conftest import ROOT
-from tests.test_takedown_check_api import _seed
+from tests.test_precheck_api import _seed
 
 N = 1000
 
