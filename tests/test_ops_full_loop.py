@@ -12,7 +12,6 @@ import json
 import socket
 import sqlite3
 import threading
-import time
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -21,6 +20,7 @@ from playwright.sync_api import expect
 
 from crawler.profile import PROFILE_DIR
 from tests.conftest import base_url_args, sweep
+from tests.helpers import wait_for
 
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
 
@@ -61,9 +61,7 @@ def serve_review(db_path):
     server = uvicorn.Server(uvicorn.Config(create_app(db_path), log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: server.started, 20, what="the review UI to start")
     return server, thread, f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
@@ -135,7 +133,14 @@ def test_the_full_takedown_loop(fresh_sandbox, catalogue, model_path, browser, s
     for row in rows.values():
         assert con.execute("SELECT state FROM listings WHERE id = ?", [row.key]).fetchone() == ("reported",)
 
-    time.sleep(1.0)                       # the sandbox takes reported listings down after 0.3 s
+    def taken_down() -> bool:             # the sandbox takes reported listings down after 0.3 s
+        removed = set()
+        for report in filed:
+            with urllib.request.urlopen(f"{fresh_sandbox.urls['marketplace']}/api/report/{report['report_id']}") as r:
+                removed |= set(json.loads(r.read())["removed"])
+        return {gone.key, relists.key} <= removed
+
+    wait_for(taken_down, 30, what="the sandbox to take the reported listings down")
 
     # Recheck: two consistent "gone" checks 24 h apart make it removed; the other stays up.
     sweep("recheck", "--db", str(db), "--config", str(config), "--now", at(2))

@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 
 import pytest
@@ -22,6 +21,7 @@ from ops.schedule import EX_TEMPFAIL, Scheduler, Timetable, run_step
 from ops.steps import STEPS
 from sandbox.endpointhost import EndpointHost
 from tests.conftest import ROOT, sweep
+from tests.helpers import wait_for
 
 CRON = "0 */6 * * *"
 
@@ -193,13 +193,8 @@ def test_a_killed_cycle_leaves_a_lock_the_next_cycle_takes_over(sandbox, model_p
     victim = subprocess.Popen([sys.executable, "-m", "cli", "schedule", "--once", *args], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:           # wait until it holds the lock and has opened its run
-            if db.exists() and read_holder(db) is not None and runs(db):
-                break
-            time.sleep(0.1)
-        else:
-            pytest.fail("the cycle never took the lock")
+        wait_for(lambda: db.exists() and read_holder(db) is not None and runs(db), 60,
+                 what="the cycle to take the lock and open its run")
         os.kill(victim.pid, signal.SIGKILL)
     finally:
         victim.wait()

@@ -22,6 +22,7 @@ from review.web.highlight import highlight, segments
 from review.web.routes import _local
 from review.web.security import SessionKeyError, key_path, session_key
 from tests.fixtures_review import LISTINGS, XSS_CHANNEL, XSS_SELLER, listing_id, signed_in
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -440,7 +441,6 @@ def test_sweep_review_serves_the_ui(tmp_path):
     import socket
     import subprocess
     import sys
-    import time
     import urllib.request
 
     with socket.socket() as s:
@@ -452,14 +452,16 @@ def test_sweep_review_serves_the_ui(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "cli", "review", "--db", str(db), "--port", str(port)],
                             cwd=root, env={**env, "PYTHONPATH": root}, stderr=subprocess.PIPE, text=True)
     try:
-        deadline, body = time.monotonic() + 30, None
-        while body is None and time.monotonic() < deadline and proc.poll() is None:
+        def login_page() -> str | None:
+            assert proc.poll() is None, "sweep review exited"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
-                    body = response.read().decode()
+                    return response.read().decode()
             except OSError:
-                time.sleep(0.2)
-        assert body and 'name="csrf_token"' in body
+                return None
+
+        body = wait_for(login_page, 30, interval=0.2, what="the review UI's login page")
+        assert 'name="csrf_token"' in body
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=20)
