@@ -239,7 +239,7 @@ def measure_pages(path: str) -> dict:
     out = {}
     for name, url in pages.items():
         assert client.get(base + url).status_code == 200, url
-        out[name] = _median(lambda: client.get(base + url), 11)
+        out[name] = _median(lambda url=url: client.get(base + url), 11)
     out["peak RSS MB (pages)"] = _rss_mb()
     server.should_exit = True
     thread.join(10)

@@ -75,7 +75,7 @@ class Banks:
             self.signatures[key] = (mh, origin)
 
     @classmethod
-    def load(cls, db, num_perm: int = 128, text_threshold: float = 0.6) -> "Banks":
+    def load(cls, db, num_perm: int = 128, text_threshold: float = 0.6) -> Banks:
         from datasketch import LeanMinHash
         import numpy as np
 

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from .catalogue import Catalogue, Row
 from .moderation import Moderation
-from .web import PAGE_SIZE, add_common_routes, html, matches, moderated, page_of, qs, shell, text_html
+from .web import PAGE_SIZE, add_common_routes, html, matches, moderated, page_of, shell, text_html
 
 SITE = "频道广场"
 POSTS_PER_PAGE = 10

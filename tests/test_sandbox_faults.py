@@ -43,7 +43,7 @@ def test_fault_pages_are_off_unless_asked_for():
     async def statuses() -> list[int]:
         loop = asyncio.get_running_loop()
         ready = loop.create_future()
-        server = asyncio.create_task(serve(ports={name: 0 for name in PLATFORMS}, rate_limit=0,
+        server = asyncio.create_task(serve(ports=dict.fromkeys(PLATFORMS, 0), rate_limit=0,
                                            ready=ready.set_result))
         urls = await asyncio.wait_for(ready, 60)
         try:
