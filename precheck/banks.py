@@ -110,7 +110,8 @@ class Banks:
                     continue
                 if len(values) != num_perm:
                     continue
-                banks.add_signature(f"indicator:{ind['id']}", LeanMinHash(seed=2018, hashvalues=values, scheme="affine32"), origin)
+                banks.add_signature(f"indicator:{ind['id']}",
+                                    LeanMinHash(seed=2018, hashvalues=values, scheme="affine32"), origin)
             elif ind["type"] in banks.entries:
                 banks.add(ind["type"], ind["value"], origin)
         return banks
