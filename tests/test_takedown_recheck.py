@@ -17,7 +17,8 @@ from takedown.reports import file_confirmed
 from tests.fixtures_takedown import seed_db
 
 CONFIG = Config({"reports": {"capture_evidence": False, "require_evidence": False},
-                 "platforms": {name: {"channels": ["sandbox_intake"]} for name in ("marketplace", "appstore", "forum")}})
+                 "platforms": {name: {"channels": ["sandbox_intake"]}
+                               for name in ("marketplace", "appstore", "forum")}})
 PROFILES = {p.name: p.listing["removed"] for p in load_profiles()}
 
 
