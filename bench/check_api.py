@@ -21,7 +21,6 @@ import http.client
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -225,9 +224,9 @@ def main() -> None:
                     conn.request("GET", "/healthz")
                     health = json.loads(conn.getresponse().read())
                     break
-                except OSError:
+                except OSError as err:
                     if time.monotonic() > deadline or server.poll() is not None:
-                        raise SystemExit(f"serve-check did not start: {server.stderr.read().decode()[-2000:]}")
+                        raise SystemExit(f"serve-check did not start: {server.stderr.read().decode()[-2000:]}") from err
                     time.sleep(0.1)
             print(f"check API benchmark ({SECONDS:g} s per phase; server pid {server.pid}, workers "
                   f"{health.get('workers', 'n/a (in the server)')}; banks {health['banks']}; {_load()})")

@@ -43,10 +43,21 @@ sys.path.insert(0, str(ROOT))
 
 PLATFORMS = ("marketplace", "forum", "appstore", "codehost", "social")
 KINDS = {"marketplace": "ecommerce", "forum": "forum", "appstore": "appstore", "codehost": "code", "social": "social"}
-HARMFUL = {"call_bomber": "呼死你 电话轰炸 包月", "sms_bomber": "短信轰炸机 全网接口", "caller_id_spoof": "改号软件 任意显号",
-           "modem_pool": "八口猫池 多卡设备", "voice_gateway": "语音网关 落地线路"}
-BENIGN = ("手机壳 新款 包邮", "路由器 千兆 双频", "充电宝 快充 大容量", "蓝牙耳机 降噪", "数据线 编织 耐用", "机械键盘 青轴")
-FILLER = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严"
+HARMFUL = {"call_bomber": "呼死你 电话轰炸 包月", "sms_bomber": "短信轰炸机 全网接口",
+           "caller_id_spoof": "改号软件 任意显号", "modem_pool": "八口猫池 多卡设备",
+           "voice_gateway": "语音网关 落地线路"}
+BENIGN = ("手机壳 新款 包邮", "路由器 千兆 双频", "充电宝 快充 大容量", "蓝牙耳机 降噪", "数据线 编织 耐用",
+          "机械键盘 青轴")
+FILLER = ("的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下过子说产种"
+          "面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机当使点从业本"
+          "去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重新线内数正心反你明看原又么利比"
+          "或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总"
+          "次品式活设及管特件长求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做"
+          "必战先回则任取据处队南给色光门即保治北造百规热领七海口东导器压志世金增争济阶油思术极交受联什认六共权"
+          "收证改清己美再采转更单风切打白教速花带安场身车例真务具万每目至达走积示议声报斗完类八离华名确才科张信"
+          "马节话米整空元况今集温传土许步群广石记需段研界拉林律叫且究观越织装影算低持音众书布复容儿须际商非验连"
+          "断深难近矿千周委素技备半办青省列习响约支般史感劳便团往酸历市克何除消构府称太准精值号率族维划选标写存"
+          "候毛亲快效斯院查江型眼王按格养易置派层片始却专状育厂京识适属圆包火住调满县局照参红细引听该铁价严")
 NEW_LISTINGS = 1000
 
 
@@ -88,7 +99,8 @@ def store_items(start: int, count: int, rng: random.Random, crawled_at: str, lab
                        price="¥88.00", seller_id=f"s{i // 20}", seller_name=f"店{i // 20}", crawled_at=crawled_at)
         item = pipe.process_item(item)
         flagged = label != "benign"
-        item.classification = {"label": label, "score": round(rng.uniform(0.6, 1) if flagged else rng.uniform(0, 0.4), 4),
+        item.classification = {"label": label,
+                               "score": round(rng.uniform(0.6, 1) if flagged else rng.uniform(0, 0.4), 4),
                                "flagged": flagged, "scores": {}, "explanation": [], "model_version": "bench"}
         items.append(item)
     return items
@@ -154,9 +166,9 @@ def build(path: Path, n: int, seed: int = 0) -> float:
                              "VALUES (?, ?, ?, ?, ?, ?)", sellers)
             conn.executemany(
                 "INSERT INTO listings (id, platform, platform_id, kind, url, title, description, price, seller_id, "
-                "content_hash, version, first_seen, last_seen, first_run_id, last_run_id, state, label, score, flagged, "
-                "state_changed_at, reported_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?, ?, ?)", listings)
+                "content_hash, version, first_seen, last_seen, first_run_id, last_run_id, state, label, score, "
+                "flagged, state_changed_at, reported_at, removed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?, ?, ?, ?, ?, ?)", listings)
             conn.executemany("INSERT INTO listing_versions (listing_id, version, content_hash, title, description, "
                              "price, seen_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", versions)
             conn.executemany("INSERT INTO classifications (listing_id, version, model_version, label, score, flagged, "
@@ -239,7 +251,7 @@ def measure_pages(path: str) -> dict:
     out = {}
     for name, url in pages.items():
         assert client.get(base + url).status_code == 200, url
-        out[name] = _median(lambda: client.get(base + url), 11)
+        out[name] = _median(lambda url=url: client.get(base + url), 11)
     out["peak RSS MB (pages)"] = _rss_mb()
     server.should_exit = True
     thread.join(10)

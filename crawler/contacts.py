@@ -29,8 +29,9 @@ _PHONE = re.compile(r"(?<!\d)(1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4})(?!\d)")
 _DRIVE = re.compile(r"(?<![\w.-])(?:https?://)?((?:[a-z0-9-]+\.)*(?:pan|yun|lanzou[a-z]*|[a-z]*drive|123pan|wenshushu|"
                     r"cowtransfer|disk)(?:\.[a-z0-9-]+)+/[A-Za-z0-9_/\-]{3,80})", re.I)
 # Released binaries: ASCII names only (a CJK run would swallow the sentence before the name).
-_FILE = re.compile(r"(?<![A-Za-z0-9_./-])([A-Za-z0-9][A-Za-z0-9_.+\-]{2,60}\.(?:apk|exe|msi|zip|rar|7z|dmg|ipa|deb|jar))(?![A-Za-z0-9_.])",
-                   re.I)
+_FILE = re.compile(r"(?<![A-Za-z0-9_./-])"
+                   r"([A-Za-z0-9][A-Za-z0-9_.+\-]{2,60}\.(?:apk|exe|msi|zip|rar|7z|dmg|ipa|deb|jar))"
+                   r"(?![A-Za-z0-9_.])", re.I)
 # Names every project could ship: linking listings by them would link strangers.
 _GENERIC_FILES = {"setup", "install", "installer", "app", "app-release", "app-debug", "release", "update",
                   "readme", "main", "demo", "config", "source", "src", "docs", "test", "tools", "windows",

@@ -18,7 +18,8 @@ import re
 
 _SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script\s*>", re.S | re.I)
 # Tokens of a JS object literal: strings (either quote), then identifiers/keywords, then the rest.
-_TOKEN = re.compile(r'''"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z_$][\w$]*|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\S''', re.S)
+_TOKEN = re.compile(r'''"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z_$][\w$]*'''
+                    r'''|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|\S''', re.S)
 _JS_WORDS = {"true": "true", "false": "false", "null": "null", "undefined": "null", "NaN": "null",
              "Infinity": "null"}
 

@@ -123,7 +123,7 @@ class Page:
         self.on_malformed = None       # called with the structural errors, if any, when the page is parsed
 
     @classmethod
-    def from_response(cls, response, profile: Profile) -> "Page":
+    def from_response(cls, response, profile: Profile) -> Page:
         ctype = response.headers.get("Content-Type", b"").decode("latin-1").lower()
         headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()}
         return cls(response.url, response.text, profile, ctype, headers)

@@ -20,7 +20,8 @@ class Listing:
     seller_name: str | None = None
     seller_id: str | None = None
     seller_url: str | None = None
-    contacts: list[dict] = field(default_factory=list)    # {"type": qq|qq_group|wechat|telegram|phone|netdisk|file, "value"}
+    # {"type": qq|qq_group|wechat|telegram|phone|netdisk|file, "value"}
+    contacts: list[dict] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)              # kind-specific: version, downloads, replies...
     crawled_at: str = ""

@@ -164,7 +164,8 @@ class SpiderErrors(PlatformMonitor):
     def test_spider_errors(self):
         count, allowed = self.stat("spider_exceptions/count"), self.threshold("max_spider_errors")
         kinds = sorted(((k.split("/", 1)[1], n) for k, n in self.stats.items()
-                        if k.startswith("spider_exceptions/") and k != "spider_exceptions/count"), key=lambda kv: -kv[1])
+                        if k.startswith("spider_exceptions/") and k != "spider_exceptions/count"),
+                       key=lambda kv: -kv[1])
         detail = ", ".join(f"{name} ×{n}" for name, n in kinds[:3])
         self.summary = f"{count} pages raised in extraction (allowed {allowed})" + (f": {detail}" if detail else "")
         self.assertLessEqual(count, allowed, msg=f"{self.summary} — a profile selector or the spider code broke "
@@ -187,7 +188,8 @@ class Unrendered(PlatformMonitor):
     """Pages that need the browser were stored rendered, but for an allowed share."""
 
     def test_unrendered(self):
-        unrendered, needing = self.stat(f"sweep/{self.platform}/unrendered"), self.stat(f"sweep/{self.platform}/needs_browser")
+        unrendered, needing = (self.stat(f"sweep/{self.platform}/unrendered"),
+                               self.stat(f"sweep/{self.platform}/needs_browser"))
         ratio, allowed = (unrendered / needing if needing else 0.0), self.threshold("max_unrendered_ratio")
         self.summary = (f"{unrendered} of {needing} pages that need the browser were stored without it "
                         f"({ratio:.0%}, allowed {allowed:.0%})")

@@ -81,9 +81,10 @@ SCHEMA = {
                 "url": {"type": "string"},
                 "fields": {
                     "type": "object", "additionalProperties": False, "required": ["title", "description"],
-                    "properties": {name: _SELECTORS for name in (
+                    "properties": dict.fromkeys((
                         "title", "description", "price", "seller_name", "seller_url", "images",
-                        "developer", "version", "downloads", "replies", "posts", "topics", "stars", "files")},
+                        "developer", "version", "downloads", "replies", "posts", "topics", "stars", "files"),
+                        _SELECTORS),
                 },
                 "seller_id": {"type": "string"},
                 # A JSON/JS-literal state blob the page carries (crawler/embedded.py): `jmes:` fields read it.
@@ -146,7 +147,7 @@ class Profile:
             return read_keywords()
         return list(words)
 
-    def rebase(self, base_url: str) -> "Profile":
+    def rebase(self, base_url: str) -> Profile:
         """The same profile pointed at another address (the sandbox on free ports)."""
         host = urlsplit(base_url).hostname
         clone = Profile(**{**self.__dict__, "base_url": base_url.rstrip("/"),
@@ -245,7 +246,7 @@ def parse_profile(data, source: str) -> Profile:
     host = urlsplit(data["base_url"]).hostname
     if host not in data["allowed_hosts"]:
         raise ProfileError(f"{source}: field 'allowed_hosts': must include the base_url host {host!r}")
-    return Profile(**{k: v for k, v in data.items()}, path=source, listing_url_re=url_re)
+    return Profile(**data, path=source, listing_url_re=url_re)
 
 
 def load_profile(path: str | Path) -> Profile:

@@ -156,7 +156,8 @@ def render() -> str:
     lines = ["# Site profile reference", "",
              "Generated from the profile schema by `python -m crawler.profile_reference` — do not edit by hand.",
              "A profile is one YAML file in `crawler/profiles/` (or a `--profiles` directory); see",
-             "[Adding a platform](crawling.md#adding-a-platform) for a whole example. Unknown keys are refused at load.", ""]
+             "[Adding a platform](crawling.md#adding-a-platform) for a whole example. "
+             "Unknown keys are refused at load.", ""]
     for key, sub, required in schema_keys():
         doc, example = KEY_DOCS[key]
         depth = key.count(".")

@@ -199,7 +199,7 @@ class DatabaseLock:
         finally:
             con.close()
 
-    def __enter__(self) -> "DatabaseLock":
+    def __enter__(self) -> DatabaseLock:
         self.acquire()
         self.start_heartbeat()
         return self

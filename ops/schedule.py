@@ -32,7 +32,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -56,7 +56,7 @@ class Timetable:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
 
     @classmethod
-    def from_config(cls, config: Config, extra: list[str] | tuple = ()) -> "Timetable":
+    def from_config(cls, config: Config, extra: list[str] | tuple = ()) -> Timetable:
         section = config.section("schedule")
         expressions = list(extra) or list(section.get("cycles", []))
         if not expressions:
@@ -77,7 +77,7 @@ class Timetable:
         local = moment.astimezone(self.tz)
         due = [(croniter(expr, local).get_next(datetime), expr) for expr in self.expressions]
         when, expr = min(due, key=lambda d: d[0])
-        return when.astimezone(timezone.utc), expr
+        return when.astimezone(UTC), expr
 
 
 # -- one cycle -----------------------------------------------------------------------------------

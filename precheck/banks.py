@@ -75,7 +75,7 @@ class Banks:
             self.signatures[key] = (mh, origin)
 
     @classmethod
-    def load(cls, db, num_perm: int = 128, text_threshold: float = 0.6) -> "Banks":
+    def load(cls, db, num_perm: int = 128, text_threshold: float = 0.6) -> Banks:
         from datasketch import LeanMinHash
         import numpy as np
 
@@ -110,7 +110,8 @@ class Banks:
                     continue
                 if len(values) != num_perm:
                     continue
-                banks.add_signature(f"indicator:{ind['id']}", LeanMinHash(seed=2018, hashvalues=values, scheme="affine32"), origin)
+                banks.add_signature(f"indicator:{ind['id']}",
+                                    LeanMinHash(seed=2018, hashvalues=values, scheme="affine32"), origin)
             elif ind["type"] in banks.entries:
                 banks.add(ind["type"], ind["value"], origin)
         return banks

@@ -130,7 +130,7 @@ def export_bundle(db, org: str = "Sweep") -> tuple[str, dict]:
     for kind in ("contact", "link", "seller", "domain"):      # domain: owning domains of abused endpoints
         for value, origins in sorted(banks.entries[kind].items()):
             emit(kind, value, origins)
-    for key, (mh, origin) in sorted(banks.signatures.items()):
+    for _key, (mh, origin) in sorted(banks.signatures.items()):
         emit("signature", signature_text(mh), [origin])
     return stix2.Bundle(objects, allow_custom=True).serialize(pretty=False), counts
 

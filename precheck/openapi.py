@@ -12,8 +12,8 @@ LISTING = {"type": "object", "additionalProperties": False, "properties": {
     "description": "A title or a description is required."}
 RESULT = {"type": "object", "properties": {
     "decision": {"enum": ["allow", "review", "block"]}, "label": _STR, "score": {"type": "number"},
-    "reasons": {"type": "array", "items": {"type": "object"}}, "matches": {"type": "array", "items": {"type": "object"}},
-    "model_version": _STR, "id": _STR}}
+    "reasons": {"type": "array", "items": {"type": "object"}},
+    "matches": {"type": "array", "items": {"type": "object"}}, "model_version": _STR, "id": _STR}}
 ERROR = {"type": "object", "properties": {"error": {"type": "object", "properties": {
     "code": _STR, "message": _STR, "field": _STR, "index": {"type": "integer"}}}}}
 
@@ -38,7 +38,8 @@ def schema(max_batch: int = 1000) -> dict:
         "security": [{"bearer": []}],
         "paths": {
             "/v1/check": {"post": {"summary": "Check one listing", "requestBody": {"required": True, "content": {
-                "application/json": {"schema": ref}}}, "responses": _responses({"$ref": "#/components/schemas/Result"})}},
+                "application/json": {"schema": ref}}},
+                "responses": _responses({"$ref": "#/components/schemas/Result"})}},
             "/v1/check/batch": {"post": {"summary": f"Check up to {max_batch} listings", "requestBody": {
                 "required": True, "content": {"application/json": {"schema": {"type": "object", "properties": {
                     "listings": {"type": "array", "items": ref, "maxItems": max_batch}}, "required": ["listings"]}}}},

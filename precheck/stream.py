@@ -8,7 +8,8 @@ one server-side script with adding its output, and only while this consumer stil
 entry is never acked without its decision and never decided twice. A consumer that dies leaves
 its entries pending; every consumer first claims entries idle longer than ``claim_idle_ms``
 (XAUTOCLAIM) — a killed consumer's work is finished by the others. A slow consumer whose entries
-were claimed meanwhile drops its answers to them (``lost``); the new owner's answer stands. Entries are JSON checked by decide.validate, never pickle.
+were claimed meanwhile drops its answers to them (``lost``); the new owner's answer stands.
+Entries are JSON checked by decide.validate, never pickle.
 """
 from __future__ import annotations
 

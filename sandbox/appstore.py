@@ -76,8 +76,10 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
         body = (f'<div class="app-detail" data-app-id="{row.pid}">'
                 f'<img class="icon" src="/img/app-{row.pid}.png">'
                 f'<h1 class="app-name">{escape(row.title)}</h1>'
-                f'<p>开发者：<a class="developer" href="/developer/{row.seller_id}">{escape(row.developer or "")}</a></p>'
-                f'<p>版本：<span class="version">{row.version}</span> 下载：<span class="downloads">{row.downloads}</span>次</p>'
+                f'<p>开发者：<a class="developer" href="/developer/{row.seller_id}">'
+                f'{escape(row.developer or "")}</a></p>'
+                f'<p>版本：<span class="version">{row.version}</span> '
+                f'下载：<span class="downloads">{row.downloads}</span>次</p>'
                 f'<div class="app-desc">{text_html(row.description)}</div>'
                 f'<a class="report" href="/report?url=/app/{row.pid}">举报</a></div>')
         return html(shell(f"{row.title} - {SITE}", body))

@@ -216,7 +216,8 @@ class Catalogue:
         title = src["title"] + (rng.choice([" Pro", " 极速版", " 2", " Lite", " 新版"]) if copy else "")
         category = rng.choice(list(APP_CATEGORIES))
         version = f"{rng.randrange(1, 6)}.{rng.randrange(0, 10)}.{rng.randrange(0, 20)}"
-        description = ordinary.app_page(self._dress, src["description"], version) if self._dress.random() < 0.7 else None
+        description = (ordinary.app_page(self._dress, src["description"], version)
+                       if self._dress.random() < 0.7 else None)
         self.apps[pid] = Row(
             key=f"appstore:{pid}", platform="appstore", pid=pid, kind="appstore", title=title,
             seller_id=seller_id, seller_name=dev, developer=dev, category=src.get("app_category") or category,

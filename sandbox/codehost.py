@@ -54,7 +54,8 @@ def build(catalogue: Catalogue, moderation: Moderation, endpoint_port: int | Non
 
     def entry(row: Row) -> str:
         return (f'<li class="repo-item"><a class="repo-link" href="/{escape(row.pid)}">{escape(row.pid)}</a> '
-                f'<p class="repo-about">{escape(row.extra["about"])}</p><span class="stars">★ {row.extra["stars"]}</span></li>')
+                f'<p class="repo-about">{escape(row.extra["about"])}</p>'
+                f'<span class="stars">★ {row.extra["stars"]}</span></li>')
 
     def list_page(title, rows, request, base):
         chunk, page, more = page_of(rows, request)
@@ -121,10 +122,12 @@ def build(catalogue: Catalogue, moderation: Moderation, endpoint_port: int | Non
         tree = "".join(f'<li><a class="tree-file" href="/{escape(row.pid)}/blob/main/{escape(f)}">{escape(f)}</a></li>'
                        for f in _tree(row))
         assets = "".join(f'<li class="release"><span class="tag">v{n + 1}.0</span> '
-                         f'<a class="asset" href="/{escape(row.pid)}/releases/download/v{n + 1}.0/{escape(f)}">{escape(f)}</a></li>'
+                         f'<a class="asset" href="/{escape(row.pid)}/releases/download/v{n + 1}.0/{escape(f)}">'
+                         f'{escape(f)}</a></li>'
                          for n, f in enumerate(x["files"])) or '<li class="empty">暂无发行版</li>'
         body = (f'<div class="repo-head" data-repo="{escape(row.pid)}">'
-                f'<h1 class="repo-title"><a class="owner" href="/{escape(row.seller_id)}">{escape(row.seller_id)}</a> / '
+                f'<h1 class="repo-title"><a class="owner" href="/{escape(row.seller_id)}">'
+                f'{escape(row.seller_id)}</a> / '
                 f'<strong class="repo-name">{escape(x["repo"])}</strong></h1>'
                 f'<p class="about">{escape(x["about"])}</p><div class="topics">{topics}</div>'
                 f'<span class="stars">★ <em>{x["stars"]}</em></span></div>'

@@ -71,7 +71,7 @@ class EndpointHost:
         self._loop.run_until_complete(runner.cleanup())
         self._loop.close()
 
-    def __enter__(self) -> "EndpointHost":
+    def __enter__(self) -> EndpointHost:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         if not self._ready.wait(10):

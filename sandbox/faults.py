@@ -116,14 +116,17 @@ def _listing_html(platform: str, row: Row, names: dict, desc_html: str | None = 
         body = (f'<div class="item-detail" data-item-id="{row.pid}"><h1 class="item-title">{escape(row.title)}</h1>'
                 f'<div class="item-price">¥<em>{row.price}</em></div>'
                 f'<div class="seller">卖家：<a class="seller-link" href="/shop/{row.seller_id}">'
-                f'{escape(row.seller_name)}</a></div><div class="gallery"><img class="photo" src="/img/{row.pid}-1.png">'
+                f'{escape(row.seller_name)}</a></div>'
+                f'<div class="gallery"><img class="photo" src="/img/{row.pid}-1.png">'
                 f'<img class="photo" src="/img/{row.pid}-2.png"></div>{desc_html}</div>')
         return shell(f"{row.title} - 闲趣集市", body)
     if platform == "appstore":
         body = (f'<div class="app-detail" data-app-id="{row.pid}"><img class="icon" src="/img/app-{row.pid}.png">'
                 f'<h1 class="app-name">{escape(row.title)}</h1>'
-                f'<p>开发者：<a class="developer" href="/developer/{row.seller_id}">{escape(row.developer or "")}</a></p>'
-                f'<p>版本：<span class="version">{row.version}</span> 下载：<span class="downloads">{row.downloads}</span>次</p>'
+                f'<p>开发者：<a class="developer" href="/developer/{row.seller_id}">'
+                f'{escape(row.developer or "")}</a></p>'
+                f'<p>版本：<span class="version">{row.version}</span> '
+                f'下载：<span class="downloads">{row.downloads}</span>次</p>'
                 f'<div class="app-desc">{desc}</div></div>')
         return shell(f"{row.title} - 应用汇", body)
     from .forum import _post
@@ -213,7 +216,8 @@ def _png(size: int = 64) -> bytes:
 def _zip() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in (("呼死你.apk", bytes(range(256)) * 64), ("readme.html", b"<html><body>not a page</body></html>")):
+        for name, data in (("呼死你.apk", bytes(range(256)) * 64),
+                           ("readme.html", b"<html><body>not a page</body></html>")):
             z.writestr(zipfile.ZipInfo(name, date_time=(2018, 1, 1, 0, 0, 0)), data)   # same bytes every run
     return out.getvalue()
 

@@ -25,8 +25,9 @@ def _post(pid: str, author: str, name: str, text: str, quote: dict | None, names
     if quote:
         quoted = (f'<div class="quote"><blockquote><font color="#999999">{escape(names.get(quote["author"], ""))} '
                   f'发表于 2026-11-20</font><br>{escape(quote["text"])}</blockquote></div>')
-    return (f'<div id="post_{pid}" class="post"><div class="authi"><a class="xw1" href="home.php?mod=space&amp;uid={author}">'
-            f'{escape(name)}</a></div><table><tr><td class="t_f" id="postmessage_{pid}">{quoted}{text_html(text)}</td></tr>'
+    return (f'<div id="post_{pid}" class="post"><div class="authi">'
+            f'<a class="xw1" href="home.php?mod=space&amp;uid={author}">{escape(name)}</a></div>'
+            f'<table><tr><td class="t_f" id="postmessage_{pid}">{quoted}{text_html(text)}</td></tr>'
             f"</table></div>")
 
 

@@ -51,7 +51,8 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
     async def search(request):
         q = request.query.get("q", "").strip()
         if q.lower() in SEARCH_BLOCKED:
-            return html(shell(f"搜索：{q} - {SITE}", '<p class="empty">根据相关法律法规和政策，部分搜索结果未予显示。</p>'))
+            return html(shell(f"搜索：{q} - {SITE}",
+                              '<p class="empty">根据相关法律法规和政策，部分搜索结果未予显示。</p>'))
         rows = live(r for r in catalogue.market.values() if q and matches(q, r.title, r.description))
         return _list_page(f"搜索：{q}", rows, request, f"/search?q={qs(q)}&")
 
@@ -74,10 +75,12 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
         if signal == "redirect":
             raise web.HTTPFound(f"/search?q={qs(row.title[:4])}")
         if signal in ("soft_removed", "relist"):
-            return html(shell(f"{SITE}", '<div class="item-offline"><h2>商品已下架</h2><p>该商品已下架或不存在</p></div>'))
+            return html(shell(f"{SITE}",
+                              '<div class="item-offline"><h2>商品已下架</h2><p>该商品已下架或不存在</p></div>'))
         if row.js_description:   # filled in after load: only a real browser sees it
             desc = ('<div id="desc" class="item-desc" data-render="js">描述加载中…</div>'
-                    f'<script>setTimeout(function(){{fetch("/api/item/{row.pid}/desc").then(function(r){{return r.json()}})'
+                    f'<script>setTimeout(function(){{fetch("/api/item/{row.pid}/desc")'
+                    '.then(function(r){return r.json()})'
                     '.then(function(d){var e=document.getElementById("desc");e.innerText=d.description;'
                     'e.className="item-desc loaded";})},50);</script>')
         else:
@@ -85,8 +88,10 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
         body = (f'<div class="item-detail" data-item-id="{row.pid}">'
                 f'<h1 class="item-title">{escape(row.title)}</h1>'
                 f'<div class="item-price">¥<em>{row.price}</em></div>'
-                f'<div class="seller">卖家：<a class="seller-link" href="/shop/{row.seller_id}">{escape(row.seller_name)}</a></div>'
-                f'<div class="gallery"><img class="photo" src="/img/{row.pid}-1.png"><img class="photo" src="/img/{row.pid}-2.png"></div>'
+                f'<div class="seller">卖家：<a class="seller-link" href="/shop/{row.seller_id}">'
+                f'{escape(row.seller_name)}</a></div>'
+                f'<div class="gallery"><img class="photo" src="/img/{row.pid}-1.png">'
+                f'<img class="photo" src="/img/{row.pid}-2.png"></div>'
                 f'{desc}<a class="report" href="/report?url=/item/{row.pid}">举报</a></div>')
         return html(shell(f"{row.title} - {SITE}", body))
 

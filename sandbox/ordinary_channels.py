@@ -12,15 +12,17 @@ import random
 PROJECTS = {
     "notes": (["notes-app", "memo-board", "jishiben", "daily-notes"],
               ["一个简单的本地笔记应用", "Markdown notes that sync through a folder", "极简备忘录，打开就能写"],
-              ["支持 Markdown 和代码高亮", "全部数据保存在本地，不上传", "可以导出 PDF 和 HTML", "Dark mode and keyboard shortcuts",
-               "标签和全文搜索"], ["notes", "markdown", "electron"]),
+              ["支持 Markdown 和代码高亮", "全部数据保存在本地，不上传", "可以导出 PDF 和 HTML",
+               "Dark mode and keyboard shortcuts", "标签和全文搜索"], ["notes", "markdown", "electron"]),
     "blog": (["blog-theme", "hexo-theme-qingshan", "hugo-paper-cn", "static-blog"],
              ["清爽的博客主题，适合写技术文章", "A minimal Hugo theme for personal blogs", "响应式博客模板"],
-             ["支持评论、目录和阅读进度条", "SEO friendly, fast on mobile", "中文排版优化，行距舒服", "内置友链和归档页"],
+             ["支持评论、目录和阅读进度条", "SEO friendly, fast on mobile", "中文排版优化，行距舒服",
+              "内置友链和归档页"],
              ["blog", "theme", "hugo"]),
     "weather": (["weather-cli", "tianqi-bot", "forecast-widget"],
                 ["命令行查天气", "Weather in your terminal", "桌面天气小组件"],
-                ["支持按城市名和经纬度查询", "七天预报和空气质量", "Caches results for ten minutes", "可以设置下雨提醒"],
+                ["支持按城市名和经纬度查询", "七天预报和空气质量", "Caches results for ten minutes",
+                 "可以设置下雨提醒"],
                 ["weather", "cli"]),
     "tools": (["dotfiles", "my-scripts", "xiaogongju", "devbox-setup"],
               ["我的开发环境配置", "Personal shell scripts and configs", "日常小工具合集"],
@@ -43,10 +45,12 @@ PROJECTS = {
              ["ESP32 + 传感器，成本不到五十元", "手机上看实时数据", "MQTT support", "断网也能本地运行"],
              ["iot", "esp32", "home"]),
 }
-INSTALL = ["## 安装\n下载 Releases 里的压缩包，解压即可使用。", "## Install\nClone the repository and run the setup script.",
+INSTALL = ["## 安装\n下载 Releases 里的压缩包，解压即可使用。",
+           "## Install\nClone the repository and run the setup script.",
            "## 使用\n需要 Python 3.10 以上，安装依赖后运行 main.py。", "## Usage\nnpm install && npm start"]
 FOOTER = ["欢迎提 Issue 和 PR。", "MIT License.", "如果对你有帮助，点个 Star 吧。", "Contributions welcome.", ""]
-OWNERS = ["xiaoming", "coder", "lanhai", "qingshan", "dev", "hacker", "mumu", "ayu", "zhangsan", "lisi", "orange", "pixel"]
+OWNERS = ["xiaoming", "coder", "lanhai", "qingshan", "dev", "hacker", "mumu", "ayu", "zhangsan", "lisi", "orange",
+          "pixel"]
 
 # channel topic -> (titles, about lines, posts)
 CHANNELS = {
@@ -80,8 +84,9 @@ def repository(rng: random.Random, n: int) -> dict:
                         *[f"- {f}" for f in _pick(rng, features, rng.randrange(2, 5))], "", rng.choice(INSTALL), "",
                         rng.choice(FOOTER)]).strip()
     files = [f"{repo}-{rng.randrange(1, 4)}.{rng.randrange(0, 10)}.zip"] if rng.random() < 0.3 else []
-    return {"id": f"g-c{n:05d}", "label": "benign", "kind": "code", "owner": f"demo-{rng.choice(OWNERS)}{rng.randrange(10, 99)}",
-            "repo": repo, "title": rng.choice(about), "description": readme, "topics": _pick(rng, topics, 2),
+    return {"id": f"g-c{n:05d}", "label": "benign", "kind": "code",
+            "owner": f"demo-{rng.choice(OWNERS)}{rng.randrange(10, 99)}", "repo": repo, "title": rng.choice(about),
+            "description": readme, "topics": _pick(rng, topics, 2),
             "stars": rng.choice([0, 1, 3, 8, 15, 42, 120, 560]), "files": files, "config": None, "tactics": [],
             "hard_negative": None}
 
@@ -98,7 +103,8 @@ def channel(rng: random.Random, n: int) -> dict:
 
 
 # Small talk between a channel's own posts, so hand-written channels run to several pages.
-CHATTER = ["早上好。", "今天休息一天。", "感谢大家支持。", "频道人数破千了。", "节日快乐！", "晚点更新。", "收到很多私信，慢慢回。"]
+CHATTER = ["早上好。", "今天休息一天。", "感谢大家支持。", "频道人数破千了。", "节日快乐！", "晚点更新。",
+           "收到很多私信，慢慢回。"]
 
 
 def chatter(rng: random.Random, k: int) -> list[str]:

@@ -24,7 +24,7 @@ class SandboxProcess:
         self.urls: dict[str, str] = {}
         self.endpoint_host: str | None = None
 
-    def start(self) -> "SandboxProcess":
+    def start(self) -> SandboxProcess:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=None, text=True, env=env)

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from .catalogue import Catalogue, Row
 from .moderation import Moderation
-from .web import PAGE_SIZE, add_common_routes, html, matches, moderated, page_of, qs, shell, text_html
+from .web import PAGE_SIZE, add_common_routes, html, matches, moderated, page_of, shell, text_html
 
 SITE = "频道广场"
 POSTS_PER_PAGE = 10
@@ -22,7 +22,8 @@ CHANNEL_URL = re.compile(r"/s/(\w+)")
 def _post(post: dict) -> str:
     forwarded = (f'<div class="msg-forwarded">Forwarded from <a href="/s/{escape(post["forwarded"])}">'
                  f'{escape(post["forwarded"])}</a></div>') if post.get("forwarded") else ""
-    return (f'<div class="msg" data-post="{post["id"]}">{forwarded}<div class="msg-text">{text_html(post["text"])}</div>'
+    return (f'<div class="msg" data-post="{post["id"]}">{forwarded}'
+            f'<div class="msg-text">{text_html(post["text"])}</div>'
             f'<time class="msg-date">{post["date"]}</time></div>')
 
 
@@ -80,7 +81,8 @@ def build(catalogue: Catalogue, moderation: Moderation) -> web.Application:
         pinned = (f'<br><div class="pinned">{text_html(row.extra["pinned"])}</div>' if row.extra["pinned"] else "")
         body = (f'<div class="channel-info" data-channel="{escape(row.pid)}">'
                 f'<h1 class="channel-title">{escape(row.title)}</h1><span class="handle">@{escape(row.pid)}</span>'
-                f'<div class="channel-head"><div class="about">{text_html(row.extra["about"])}</div>{pinned}</div></div>'
+                f'<div class="channel-head"><div class="about">{text_html(row.extra["about"])}</div>'
+                f'{pinned}</div></div>'
                 f'{more}<section class="history">{"".join(_post(p) for p in shown)}</section>'
                 f'<a class="report" href="/report?url=/s/{escape(row.pid)}">举报</a>')
         return html(shell(f"{row.title} – {SITE}", body))

@@ -195,7 +195,8 @@ def add_admin(app: web.Application, platform: str, moderation: Moderation, resol
             if row is not None:
                 status = moderation.take_glitch(row.key)
                 if status:
-                    return html(shell("页面不存在", "<p>您访问的页面不存在</p>", charset), status=status, charset=charset)
+                    return html(shell("页面不存在", "<p>您访问的页面不存在</p>", charset),
+                                status=status, charset=charset)
                 if (platform, row.seller_id) in moderation.closed_shops:
                     text = ACCOUNT_CLOSED[platform]
                     return html(shell(text, f'<div class="account-closed">{text}</div>', charset), charset=charset)

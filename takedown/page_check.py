@@ -9,12 +9,21 @@ fetch the platform's outbound policy refused (signal ``refused:…``).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
 
 from outbound.session import PolicySession, Refused
-from takedown.channels.base import CheckResult
+
+
+@dataclass
+class CheckResult:
+    """What one look at a listing's page found (a channel's own status API answers the same way)."""
+    status: str                        # live | gone | error
+    signal: str | None = None          # http_404, http_410, text:商品已下架, redirect:/search, ...
+    http_status: int | None = None
+
 
 log = logging.getLogger(__name__)
 

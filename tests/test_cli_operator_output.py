@@ -24,7 +24,8 @@ def test_a_cron_cycle_on_the_sandbox_prints_nothing_on_success(sandbox, model_pa
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
     verbose = sweep("schedule", "--once", "-v", "--db", str(db), "--profiles", str(small_profiles),
                     "--base-url", f"appstore={sandbox.urls['appstore']}")
-    assert verbose.stdout.startswith("cycle run 2: ok (crawl ok, evidence ok, reports ok, endpoints ok, notify ok, recheck ok)")
+    assert verbose.stdout.startswith(
+        "cycle run 2: ok (crawl ok, evidence ok, reports ok, endpoints ok, notify ok, recheck ok)")
 
 
 def test_no_referer_is_sent_and_scrapy_does_not_warn_about_it(probe_site, probe_profiles, model_path, tmp_path):

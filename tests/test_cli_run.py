@@ -22,7 +22,8 @@ def test_run_is_a_whole_cycle_and_crawl_only_crawls(tmp_path, model_path, monkey
     db = tmp_path / "down.db"
     ran = sweep("run", "--db", str(db), "--profiles", str(tmp_path), check=False)
     assert ran.returncode == 1
-    assert "cycle run 1: failed (crawl failed, evidence ok, reports ok, endpoints ok, notify ok, recheck ok)" in ran.stdout, ran.stdout
+    assert ("cycle run 1: failed (crawl failed, evidence ok, reports ok, endpoints ok, notify ok, recheck ok)"
+            in ran.stdout), ran.stdout
     assert ran.stderr.strip().splitlines()[-1].startswith(f"Error: probe: cannot reach http://127.0.0.1:{port}")
     crawled = sweep("crawl", "--db", str(db), "--profiles", str(tmp_path), check=False)
     assert crawled.returncode == 1 and "cycle" not in crawled.stdout

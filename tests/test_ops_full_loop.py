@@ -13,7 +13,7 @@ import socket
 import sqlite3
 import threading
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import yaml
 from playwright.sync_api import expect
@@ -22,7 +22,7 @@ from crawler.profile import PROFILE_DIR
 from tests.conftest import base_url_args, sweep
 from tests.helpers import wait_for
 
-T0 = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
 def at(hours: float) -> str:
@@ -129,7 +129,7 @@ def test_the_full_takedown_loop(fresh_sandbox, catalogue, model_path, browser, s
     assert sorted(filed_keys) == sorted(r.key for r in rows.values())
     assert len(smtp_server.messages) == 3
     assert sorted(m.message["Subject"] for m in smtp_server.messages) == sorted(
-        set(m.message["Subject"] for m in smtp_server.messages))
+        {m.message["Subject"] for m in smtp_server.messages})
     for row in rows.values():
         assert con.execute("SELECT state FROM listings WHERE id = ?", [row.key]).fetchone() == ("reported",)
 

@@ -43,7 +43,7 @@ def test_fault_pages_are_off_unless_asked_for():
     async def statuses() -> list[int]:
         loop = asyncio.get_running_loop()
         ready = loop.create_future()
-        server = asyncio.create_task(serve(ports={name: 0 for name in PLATFORMS}, rate_limit=0,
+        server = asyncio.create_task(serve(ports=dict.fromkeys(PLATFORMS, 0), rate_limit=0,
                                            ready=ready.set_result))
         urls = await asyncio.wait_for(ready, 60)
         try:
@@ -64,7 +64,8 @@ def test_fault_pages_use_the_platforms_own_markup(fault_sandbox, catalogue, plat
     index = ListPage.from_response(HtmlResponse(f"{fault_sandbox.urls[platform]}/faults/list", body=body,
                                                 headers={"Content-Type": headers["Content-Type"]}), profile)
     kinds = faults.KINDS + (faults.BROWSER_KINDS if platform == "marketplace" else [])
-    assert [u for u in index.listing_links() if "/faults/" in u] == [fault_url(fault_sandbox, platform, k) for k in kinds]
+    assert ([u for u in index.listing_links() if "/faults/" in u]
+            == [fault_url(fault_sandbox, platform, k) for k in kinds])
     for kind, really in READABLE.items():
         url = fault_url(fault_sandbox, platform, kind)
         status, headers, body = fetch(url)

@@ -17,7 +17,8 @@ from takedown.reports import file_confirmed
 from tests.fixtures_takedown import seed_db
 
 CONFIG = Config({"reports": {"capture_evidence": False, "require_evidence": False},
-                 "platforms": {name: {"channels": ["sandbox_intake"]} for name in ("marketplace", "appstore", "forum")}})
+                 "platforms": {name: {"channels": ["sandbox_intake"]}
+                               for name in ("marketplace", "appstore", "forum")}})
 PROFILES = {p.name: p.listing["removed"] for p in load_profiles()}
 
 
@@ -124,7 +125,7 @@ def test_removals_are_confirmed_by_consistent_checks_and_what_stays_up_is_escala
     received = requests.get(fresh_sandbox.urls["marketplace"] + "/api/reports").json()
     assert [r["listings"] for r in received].count([never.key]) == 2
     # Next deadlines: the ladder's next channels (XARF, then the 12321 batch), then nothing more.
-    for channel in ("xarf", "csv_12321"):
+    for _channel in ("xarf", "csv_12321"):
         clock.advance(hours=49)
         assert recheck_due(path, CONFIG, clock)["escalated"] == 1
         assert file_confirmed(path, CONFIG, clock)["sent"] == 1

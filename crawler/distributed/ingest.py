@@ -101,12 +101,12 @@ class StageHost:
 
 
 class Ingest:
-    def __init__(self, server, db_path: str, model_path: str, keys: Keys = Keys(), batch_size: int = 200,
+    def __init__(self, server, db_path: str, model_path: str, keys: Keys | None = None, batch_size: int = 200,
                  busy_timeout: float = 10.0, retries: int = 5, lock_ttl: float = 30.0, settings: dict | None = None):
         """``settings``: crawl settings over crawler/settings.py (e.g. Spidermon's validation ones)."""
         self.server = server
         self.db_path = db_path
-        self.keys = keys
+        self.keys = keys if keys is not None else Keys()
         self.batch_size = batch_size
         self.lock_ttl = lock_ttl
         self.settings = crawl_settings(db_path, overrides={
@@ -124,7 +124,7 @@ class Ingest:
         self.loop = asyncio.new_event_loop()        # the classify stage awaits its batch
         self._take = server.register_script(TAKE)
         self._put_back = server.register_script(PUT_BACK)
-        self.rejects = Rejects(server, keys.rejected, self.stats, "listing")
+        self.rejects = Rejects(server, self.keys.rejected, self.stats, "listing")
 
     @property
     def run_stats(self) -> Stats:
@@ -291,7 +291,7 @@ class Ingest:
 
     def finish_run(self, outcome: str) -> dict:
         stats = {"distributed": True, "platforms": sorted(self.platforms),
-                 **{k: v for k, v in sorted(self.run_stats.items())}}
+                 **dict(sorted(self.run_stats.items()))}
         self.store.finish_run(self.run_id, outcome, stats)
         logger.info("run %d closed: %s, %d listings stored", self.run_id, outcome, self.run_stats["sweep/stored"])
         self.run_id, self.platforms = None, set()

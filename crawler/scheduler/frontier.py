@@ -80,7 +80,7 @@ class Frontier:
 
     # -- shared per process -------------------------------------------------------------------
     @classmethod
-    def acquire(cls, path: str | Path) -> "Frontier":
+    def acquire(cls, path: str | Path) -> Frontier:
         key = str(Path(path).resolve())
         with _lock:
             if key not in _open:

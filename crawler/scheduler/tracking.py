@@ -59,7 +59,7 @@ class Tracked:
 
     __slots__ = ("func", "entry", "tracker")
 
-    def __init__(self, func: Callable | None, entry: _Entry, tracker: "AckTracker"):
+    def __init__(self, func: Callable | None, entry: _Entry, tracker: AckTracker):
         self.func = func
         self.entry = entry
         self.tracker = tracker

@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 import scrapy
 from scrapy.http import Response
 
-from common.clock import shifted
+from common.clock import SYSTEM, shifted
 
 from ..extract import ListingPage, ListPage, Page
 from ..profile import PROFILE_DIR, Profile, load_profiles
@@ -51,6 +51,7 @@ class ProfileSpider(scrapy.Spider):
         self.base_url = base_url
         self.keyword_override = [k for k in (keywords or "").split(",") if k.strip()] or None
         self._malformed_logged = False
+        self.clock = SYSTEM           # from_crawler moves it for `--now` (SWEEP_CLOCK_OFFSET)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.config import Config, ConfigError
-from takedown.channels.base import (Channel, CheckResult, Citation, EvidenceRef, ListingRef, NotConfigured,
+from takedown.page_check import CheckResult  # noqa: F401 — part of the channel interface
+from takedown.channels.base import (Channel, Citation, EvidenceRef, ListingRef, NotConfigured,
                                     PermanentError, PlatformSettings, Receipt, ReceiptLookup, Report, TransientError,
                                     Withdraw)
 from takedown.channels.csv_12321 import Csv12321Export

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from takedown.page_check import CheckResult
+
 
 class NotConfigured(Exception):
     """The channel lacks settings it needs (e.g. no SMTP host); it is skipped, not failed."""
@@ -98,13 +100,6 @@ class Receipt:
     receipt: str                       # the channel's id for the report (report number, Message-ID, file)
     duplicate: bool = False            # the receiver already had this idempotency key
     detail: dict = field(default_factory=dict)
-
-
-@dataclass
-class CheckResult:
-    status: str                        # live | gone | error
-    signal: str | None = None          # http_404, http_410, text:商品已下架, redirect:/search, ...
-    http_status: int | None = None
 
 
 @dataclass

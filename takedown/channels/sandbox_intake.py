@@ -17,10 +17,10 @@ import requests
 
 from outbound.session import PolicySession, Refused
 
-from takedown.channels.base import (Channel, CheckResult, ListingRef, NotConfigured, PermanentError, Receipt,
+from takedown.channels.base import (Channel, ListingRef, NotConfigured, PermanentError, Receipt,
                                     ReceiptLookup, Report, TransientError, Withdraw)
 from takedown.channels.text import render_body
-from takedown.page_check import fetch_check
+from takedown.page_check import CheckResult, fetch_check
 
 TIMEOUT = 20.0
 
