@@ -123,18 +123,17 @@ class ChannelTfidf(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         X = sparse.csr_matrix(X, dtype=np.float64, copy=True)
-        start, edges = 0, []
-        for width in self.widths:
-            edges.append((start, start + width))
-            start += width
-        tf = X.indices < start
+        ends = np.cumsum(self.widths, dtype=np.int64)
+        k = len(ends)
+        tf = X.indices < (ends[-1] if k else 0)
         X.data[tf] = 1.0 + np.log(X.data[tf])
         X.data *= self.scale_[X.indices]          # O(non-zeros)
         X.eliminate_zeros()
+        # L2 per row and channel in one pass: each non-zero's (row, channel) cell, channel k = structure
         rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        for a, b in edges:                        # L2 per row and channel
-            inside = (X.indices >= a) & (X.indices < b)
-            norms = np.bincount(rows[inside], weights=X.data[inside] ** 2, minlength=X.shape[0]) ** 0.5
-            norms[norms == 0] = 1.0
-            X.data[inside] /= norms[rows[inside]]
+        cell = rows * (k + 1) + np.searchsorted(ends, X.indices, side="right")
+        norms = np.bincount(cell, weights=X.data ** 2, minlength=X.shape[0] * (k + 1)) ** 0.5
+        norms[norms == 0] = 1.0
+        norms[k::k + 1] = 1.0                     # structure columns pass through
+        X.data /= norms[cell]
         return X

@@ -15,10 +15,10 @@ a lone sentence of a report but not an offer inside boilerplate.
 
 The threshold is the lowest listing score (stacked, out-of-fold) at which both hold:
 precision >= ``precision`` on the corpus's own mix (keeps hard negatives in check), and precision
->= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)), FPR measured on
-plain ordinary benign listings (no hard negative, no evasion tactic) — because a crawl sees far
-fewer than half harmful. Thresholds stay within [0.05, 0.95]; when the prevalence target cannot be
-met below 0.95 the card says so (its ``at_prevalence`` precision is below the target).
+>= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)), FPR a smooth tail
+estimate over plain ordinary benign listings (no hard negative, no evasion tactic; threshold.py) —
+because a crawl sees far fewer than half harmful. Thresholds stay within [0.05, 0.95]; when the
+prevalence target cannot be met below 0.95 the card says so (its ``at_prevalence`` precision is below the target).
 """
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ from .evaluate import evaluate, prevalence_table, wilson
 from .model import build_pipeline
 from .predict import MIN_EVIDENCE, Classifier, decide, shrink, strongest
 from .segment import batch
+from .threshold import OrdinaryTail, choose_threshold, prevalence_threshold, rates
 from .tokenize import dictionary_version
 
 PRECISION_TARGET = 0.975        # out-of-fold precision on the corpus mix
@@ -50,33 +51,6 @@ def is_plain_ordinary(row: dict) -> bool:
     deliberately disguised ordinary rows ("收老相机 懂的来 QQ …", written so that spelling alone is no
     signal) stay in training and in the corpus-mix precision, not in the stream's FPR estimate."""
     return row["label"] == "benign" and not row.get("hard_negative") and not row.get("tactics")
-
-
-def choose_threshold(scores: np.ndarray, harmful: np.ndarray, precision: float) -> float:
-    """The lowest score threshold whose flags keep ``precision`` on out-of-fold predictions."""
-    order = np.argsort(-scores)
-    s, h = scores[order], harmful[order]
-    tp = np.cumsum(h)
-    prec = tp / np.arange(1, len(s) + 1)
-    ok = np.nonzero(prec >= precision)[0]
-    if len(ok) == 0:
-        return 0.5
-    # Last position where the running precision still holds; ties broken towards stricter.
-    return float(max(0.05, min(0.95, s[ok[-1]])))
-
-
-def rates(scores: np.ndarray, harmful: np.ndarray, ordinary: np.ndarray, t: float) -> tuple[float, float]:
-    """(TPR on harmful, FPR on ordinary benign) of flagging at ``t``."""
-    return float(np.mean(scores[harmful] >= t)), float(np.mean(scores[ordinary] >= t)) if ordinary.any() else 0.0
-
-
-def prevalence_threshold(scores, harmful, ordinary, prevalence: float, precision: float) -> float:
-    """The lowest threshold whose precision at ``prevalence`` (from measured TPR/FPR) is >= ``precision``."""
-    for t in np.unique(scores):
-        tpr, fpr = rates(scores, harmful, ordinary, t)
-        if tpr > 0 and tpr * prevalence / (tpr * prevalence + fpr * (1 - prevalence)) >= precision:
-            return float(max(0.05, min(0.95, t)))
-    return 0.95
 
 
 def per_label_thresholds(proba: np.ndarray, classes: list[str], y: list[str], precision: float) -> dict:
@@ -161,14 +135,14 @@ def _heads(b, y_rows: np.ndarray) -> np.ndarray:
 
 def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAULT_MODEL,
           extra_rows: list[dict] = (), precision: float = PRECISION_TARGET, prevalence: float = PREVALENCE,
-          prevalence_precision: float = PREVALENCE_PRECISION, folds: int = 5, log=print) -> dict:
+          prevalence_precision: float = PREVALENCE_PRECISION, folds: int = 5, seed: int = 0, log=print) -> dict:
     rows = load_corpus(corpus_dir)
     train_rows, test_rows = split(rows)
     train_rows += list(extra_rows)        # reviewer decisions only ever train; the frozen split stays the corpus's
     y = np.asarray([r["label"] for r in train_rows])
     log(f"corpus: {len(rows)} rows ({len(train_rows)} train, {len(test_rows)} frozen test)")
     n = len(train_rows)
-    padded, padded_of = padded_copies(train_rows, np.random.default_rng(0))
+    padded, padded_of = padded_copies(train_rows, np.random.default_rng(seed))
     source = np.r_[np.arange(n), padded_of].astype(int)     # the training listing each row is (a copy of)
     y_all = y[source]
 
@@ -194,7 +168,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     seg_oof = np.zeros((n_all, len(classes)))     # the strongest segment's probabilities
     seg_d, doc_d, report_p = np.zeros((n_all, n_cats)), np.zeros((n_all, n_cats)), np.zeros(n_all)
     report = np.asarray([r["label"] == "benign" and bool(r.get("hard_negative")) for r in train_rows + padded])
-    for fold_train, fold_test in StratifiedKFold(folds, shuffle=True, random_state=0).split(train_rows, y):
+    for fold_train, fold_test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(train_rows, y):
         in_train = np.isin(source[b.owner], fold_train)
         model = fit(keep & in_train)
         test_rows_mask = np.nonzero(~in_train)[0]
@@ -226,12 +200,14 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     t_prev = prevalence_threshold(scores, harmful, ordinary, prevalence, prevalence_precision)
     threshold = max(t_mix, t_prev)
     tpr, fpr = rates(scores, harmful, ordinary, threshold)
+    fpr_tail = OrdinaryTail(scores[ordinary])(threshold)
     log(f"threshold {threshold:.4f} (corpus mix {t_mix:.4f}, prevalence {prevalence:g} {t_prev:.4f}); "
-        f"out-of-fold TPR {tpr:.4f}, ordinary FPR {fpr:.4f}")
+        f"out-of-fold TPR {tpr:.4f}, ordinary FPR {fpr:.4f} counted, {fpr_tail:.4f} tail estimate")
     cv_pred = [dict(zip(("label", "score", "flagged"), decide(p, classes, threshold))) for p in oof]
     cv_metrics = evaluate(train_rows, cv_pred)
     fp = int(round(fpr * ordinary.sum()))
-    cv_metrics["at_prevalence"] = {"tpr": round(tpr, 4), "fpr_ordinary": round(fpr, 5), "n_ordinary": int(ordinary.sum()),
+    cv_metrics["at_prevalence"] = {"tpr": round(tpr, 4), "fpr_ordinary": round(fpr, 5),
+                                   "fpr_ordinary_tail": round(fpr_tail, 5), "n_ordinary": int(ordinary.sum()),
                                    "fpr_ci95": [round(v, 5) for v in wilson(fp, int(ordinary.sum()))],
                                    "precision": prevalence_table(tpr, fpr),
                                    # the trade-off the threshold was picked from, and what to write data against

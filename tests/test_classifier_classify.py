@@ -131,3 +131,26 @@ def test_each_kind_of_bad_line_is_reported_and_the_run_goes_on(model_path, tmp_p
     assert "7 malformed lines skipped; 2 lines with invalid Unicode repaired" in proc.stderr
     missing = sweep("classify", "--in", str(tmp_path / "nope.jsonl"), "--out", str(out), check=False)
     assert missing.returncode == 1 and "Traceback" not in missing.stderr and "nope.jsonl" in missing.stderr
+
+
+def test_scoring_pauses_cyclic_gc_and_leaves_it_as_found(model_path, monkeypatch):
+    import gc
+
+    from classifier import predict
+
+    seen = []
+    real_batch = predict.batch
+    monkeypatch.setattr(predict, "batch", lambda *a: seen.append(gc.isenabled()) or real_batch(*a))
+    model = predict.Classifier.load(model_path)
+    assert gc.isenabled()
+    first = model.predict(GOOD, explain_top=0)
+    assert seen == [False] and gc.isenabled()           # off while tokenising, back on after
+    gc.disable()
+    try:
+        assert model.predict(GOOD, explain_top=0) == first and not gc.isenabled()   # a caller's choice stands
+    finally:
+        gc.enable()
+    monkeypatch.setattr(predict, "batch", lambda *a: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        model.predict(GOOD)
+    assert gc.isenabled()                                # restored when scoring fails

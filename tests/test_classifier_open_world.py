@@ -22,7 +22,7 @@ HOLDOUT = EVAL / "h1_holdout.jsonl"
 # where none exist yet, the frozen split's ordinary (not hard-negative) benign rows stand in.
 BACKGROUND = sorted(EVAL.glob("bg_*.jsonl"))
 REAL_PUBLIC = EVAL / "real_public.jsonl"      # real third-party texts, evaluation only (docs/corpus-format.md)
-REAL_PUBLIC_F1 = 0.6    # measured 0.625 on its 60 rows (model 20261207-3ce0504a; main's model: 0.625 too)
+REAL_PUBLIC_F1 = 0.64   # measured 0.645 on its 60 rows (model of wip/clf4, threshold 0.8845; round 1: 0.625)
 
 
 @pytest.fixture(scope="module")
