@@ -243,7 +243,7 @@ def _unmask(m):
         for k in range(1, min(len(pre), len(term)) + 1):
             if term[:k] != pre[-k:]:
                 continue
-            for j in range(0, min(len(post), len(term) - k) + 1):
+            for j in range(min(len(post), len(term) - k) + 1):
                 mid = len(term) - k - j
                 if (mid >= 1 and (k + j >= 2 or n >= 2) and term[len(term) - j:] == post[:j]
                         and (n == mid or (j == 0 and n == mid + 1))):

@@ -68,7 +68,7 @@ class Classifier:
         self.min_evidence = float(card["thresholds"].get("min_evidence", MIN_EVIDENCE))
 
     @classmethod
-    def load(cls, path: str | Path = artifact.DEFAULT_MODEL) -> "Classifier":
+    def load(cls, path: str | Path = artifact.DEFAULT_MODEL) -> Classifier:
         pipeline, card = artifact.load(Path(path))
         from .tokenize import tokenizer
 

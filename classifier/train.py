@@ -212,8 +212,8 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
                                    "precision": prevalence_table(tpr, fpr),
                                    # the trade-off the threshold was picked from, and what to write data against
                                    "curve": [{"t": t, **dict(zip(("tpr", "fpr_ordinary"),
-                                                                  map(lambda v: round(v, 5),
-                                                                      rates(scores, harmful, ordinary, t))))}
+                                                                  (round(v, 5) for v in
+                                                                   rates(scores, harmful, ordinary, t))))}
                                              for t in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)],
                                    "ordinary_flagged": [{"id": train_rows[i]["id"], "score": round(float(scores[i]), 4)}
                                                         for i in np.argsort(-scores) if ordinary[i]
@@ -224,7 +224,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     card = {
         "model_version": f"{dt.date.today():%Y%m%d}-{corpus_hash(rows + list(extra_rows))[:8]}",
         # Wall time on purpose (not common/clock.py): when this file was built, whatever --now a command ran on.
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpus_hash": corpus_hash(rows + list(extra_rows)),
         "dictionary": dictionary_version(),
         "n_train": len(train_rows), "n_test": len(test_rows), "n_extra": len(extra_rows),

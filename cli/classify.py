@@ -11,7 +11,8 @@ from common.errors import SweepError
 from store.db import open_db
 from cli.options import db_option, existing_db_option, model_option
 
-TARGETS = {"binary_f1": 0.95, "category_accuracy": 0.93, "hard_negative_fp": 0.03, "tactic_recall": 0.90}
+# What `sweep evaluate` marks met or not: issue #9's keep-targets (the tests' floors are what is met)
+TARGETS = {"binary_f1": 0.97, "category_accuracy": 0.95, "hard_negative_fp": 0.02, "tactic_recall": 0.90}
 
 
 @click.command()

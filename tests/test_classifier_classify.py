@@ -14,7 +14,8 @@ GOOD = [
     {"id": "a1", "title": "呼 死 你 包月 稳定", "description": "24小时不停呼叫，懂的来 QQ 123456789", "price": "99.00",
      "kind": "ecommerce", "seller": "demo"},
     {"id": "a2", "title": "8口 猫池 批量收码设备", "description": "多卡多待，接码专用，支持群发", "kind": "ecommerce"},
-    {"id": "a3", "title": "猫粮 10kg 成猫通用", "description": "鸡肉味，包邮", "kind": "ecommerce", "extra": {"x": [1, 2]}},
+    {"id": "a3", "title": "猫粮 10kg 成猫通用", "description": "鸡肉味，包邮", "kind": "ecommerce",
+     "extra": {"x": [1, 2]}},
     {"id": "a4", "title": "警方捣毁一处猫池窝点", "description": "记者从警方获悉，查获设备二十余台，嫌疑人已被刑拘。",
      "kind": "forum"},
 ]

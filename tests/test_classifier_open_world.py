@@ -73,8 +73,8 @@ def test_one_offer_sentence_in_a_long_page_is_found_and_explained(model):
     assert any(start <= s["start"] < start + len(offer) for s in spans)
 
 
-@pytest.mark.parametrize("text", ["SMS", "短信", "电话", "晚上有电话来！！ 一个字，烦！！", "挺好的机器，很漂亮！电脑买联想没错！",
-                                  "淡季携程的价格也蛮有诱惑力的"])
+@pytest.mark.parametrize("text", ["SMS", "短信", "电话", "晚上有电话来！！ 一个字，烦！！",
+                                  "挺好的机器，很漂亮！电脑买联想没错！", "淡季携程的价格也蛮有诱惑力的"])
 def test_short_generic_text_is_not_flagged(model, text):
     (result,) = model.predict([{"title": text, "description": ""}])
     assert not result["flagged"] and result["score"] < 0.5
@@ -87,10 +87,11 @@ def test_lookalike_letters_score_like_the_plain_spelling(model):
 
 
 def test_evaluate_background_and_dilute(model_path, tmp_path):
-    rows = [r for r in read_jsonl(HOLDOUT)][:60]
+    rows = list(read_jsonl(HOLDOUT))[:60]
     src, bg = tmp_path / "labelled.jsonl", tmp_path / "bg.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    ordinary = [{"title": "猫粮 10kg", "description": "鸡肉味 成猫通用，包邮"}, {"title": "二手笔记本", "description": "<b>成色</b>新"}]
+    ordinary = [{"title": "猫粮 10kg", "description": "鸡肉味 成猫通用，包邮"},
+                {"title": "二手笔记本", "description": "<b>成色</b>新"}]
     bg.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ordinary) + "{broken\n", encoding="utf-8")
     proc = sweep("evaluate", "--in", str(src), "--background", str(bg), "--dilute", "--json", str(tmp_path / "r.json"),
                  "--png", str(tmp_path / "r.png"))

@@ -7,7 +7,8 @@ from classifier.evaluate import dilute, precision_at_prevalence, wilson
 from classifier.segment import MAX_SEGMENT, MAX_UNIT, segments, units
 
 LONG = {"title": "【官方正品】8口 猫池 设备",
-        "description": "本店所有商品均为实物拍摄。" * 6 + "多卡多待，接码专用，支持群发。\n" + "满99元包邮，偏远地区除外！" * 8}
+        "description": "本店所有商品均为实物拍摄。" * 6 + "多卡多待，接码专用，支持群发。\n"
+                       + "满99元包邮，偏远地区除外！" * 8}
 
 
 @pytest.mark.parametrize("record", [
@@ -71,7 +72,7 @@ def test_dilute_adds_boilerplate_and_keeps_the_offer():
     out = dilute(rows, bank, lengths=(0, 100, 250), positions=("before", "after", "both"))
     assert [(n, p) for n, p, _ in out] == [(0, "none"), (100, "before"), (100, "after"), (100, "both"),
                                            (250, "before"), (250, "after"), (250, "both")]
-    for length, position, row in out:
+    for length, _position, row in out:
         assert row["id"] == "h" and "OFFER" in row["description"]
         assert len(row["description"]) >= length
         assert "顶" not in row["description"]                 # snippets of the listing's own kind
@@ -119,7 +120,8 @@ def test_padded_copies_keep_the_offer_and_pad_with_ordinary_training_text():
 
     rows = [{"id": "h1", "label": "call_bomber", "title": "呼死你", "description": "包月不限次数 QQ 123456789"},
             {"id": "o1", "label": "benign", "title": "猫粮", "description": "鸡肉味成猫通用。满99元包邮。"},
-            {"id": "n1", "label": "benign", "hard_negative": "news", "title": "警方", "description": "警方提醒：呼死你违法。"}]
+            {"id": "n1", "label": "benign", "hard_negative": "news", "title": "警方",
+             "description": "警方提醒：呼死你违法。"}]
     copies, of = padded_copies(rows, np.random.default_rng(0), lengths=(100, 200))
     assert list(of) == [0] and len(copies) == 1                                    # harmful rows only
     (copy,) = copies
