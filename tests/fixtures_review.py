@@ -142,9 +142,11 @@ def flagged_listing(pid, score=0.9, label="modem_pool", seller="s1", description
     return listing
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One Chromium for the whole session."""
+    """One Chromium per test module. Not per session: a live sync Playwright holds its event loop in
+    this thread, and evidence capture's own sync Playwright (takedown/screenshot.py) refuses to start
+    under it — so the session-wide one broke every module after the first that used it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
