@@ -141,3 +141,18 @@ def serving(app):
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def cli_commands() -> list[tuple]:
+    """Every `sweep` command and subcommand as ("users add", command), sorted; hidden ones included."""
+    import click
+
+    from cli.main import cli
+
+    def walk(group: click.Group, prefix: str = ""):
+        for name, command in group.commands.items():
+            yield f"{prefix}{name}", command
+            if isinstance(command, click.Group):
+                yield from walk(command, f"{prefix}{name} ")
+
+    return sorted(walk(cli), key=lambda c: c[0])

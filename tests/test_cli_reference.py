@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cli.reference import reference
+from tests.helpers import cli_commands
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 
@@ -14,9 +15,7 @@ def test_the_cli_reference_is_current():
 
 
 def test_the_reference_has_every_command_and_its_example():
-    from tests.test_cli_shape import COMMANDS
-
     text = reference()
-    for name, command in COMMANDS:
+    for name, command in cli_commands():
         assert f"\n## sweep {name}\n" in text, name
         assert "Example:" in (command.help or ""), f"`sweep {name}` help has no Example:"

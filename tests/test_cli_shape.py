@@ -8,19 +8,12 @@ from pathlib import Path
 
 import click
 
-from cli.main import cli
+from tests.helpers import cli_commands
 
 CLI_DIR = Path(__file__).resolve().parent.parent / "cli"
 
 
-def _commands(group: click.Group, prefix: str = ""):
-    for name, command in group.commands.items():
-        yield f"{prefix}{name}", command
-        if isinstance(command, click.Group):
-            yield from _commands(command, f"{prefix}{name} ")
-
-
-COMMANDS = sorted(_commands(cli), key=lambda c: c[0])
+COMMANDS = cli_commands()
 
 
 def _helps(dest: str) -> dict[str, set[str]]:

@@ -9,6 +9,7 @@ import click
 import pytest
 
 from cli.main import cli
+from tests.helpers import cli_commands
 from common.config_schema import SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,14 +18,7 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 README_MAX_BYTES = 6 * 1024
 
 
-def _commands(group: click.Group, prefix: str = ""):
-    for name, command in group.commands.items():
-        yield f"{prefix}{name}", command
-        if isinstance(command, click.Group):
-            yield from _commands(command, f"{prefix}{name} ")
-
-
-COMMANDS = sorted(_commands(cli), key=lambda c: c[0])
+COMMANDS = cli_commands()
 
 
 def _prose(text: str) -> str:
