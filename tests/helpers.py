@@ -156,3 +156,35 @@ def cli_commands() -> list[tuple]:
                 yield from walk(command, f"{prefix}{name} ")
 
     return sorted(walk(cli), key=lambda c: c[0])
+
+
+@contextmanager
+def html_page(html: str, asked: list | None = None):
+    """Serve ``html`` for every GET on a free loopback port, appending each path asked for to
+    ``asked``; yields the base URL (no trailing slash)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    body = html.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if asked is not None:
+                asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()

@@ -5,11 +5,9 @@ import json
 import os
 import re
 import stat
-import threading
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import expect
@@ -22,7 +20,7 @@ from review.web.highlight import highlight, segments
 from review.web.routes import _local
 from review.web.security import SessionKeyError, key_path, session_key
 from tests.fixtures_review import LISTINGS, XSS_CHANNEL, XSS_SELLER, listing_id, signed_in
-from tests.helpers import wait_for
+from tests.helpers import html_page, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -474,28 +472,8 @@ def test_sweep_review_serves_the_ui(tmp_path):
 def page_elsewhere(html: str):
     """A page served from another port of 127.0.0.1 (same site as the review UI, so the
     reviewer's cookie goes along with anything it loads); yields its URL."""
-    body = html.encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+    with html_page(html) as url:
+        yield url + "/"
 
 
 def snapshot(server) -> tuple:

@@ -22,6 +22,7 @@ from store.db import open_db
 from takedown.outbox import retry_failed
 from takedown.policy import LAW, bundle_category, citations
 from takedown.reports import file_confirmed, filer_lock
+from tests.helpers import html_page
 from tests.conftest import ROOT
 from tests.fixtures_takedown import copy_db, harmful_rows, rebase_db, seed_db
 
@@ -92,37 +93,6 @@ def test_confirmed_listings_reach_the_intake_and_the_abuse_desk_once(evidenced_d
     assert len(smtp_server.messages) == len(sellers)
 
 
-class _PageServer:
-    """A listing page on 127.0.0.1 that records every path asked for (the raw fetch and Chromium alike)."""
-
-    def __init__(self):
-        import http.server
-        import threading
-
-        asked = self.asked = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                asked.append(self.path)
-                body = "<html><body><h1>短信轰炸 测试页</h1><p>QQ 123450001</p></body></html>".encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.mark.browser
 def test_filing_cites_the_evidence_step_s_capture_and_captures_only_what_has_none(evidenced_db, catalogue, tmp_path):
     """The cycle's evidence step already captured these listings: filing must not fetch or screenshot them again,
@@ -131,10 +101,10 @@ def test_filing_cites_the_evidence_step_s_capture_and_captures_only_what_has_non
     path = copy_db(evidenced_db[0], tmp_path)
     captured = next(r for r in evidenced_db[1] if r.platform == "marketplace")
     fresh = next(r for r in harmful_rows(catalogue, "marketplace", 1, 10) if r not in evidenced_db[1])
-    pages = _PageServer()
-    try:
-        rebase_db(path, {"marketplace": pages.url})
-        seed_db(path, {"marketplace": pages.url}, [fresh], state="confirmed")
+    asked: list[str] = []
+    with html_page("<html><body><h1>短信轰炸 测试页</h1><p>QQ 123450001</p></body></html>", asked) as base:
+        rebase_db(path, {"marketplace": base})
+        seed_db(path, {"marketplace": base}, [fresh], state="confirmed")
         db = open_db(path)
         with db.conn:               # a re-crawl stored a new version after the evidence step captured the old one
             db.execute("UPDATE listings SET version = version + 1 WHERE id = ?", [captured.key])
@@ -143,11 +113,9 @@ def test_filing_cites_the_evidence_step_s_capture_and_captures_only_what_has_non
         db.close()
         config = Config({"platforms": {p: {"channels": ["xarf"]} for p in ("marketplace", "appstore", "forum")}})
         summary = file_confirmed(path, config, ManualClock())
-    finally:
-        pages.close()
-    path_of = {lid: url[len(pages.url):] for lid, url in url_of.items()}
-    assert path_of[captured.key] not in pages.asked                       # neither fetched nor screenshotted again
-    assert path_of[fresh.key] in pages.asked and summary["captured"] == 1
+    path_of = {lid: url[len(base):] for lid, url in url_of.items()}
+    assert path_of[captured.key] not in asked                             # neither fetched nor screenshotted again
+    assert path_of[fresh.key] in asked and summary["captured"] == 1
     assert "waiting_for_evidence" not in summary and summary["failed"] == 0
     cited = {r["listing_id"]: r["evidence_id"] for r in _db_rows(path, "SELECT listing_id, evidence_id "
                                                                         "FROM report_listings")}
