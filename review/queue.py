@@ -15,7 +15,6 @@ All of the review UI's SQL lives here (the web routes only call these methods).
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import sqlite_utils
@@ -25,6 +24,7 @@ from common.clock import SYSTEM
 
 from store.entities import other_platforms
 from takedown.escalation import needing_person
+from store.txn import immediate
 from store.states import transition
 
 QUEUE_STATES = ("flagged", "relisted")
@@ -95,17 +95,9 @@ class Review:
     def _now(self) -> str:
         return _iso(self.clock())
 
-    @contextmanager
     def _write(self):
         """A write transaction that takes the lock up front, so check-then-write cannot race."""
-        conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.rollback()
-            raise
-        conn.commit()
+        return immediate(self.db)
 
     # -- queue ------------------------------------------------------------------------------
     def _queue_sql(self, reviewer: str, filters: dict, ordered: bool = True) -> tuple[str, list]:

@@ -24,7 +24,7 @@ from takedown.channels import (Channel, NotConfigured, PermanentError, PlatformS
 from takedown.outbox import ACTOR, load_report, outbox_settings
 from takedown.platforms import platform_settings
 from takedown.policy import RateLimiter
-from takedown.txn import immediate
+from store.txn import immediate
 
 log = logging.getLogger(__name__)
 

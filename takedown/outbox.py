@@ -27,7 +27,7 @@ from takedown.escalation import current_level
 from takedown.files import resolve_path
 from takedown.platforms import ENDPOINT_PREFIX, platform_settings
 from takedown.policy import DEFAULT_REPORTER, bundle_category, citations, steps
-from takedown.txn import immediate
+from store.txn import immediate
 
 ACTOR = "sweep-report"
 

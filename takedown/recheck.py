@@ -39,7 +39,7 @@ from takedown.page_check import fetch_check
 from takedown.platforms import platform_settings
 from takedown.policy import RateLimiter, steps
 from takedown.relist import link_relists
-from takedown.txn import immediate
+from store.txn import immediate
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from datasketch.lsh import _optimal_param
 from common.clock import SYSTEM, iso, parse_iso
 from common.config import Config
 from store.states import transition
-from takedown.txn import immediate
+from store.txn import immediate
 
 ACTOR = "sweep-relist"
 TAKEN_DOWN = ("reported", "still_live", "escalated", "removed")

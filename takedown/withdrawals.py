@@ -12,7 +12,7 @@ from store.states import audit
 from takedown.channels import CHANNELS, Channel, NotConfigured, PermanentError, TransientError, Withdraw, build_channel
 from takedown.outbox import ACTOR, load_report
 from takedown.platforms import platform_settings
-from takedown.txn import immediate
+from store.txn import immediate
 
 UNSUPPORTED = "withdrawal not supported by this channel — contact the platform"
 

@@ -1,6 +1,6 @@
-"""The write transaction the takedown steps share: taken up front (``BEGIN IMMEDIATE``), so a
-read-then-write (plan a report, decide a recheck, link a relist) cannot race another process
-between the read and the write."""
+"""The write transaction the takedown steps and the review queue share: taken up front
+(``BEGIN IMMEDIATE``), so a read-then-write (plan a report, decide a recheck, link a relist, claim
+a listing) cannot race another process between the read and the write."""
 from __future__ import annotations
 
 import contextlib
