@@ -37,10 +37,12 @@ def mallard_pages(root: Path, locale: str = "zh_CN"):
 
 def html_sections(root: Path, pattern: str):
     """Each section of the HTML manuals matching ``pattern``: the nearest heading above as title,
-    the <p> paragraphs under it (a chapter file holds many sections)."""
+    the <p> paragraphs under it (a chapter file holds many sections). Files are read as UTF-8:
+    without a charset declaration lxml would assume Latin-1."""
+    parser = lxml_html.HTMLParser(encoding="utf-8")
     for path in sorted(root.glob(pattern)):
         try:
-            doc = lxml_html.parse(str(path)).getroot()
+            doc = lxml_html.parse(str(path), parser).getroot()
         except (OSError, ValueError):
             continue
         title, paras, n = "", [], 0
