@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import struct
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from classifier.corpus import read_jsonl
 from classifier.public import extract
+from classifier.public.fluent import parse_ftl
 from classifier.public.messages import CatalogueError, read_mo, shown
 
 
@@ -55,7 +57,24 @@ MANUAL = """<html><head><title>第 1 章 教程</title></head><body>
 """
 
 
-MADE = ("p3_app_messages.jsonl", "p4_help_pages.jsonl", "bg_app_messages.jsonl", "bg_help_pages.jsonl")
+# A browser langpack screen: a term, attributes, a multi-line value, a selector (left out), a comment.
+FTL = """# This Source Code Form is subject to the terms of the Mozilla Public License, v. 2.0.
+-brand-short-name = 演示浏览器
+sms-dialog-title = 通过 { -brand-short-name } 发送链接到手机
+sms-dialog-send =
+    .label = 发送短信
+    .accesskey = S
+sms-dialog-help =
+    输入您的手机号码，我们会把下载链接
+    以短信形式发给您。
+sms-dialog-count = { $count ->
+    [one] 已发送 { $count } 条短信
+   *[other] 已发送 { $count } 条短信选择器
+}
+block-caller = 屏蔽此号码后不再接收来电
+"""
+MADE = ("p3_app_messages.jsonl", "p4_help_pages.jsonl", "bg_app_messages.jsonl", "bg_help_pages.jsonl",
+        "bg_mozilla_ui.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +93,11 @@ def deb(tmp_path_factory) -> Path:
     help_dir.mkdir(parents=True)
     (help_dir / "sms.page").write_text(PAGE, encoding="utf-8")
     (help_dir / "broken.page").write_text("<page><p>没有闭合", encoding="utf-8")
+    (root / "usr/lib/demo-browser/extensions").mkdir(parents=True)
+    with zipfile.ZipFile(root / "usr/lib/demo-browser/extensions/langpack-zh-CN@demo.example.org.xpi", "w") as xpi:
+        xpi.writestr("localization/zh-CN/browser/sendTab.ftl", FTL)
+        xpi.writestr("localization/zh-CN/browser/branding.ftl.txt", "-brand-short-name = 不读")
+    (root / "usr/lib/demo-browser/extensions/langpack-zh-CN@broken.example.org.xpi").write_bytes(b"PK\x03\x04 cut")
     (root / "usr/share/debian-reference").mkdir(parents=True)
     (root / "usr/share/debian-reference/ch01.zh-cn.html").write_text(MANUAL, encoding="utf-8")
     out = root.parent / "demo-phone_1.0-1_all.deb"
@@ -113,9 +137,9 @@ def test_shown_drops_mnemonics_only(text, seen):
 
 def test_extract_builds_rows_from_catalogues_and_help_pages(deb, tmp_path, capsys):
     rows, err = run(deb, tmp_path, capsys)
-    ui = [r for r in rows if r["register"] == "app_ui"]
-    docs = [r for r in rows if r["register"] == "manual"]
-    assert ui and docs and len(ui) + len(docs) == len(rows)
+    ui, docs, mozilla = ([r for r in rows if r["id"].startswith(p)] for p in ("p3-", "p4-", "b1-"))
+    assert ui and docs and mozilla and len(ui) + len(docs) + len(mozilla) == len(rows)
+    assert {r["register"] for r in ui + mozilla} == {"app_ui"} and {r["register"] for r in docs} == {"manual"}
     ui_text = "\n".join(r["description"] for r in ui)
     for message in ("屏蔽此号码", "回拨", "来电", "发送短信", "来自 %s 的未接来电", "%d 条新消息", "联系人"):
         assert message in ui_text.split("\n")
@@ -123,6 +147,8 @@ def test_extract_builds_rows_from_catalogues_and_help_pages(deb, tmp_path, capsy
     assert all(8 <= len(r["description"]) <= 300 and r["description"].count("\n") <= 5 for r in ui)
     assert {r["source"] for r in ui} == {"demo-phone:usr/share/locale/zh_CN/LC_MESSAGES/demo-phone.mo"}
     assert "skipped demo-phone:usr/share/locale/zh_CN/LC_MESSAGES/broken.mo: not a .mo file" in err
+    assert "skipped demo-phone:usr/lib/demo-browser/extensions/langpack-zh-CN@broken.example.org.xpi: " \
+           "not a language pack" in err
     doc_text = "\n".join(r["description"] for r in docs)
     assert "您可以给联系人发送短信" in doc_text and "新建对话" in doc_text and "屏蔽此号码" in doc_text
     assert "信息块" not in doc_text and "文档作者" not in doc_text and "Untranslated" not in doc_text
@@ -131,6 +157,14 @@ def test_extract_builds_rows_from_catalogues_and_help_pages(deb, tmp_path, capsy
         ("1.1. 控制台基础", "demo-phone:usr/share/debian-reference/ch01.zh-cn.html#1"),
         ("1.1.1. 关机", "demo-phone:usr/share/debian-reference/ch01.zh-cn.html#2")}
     assert "请不要直接切断电源" in doc_text and "终端程序" in doc_text
+    moz_text = "\n".join(r["description"] for r in mozilla)
+    for message in ("通过 演示浏览器 发送链接到手机", "发送短信", "屏蔽此号码后不再接收来电"):
+        assert message in moz_text.split("\n")
+    assert "输入您的手机号码，我们会把下载链接 以短信形式发给您。" in moz_text
+    assert "选择器" not in moz_text and "{" not in moz_text and "Mozilla Public License" not in moz_text
+    assert {r["source"] for r in mozilla} == {
+        "demo-phone:usr/lib/demo-browser/extensions/langpack-zh-CN@demo.example.org.xpi!"
+        "localization/zh-CN/browser/sendTab.ftl"}
     assert all(r["label"] == "benign" and r["hard_negative"] is None for r in rows)
     assert len({r["id"] for r in rows}) == len(rows)
 
@@ -140,7 +174,8 @@ def test_extract_is_deterministic_and_holds_most_rows_out(deb, tmp_path, capsys)
     run(deb, tmp_path / "b", capsys)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").glob("*/*.jsonl"))
     assert [f.as_posix() for f in files] == ["corpus/p3_app_messages.jsonl", "corpus/p4_help_pages.jsonl",
-                                             "eval/bg_app_messages.jsonl", "eval/bg_help_pages.jsonl"]
+                                             "eval/bg_app_messages.jsonl", "eval/bg_help_pages.jsonl",
+                                             "eval/bg_mozilla_ui.jsonl"]      # langpacks: held out whole
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
     assert read_jsonl(tmp_path / "a/corpus/p3_app_messages.jsonl")
     assert read_jsonl(tmp_path / "a/eval/bg_app_messages.jsonl")
@@ -170,5 +205,14 @@ def test_a_package_without_chinese_text_is_refused(tmp_path):
                                          "Maintainer: Demo <demo@example.org>\nDescription: nothing\n")
     out = tmp_path / "empty-pkg_1_all.deb"
     subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(root), str(out)], check=True, capture_output=True)
-    with pytest.raises(SystemExit, match="no zh_CN catalogue or help page"):
+    with pytest.raises(SystemExit, match="no zh_CN catalogue, help page or language pack"):
         extract.main([str(out)], tmp_path)
+
+
+def test_parse_ftl_reads_values_attributes_and_terms():
+    messages, terms = parse_ftl(FTL)
+    assert terms == {"-brand-short-name": "演示浏览器"}
+    assert dict(messages) == {"sms-dialog-title": ["通过 { -brand-short-name } 发送链接到手机"],
+                              "sms-dialog-send": ["发送短信", "S"],
+                              "sms-dialog-help": ["输入您的手机号码，我们会把下载链接 以短信形式发给您。"],
+                              "sms-dialog-count": [], "block-caller": ["屏蔽此号码后不再接收来电"]}

@@ -7,11 +7,13 @@ Sources, versions and licences are listed in docs/corpus-format.md; rows keep th
 
     apt-get download libreoffice-help-zh-cn manpages-zh    # p1, p2
     apt-get download gnome-user-docs evolution-common ...  # p3 (UI messages), p4 (help pages)
+    apt-get download firefox-esr-l10n-zh-cn ...            # b1 (browser / mail UI, held out)
     python -m classifier.public.extract *.deb
 
 p1/p2: three in four rows (by id hash) go to the training corpus, the rest to classifier/eval/ as
 a background sample that is never trained on. p3/p4 exist to measure ordinary FPR on a large
-stream, so most of their rows are held out (HELD_SHARE, by text hash).
+stream, so most of their rows are held out (HELD_SHARE, by text hash); b1 (Mozilla language
+packs) is held out whole, a stream from packages the model never sees.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from lxml import html as lxml_html
 
+from .fluent import langpacks
 from .helppages import html_sections, mallard_pages
 from .messages import catalogues
 
@@ -33,6 +36,7 @@ HERE = Path(__file__).resolve().parent.parent
 KINDS = ("ecommerce", "appstore", "forum")
 _SPACE = re.compile(r"\s+")
 HELD_SHARE = 4    # p3/p4: three in four rows held out (by text hash) to measure on
+MOZILLA = "bg_mozilla_ui.jsonl"    # b1: langpack rows, all held out
 _ROFF_SKIP = (".\\\"", "'\\\"", ".TH", ".so", ".de", "..", ".if", ".ie", ".el", ".nr", ".ds", ".ft", ".in",
               ".nf", ".fi", ".ad", ".na", ".hy", ".ne", ".RS", ".RE")
 _ROFF_BREAK = (".SH", ".PP", ".TP", ".LP", ".P ", ".IP", ".SS")
@@ -151,8 +155,12 @@ def write(rows_: list[dict], train_path: Path, eval_path: Path, held_share: int 
         train = [r for r in rows_ if _digest(r["id"]) % 4]
         held = [r for r in rows_ if not _digest(r["id"]) % 4]
     for path, part in ((train_path, train), (eval_path, held)):
-        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part), encoding="utf-8")
+        _dump(part, path)
     return len(train), len(held)
+
+
+def _dump(rows_: list[dict], path: Path) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_), encoding="utf-8")
 
 
 def unpack(deb: Path, into: Path) -> Path:
@@ -173,7 +181,7 @@ def _known_texts(out: Path, skip: set[str]) -> set[str]:
 
 
 def main(debs: list[str], out: Path = HERE) -> None:
-    messages, pages, errors = [], [], []
+    messages, pages, packs, errors = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for deb in sorted(map(Path, debs), key=lambda p: p.name):
             root = unpack(deb, Path(tmp) / deb.name)
@@ -187,26 +195,33 @@ def main(debs: list[str], out: Path = HERE) -> None:
             else:
                 bad: list = []
                 found = [(f"{package}:{path}", texts) for path, texts in catalogues(root, errors=bad)]
-                errors += [(f"{package}:{path}", why) for path, why in bad]
                 helps = [(f"{package}:{path}", title, paras) for path, title, paras in
                          [*mallard_pages(root), *html_sections(root, "usr/share/debian-reference/*.zh-cn.html")]]
-                if not found and not helps:
-                    raise SystemExit(f"{deb.name}: no zh_CN catalogue or help page")
+                ftl = [(f"{package}:{path}", texts) for path, texts in langpacks(root, errors=bad)]
+                errors += [(f"{package}:{path}", why) for path, why in bad]
+                if not found and not helps and not ftl:
+                    raise SystemExit(f"{deb.name}: no zh_CN catalogue, help page or language pack")
                 messages += found
                 pages += helps
-                print(f"{deb.name}: {len(found)} catalogue(s), {len(helps)} help page(s)")
+                packs += ftl
+                print(f"{deb.name}: {len(found)} catalogue(s), {len(helps)} help page(s), {len(ftl)} .ftl file(s)")
                 continue
             print(f"{deb.name}: {counts[0]} training rows, {counts[1]} held out")
     for source, why in errors:
         print(f"skipped {source}: {why}", file=sys.stderr)
-    new = {f"{d}_{n}.jsonl" for d in ("p3", "p4", "bg") for n in ("app_messages", "help_pages")}
-    known = _known_texts(out, new) if messages or pages else set()
+    new = {f"{d}_{n}.jsonl" for d in ("p3", "p4", "bg") for n in ("app_messages", "help_pages")} | {MOZILLA}
+    known = _known_texts(out, new) if messages or pages or packs else set()
     for prefix, made, name in (("p3", message_rows("p3", messages), "app_messages"),
                                ("p4", runs("p4", pages), "help_pages")):
         made = [r for r in made if r["description"] not in known]
+        known |= {r["description"] for r in made}
         if made:
             counts = write(made, out / f"corpus/{prefix}_{name}.jsonl", out / f"eval/bg_{name}.jsonl", HELD_SHARE)
             print(f"{prefix}_{name}: {counts[0]} training rows, {counts[1]} held out")
+    held = [r for r in message_rows("b1", packs) if r["description"] not in known]
+    if held:
+        _dump(held, out / "eval" / MOZILLA)
+        print(f"{MOZILLA}: {len(held)} rows, all held out")
 
 
 if __name__ == "__main__":
