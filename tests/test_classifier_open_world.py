@@ -21,6 +21,11 @@ HOLDOUT = EVAL / "h1_holdout.jsonl"
 # The lead's benign-only background samples (bg_*.jsonl: public ordinary prose held out of the corpus);
 # where none exist yet, the frozen split's ordinary (not hard-negative) benign rows stand in.
 BACKGROUND = sorted(EVAL.glob("bg_*.jsonl"))
+# The large ordinary streams (public UI messages, user help and browser/mail UI: p3, p4, b1 in
+# docs/corpus-format.md) each keep their own floor just above the FPR measured with model
+# 20261207-3ce0504a: 2 of 5,654, 0 of 991 and 0 of 4,200 flagged.
+LARGE_BACKGROUND_FPR = {"bg_app_messages.jsonl": 0.0006, "bg_help_pages.jsonl": 0.0011,
+                        "bg_mozilla_ui.jsonl": 0.0003}
 REAL_PUBLIC = EVAL / "real_public.jsonl"      # real third-party texts, evaluation only (docs/corpus-format.md)
 REAL_PUBLIC_F1 = 0.64   # measured 0.645 on its 60 rows (model of wip/clf4, threshold 0.8845; round 1: 0.625)
 
@@ -50,6 +55,14 @@ def test_ordinary_text_is_rarely_flagged(model):
     report = background(rows, predict_all(model, rows))
     assert report["n"] >= 40
     assert report["fpr"] <= 0.02, report["examples"]
+
+
+@pytest.mark.parametrize("name", sorted(LARGE_BACKGROUND_FPR))
+def test_large_ordinary_streams_are_rarely_flagged(model, name):
+    rows = read_jsonl(EVAL / name)
+    report = background(rows, predict_all(model, rows))
+    assert report["n"] >= 900
+    assert report["fpr"] <= LARGE_BACKGROUND_FPR[name], report["examples"]
 
 
 def test_boilerplate_cannot_hide_an_offer(model):
