@@ -27,6 +27,7 @@ BACKGROUND = sorted(EVAL.glob("bg_*.jsonl"))
 LARGE_BACKGROUND_FPR = {"bg_app_messages.jsonl": 0.0006, "bg_help_pages.jsonl": 0.0011,
                         "bg_mozilla_ui.jsonl": 0.0003}
 REAL_PUBLIC = EVAL / "real_public.jsonl"      # real third-party texts, evaluation only (docs/corpus-format.md)
+REAL_PUBLIC_2 = EVAL / "real_public_2.jsonl"  # a second, confirmatory set: other sources, never used to choose data
 REAL_PUBLIC_F1 = 0.64   # measured 0.645 on its 60 rows (model of wip/clf4, threshold 0.8845; round 1: 0.625)
 
 
@@ -122,8 +123,9 @@ def test_evaluate_background_and_dilute(model_path, tmp_path):
 
 
 
-def test_real_public_set_is_evaluation_only_prose_with_sources():
-    rows = read_jsonl(REAL_PUBLIC)
+@pytest.mark.parametrize("path", [REAL_PUBLIC, REAL_PUBLIC_2], ids=lambda p: p.stem)
+def test_real_public_set_is_evaluation_only_prose_with_sources(path):
+    rows = read_jsonl(path)
     assert len(rows) >= 40 and {r["label"] == "benign" for r in rows} == {True, False}
     assert all(r.get("source") for r in rows)
     corpus = "\n".join(f"{r['title']}\n{r['description']}" for r in load_corpus())
