@@ -75,13 +75,8 @@ class Classifier:
         tokenizer()      # pay jieba's start-up once, at load
         return cls(pipeline, card)
 
-    def predict(self, records: list[dict], explain_top: int = 6, explain_benign: bool = True) -> list[dict]:
-        """One result per record: label, score, flagged, scores, explanation, model_version.
-
-        ``explain_benign=False`` explains only flagged listings (what reviewers see); the crawl uses it.
-        """
-        if not records:
-            return []
+    def proba(self, records: list[dict]):
+        """(batch, weighted segment rows, each listing's strongest row, listing probabilities per class)."""
         steps = self.pipeline.named_steps
         with paused_gc():
             b = batch(records, steps["counts"])
@@ -90,6 +85,16 @@ class Classifier:
             proba = shrink(steps["clf"].predict_proba(X), b.evidence, benign, self.min_evidence)
             best = strongest(proba, b.owner, benign)
             listing = steps["clf"].listing_proba(proba[best], X[best], steps["weights"].transform(b.doc))
+        return b, X, best, listing
+
+    def predict(self, records: list[dict], explain_top: int = 6, explain_benign: bool = True) -> list[dict]:
+        """One result per record: label, score, flagged, scores, explanation, model_version.
+
+        ``explain_benign=False`` explains only flagged listings (what reviewers see); the crawl uses it.
+        """
+        if not records:
+            return []
+        b, X, best, listing = self.proba(records)
         out = []
         for row, p_row in zip(best, listing):
             label, score, flagged = decide(p_row, self.classes, self.threshold)
