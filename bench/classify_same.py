@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 from pathlib import Path
@@ -85,6 +86,8 @@ def main() -> int:
     expl = [i for i, (a, b) in enumerate(zip(want, got)) if a["explanation"] != b["explanation"]]
     print(f"{len(got)} rows: {len(labels)} labels differ, max |Δp| {worst:.2e}, {len(expl)} explanations differ")
     for i in (labels + expl)[:5]:
+        if os.environ.get("SAME_VERBOSE"):
+            print(json.dumps([want[i], got[i]], ensure_ascii=False))
         print(f"  row {i}: {want[i]['label']} -> {got[i]['label']}; {want[i]['explanation'][:2]} -> "
               f"{got[i]['explanation'][:2]}")
     return 1 if labels or expl or worst > TOLERANCE else 0

@@ -69,18 +69,18 @@ def word_tokens(doc: dict) -> list[str]:
 
 def char_ngrams(doc: dict) -> list[str]:
     """2- and 3-grams inside runs of letters/digits/CJK (never across a space or sentence break)."""
-    out = []
+    out: list[str] = []
     norm = doc["norm"]
     for run in _RUN.findall(_NUMBER.sub(NUMBER, norm) if _NUMBER.search(norm) else norm):
-        for n in (2, 3):
-            out.extend(run[i:i + n] for i in range(len(run) - n + 1))
+        out += [run[i:i + 2] for i in range(len(run) - 1)]
+        out += [run[i:i + 3] for i in range(len(run) - 2)]
     return out
 
 
 def pinyin_ngrams(doc: dict) -> list[str]:
     syl = _masked(doc["pinyin"], doc)
-    return [*("_".join(syl[i:i + 2]) for i in range(len(syl) - 1)),
-            *("_".join(syl[i:i + 3]) for i in range(len(syl) - 2))]
+    return ([f"{a}_{b}" for a, b in zip(syl, syl[1:])]
+            + [f"{a}_{b}_{c}" for a, b, c in zip(syl, syl[1:], syl[2:])])
 
 
 def structural(docs: list[dict]):
