@@ -6,10 +6,12 @@ analyzers then only read the prepared dict, so no text is normalised twice.
 from __future__ import annotations
 
 import re
+from itertools import repeat
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction import FeatureHasher
 
 from .normalize import contact_cues, normalize, phonetic
 from .tokenize import words
@@ -81,6 +83,16 @@ def pinyin_ngrams(doc: dict) -> list[str]:
     syl = _masked(doc["pinyin"], doc)
     return ([f"{a}_{b}" for a, b in zip(syl, syl[1:])]
             + [f"{a}_{b}_{c}" for a, b, c in zip(syl, syl[1:], syl[2:])])
+
+
+def hashed(vectorizer, docs: list[dict]):
+    """``vectorizer.transform(docs)`` for a channel's HashingVectorizer (tested equal), twice as fast:
+    the (token, 1) pairs sklearn hashes come from ``zip`` in C, not from a generator per token."""
+    if vectorizer.alternate_sign or vectorizer.norm or vectorizer.binary or not callable(vectorizer.analyzer):
+        return vectorizer.transform(docs)
+    hasher = FeatureHasher(n_features=vectorizer.n_features, input_type="pair", dtype=vectorizer.dtype,
+                           alternate_sign=False)
+    return hasher.transform(zip(vectorizer.analyzer(d), repeat(1)) for d in docs)
 
 
 def structural(docs: list[dict]):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .features import STRUCTURAL_NAMES, context, prepare_text
+from .features import STRUCTURAL_NAMES, context, hashed, prepare_text
 from .normalize import MAX_CHARS
 
 MIN_UNIT = 24        # sentences shorter than this are packed with their neighbours
@@ -146,7 +146,7 @@ def batch(records: list[dict], counts) -> Batch:
     # Per unit: hashed counts (U) and structure flags (C, the contact cues it carries). A segment's row is
     # its units' counts summed (S @ U), then its flags: its units' summed and capped at 1 (a segment
     # has a cue when one of its units has it; the same rows as structural() of the cues' union).
-    U = (sparse.hstack([t.transform(flat) for t in channels], format="csr") if flat
+    U = (sparse.hstack([hashed(t, flat) for t in channels], format="csr") if flat
          else sparse.csr_matrix((0, sum(t.n_features for t in channels))))
     C = struct.transform([context({}, d["cues"]) for d in flat]) if flat else sparse.csr_matrix((0, len(STRUCTURAL_NAMES)))
     S = sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(indptr) - 1, base))
