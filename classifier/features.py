@@ -32,13 +32,14 @@ def listing_text(record: dict) -> str:
     return f"{record.get('title') or ''}\n{record.get('description') or ''}"
 
 
-def prepare_text(text: str) -> dict:
-    """One text's normalised form, jieba words, fuzzy pinyin and contact cues.
+def prepare_text(text: str, blocks: dict | None = None) -> dict:
+    """One text's normalised form, jieba words, fuzzy pinyin and contact cues (``blocks``: a cache
+    of jieba's cut per block that a batch shares, see tokenize.words).
 
     phonetic() and contact_cues() normalise their input again: a memo hit right after normalize(text).
     """
     norm = normalize(text)
-    return {"norm": norm, "words": words(norm), "pinyin": phonetic(text), "cues": contact_cues(text)}
+    return {"norm": norm, "words": words(norm, blocks), "pinyin": phonetic(text), "cues": contact_cues(text)}
 
 
 def context(record: dict, cues) -> dict:

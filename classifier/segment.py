@@ -121,42 +121,52 @@ class Batch:
 
 def batch(records: list[dict], counts) -> Batch:
     """Every segment of ``records``; ``counts`` is the fitted Pipeline's "counts" FeatureUnion."""
-    all_units, all_docs, cols, indptr = [], [], [], [0]
-    owner, segs, evidence, whole = [], [], [], []
-    base = 0
+    all_units, all_docs, cols, indptr, unit_rows = [], [], [], [0], []
+    owner, segs, evidence, whole, doc_evidence = [], [], [], [], []
+    # A unit text seen before in the batch (shop boilerplate, a seller's sign-off) is prepared and
+    # hashed once: its row in U is shared. jieba's cut of each han block is shared the same way.
+    row_of: dict[str, int] = {}
+    flat: list[dict] = []
+    chars: list[int] = []            # per distinct unit: normalised characters, summed per segment
+    blocks: dict = {}
     for n, record in enumerate(records):
         us = units(record)
-        docs = [prepare_text(u.text) for u in us]
-        chars = [len(d["norm"]) - d["norm"].count(" ") for d in docs]    # per unit, summed per segment
+        rows = []
+        for u in us:
+            r = row_of.get(u.text)
+            if r is None:
+                r = row_of[u.text] = len(flat)
+                flat.append(d := prepare_text(u.text, blocks))
+                chars.append(len(d["norm"]) - d["norm"].count(" "))
+            rows.append(r)
         all_units.append(us)
-        all_docs.append(docs)
+        all_docs.append([flat[r] for r in rows])
         found = segments(us) or [()]    # empty listing: one empty segment, so it still gets a score
         for seg in found:
-            cols += [base + i for i in seg]
+            cols += [rows[i] for i in seg]
             indptr.append(len(cols))
-            evidence.append(sum(chars[i] for i in seg))
+            evidence.append(sum(chars[rows[i]] for i in seg))
             whole.append(len(seg) == len(us))
         owner += [n] * len(found)
         segs += found
-        base += len(us)
-    flat = [d for docs in all_docs for d in docs]
+        unit_rows += rows
+        doc_evidence.append(sum(chars[r] for r in rows))
     channels = [t for name, t in counts.transformer_list if name != "struct"]
     struct = dict(counts.transformer_list)["struct"]
     width = sum(t.n_features for t in channels)
     # Per unit: hashed counts (U) and structure flags (C, the contact cues it carries). A segment's row is
     # its units' counts summed (S @ U), then its flags: its units' summed and capped at 1 (a segment
     # has a cue when one of its units has it; the same rows as structural() of the cues' union).
-    U = (sparse.hstack([hashed(t, flat) for t in channels], format="csr") if flat
-         else sparse.csr_matrix((0, sum(t.n_features for t in channels))))
+    U = sparse.hstack([hashed(t, flat) for t in channels], format="csr") if flat else sparse.csr_matrix((0, width))
     C = struct.transform([context({}, d["cues"]) for d in flat]) if flat else sparse.csr_matrix((0, len(STRUCTURAL_NAMES)))
-    S = sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(indptr) - 1, base))
-    sizes = [len(us) for us in all_units]
-    D = sparse.csr_matrix((np.ones(base), np.arange(base), np.cumsum([0] + sizes)), shape=(len(records), base))
+    S = sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(indptr) - 1, len(flat)))
+    D = sparse.csr_matrix((np.ones(len(unit_rows)), unit_rows, np.cumsum([0] + [len(us) for us in all_units])),
+                          shape=(len(records), len(flat)))
+    # A text twice in a segment or listing is two entries of one column in S or D: the product sums them.
     X = sparse.hstack([S @ U, _capped(S @ C)], format="csr")
     doc = sparse.hstack([D @ U, _capped(D @ C)], format="csr")
-    doc_evidence = np.asarray([sum(len(d["norm"].replace(" ", "")) for d in docs) for docs in all_docs])
     return Batch(X, np.asarray(owner), segs, all_units, all_docs, np.asarray(evidence), np.asarray(whole),
-                 doc, doc_evidence)
+                 doc, np.asarray(doc_evidence))
 
 
 def _capped(X: sparse.csr_matrix) -> sparse.csr_matrix:

@@ -143,8 +143,8 @@ def _varied_records(n: int = 300) -> list[dict]:
     for _ in range(20):                                    # long pages: several listings run together
         parts = rng.sample(rows, 8)
         out.append({"title": parts[0]["title"], "description": "\n".join(p["description"] for p in parts)})
-    boiler = "满99元包邮，偏远地区除外！七天无理由退换。"
-    out += [{"title": r["title"], "description": f"{boiler}{r['description']}{boiler}"} for r in out[:20]]
+    boiler = "满99元包邮，偏远地区除外，新疆西藏青海需补运费差价！七天无理由退换货，人为损坏不在此列。"
+    out += [{"title": r["title"], "description": f"{boiler}{r['description']}\n{boiler}"} for r in out[:20]]
     out += [{}, {"title": None, "description": ""}, {"title": b"\xe5\x91\xbc\xff", "description": 7},
             {"title": "", "description": "。。。\n\n"}, {"title": "<b>呼-死-你</b>", "description": "加v abc_demo 🐱池"}]
     return out
@@ -163,6 +163,8 @@ def test_batch_rows_equal_a_straightforward_reference():
     counts = shared().pipeline.named_steps["counts"]
     records = _varied_records()
     b = batch(records, counts)
+    texts = [u.text for r in records for u in units(r)]
+    assert len(set(texts)) < len(texts) - 20                      # repeated units: prepared once, counted each time
     width = b.X.shape[1] - len(STRUCTURAL_NAMES)
     seg_rows, doc_rows = [], []
     for record in records:
