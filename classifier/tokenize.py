@@ -96,6 +96,7 @@ def words(text: str, cache: dict | None = None) -> list[str]:
 # generators, DAG dict and per-candidate tuples (its pure-Python loop was half of our path's time):
 # the best route right to left, each position's candidates found by walking the prefix dictionary.
 _HAN = jieba.re_han_default
+_NOT_WORD = "+#&.%-"                 # the characters of a han block that are not \w
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
@@ -128,7 +129,7 @@ def _cut_block(blk: str, freq: dict, logtotal: float) -> list[str]:
             if buf:
                 out.append(buf)
                 buf = ""
-            if _KEEP.search(w):
+            if w.strip(_NOT_WORD):              # not only punctuation (what _KEEP would drop)
                 out.append(w)
         x = y
     if buf:
