@@ -158,7 +158,8 @@ def batch(records: list[dict], counts) -> Batch:
     # its units' counts summed (S @ U), then its flags: its units' summed and capped at 1 (a segment
     # has a cue when one of its units has it; the same rows as structural() of the cues' union).
     U = sparse.hstack([hashed(t, flat) for t in channels], format="csr") if flat else sparse.csr_matrix((0, width))
-    C = struct.transform([context({}, d["cues"]) for d in flat]) if flat else sparse.csr_matrix((0, len(STRUCTURAL_NAMES)))
+    C = (struct.transform([context({}, d["cues"]) for d in flat]) if flat
+         else sparse.csr_matrix((0, len(STRUCTURAL_NAMES))))
     S = sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(indptr) - 1, len(flat)))
     D = sparse.csr_matrix((np.ones(len(unit_rows)), unit_rows, np.cumsum([0] + [len(us) for us in all_units])),
                           shape=(len(records), len(flat)))

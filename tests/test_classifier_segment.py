@@ -146,7 +146,8 @@ def _varied_records(n: int = 300) -> list[dict]:
     boiler = "满99元包邮，偏远地区除外，新疆西藏青海需补运费差价！七天无理由退换货，人为损坏不在此列。"
     out += [{"title": r["title"], "description": f"{boiler}{r['description']}\n{boiler}"} for r in out[:20]]
     out += [{}, {"title": None, "description": ""}, {"title": b"\xe5\x91\xbc\xff", "description": 7},
-            {"title": "", "description": "。。。\n\n"}, {"title": "<b>呼-死-你</b>", "description": "加v abc_demo 🐱池"}]
+            {"title": "", "description": "。。。\n\n"},
+            {"title": "<b>呼-死-你</b>", "description": "加v abc_demo 🐱池"}]
     return out
 
 
@@ -181,4 +182,5 @@ def test_batch_rows_equal_a_straightforward_reference():
         doc_rows.append(row(list(range(len(docs)))))
     assert (b.X != sparse.vstack(seg_rows, format="csr")).nnz == 0
     assert (b.doc != sparse.vstack(doc_rows, format="csr")).nnz == 0
-    assert np.array_equal(b.owner, np.repeat(np.arange(len(records)), [len(segments(units(r)) or [()]) for r in records]))
+    per_listing = [len(segments(units(r)) or [()]) for r in records]
+    assert np.array_equal(b.owner, np.repeat(np.arange(len(records)), per_listing))
