@@ -9,6 +9,7 @@ texts (the baseline) and the ratio, model load time, artifact size, and `sweep c
 on a large file with one and two worker processes. The baseline and the paths alternate
 over ROUNDS (default 5) and the ratios are medians of same-round ratios.
 Targets: full path >= 0.5x bare jieba (one process); model load < 2 s.
+A speed change must not change predictions: bench/classify_same.py checks that.
 """
 from __future__ import annotations
 

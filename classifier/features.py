@@ -6,10 +6,12 @@ analyzers then only read the prepared dict, so no text is normalised twice.
 from __future__ import annotations
 
 import re
+from itertools import repeat
 
 import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.feature_extraction import FeatureHasher
 
 from .normalize import contact_cues, normalize, phonetic
 from .tokenize import words
@@ -30,13 +32,14 @@ def listing_text(record: dict) -> str:
     return f"{record.get('title') or ''}\n{record.get('description') or ''}"
 
 
-def prepare_text(text: str) -> dict:
-    """One text's normalised form, jieba words, fuzzy pinyin and contact cues.
+def prepare_text(text: str, blocks: dict | None = None) -> dict:
+    """One text's normalised form, jieba words, fuzzy pinyin and contact cues (``blocks``: a cache
+    of jieba's cut per block that a batch shares, see tokenize.words).
 
     phonetic() and contact_cues() normalise their input again: a memo hit right after normalize(text).
     """
     norm = normalize(text)
-    return {"norm": norm, "words": words(norm), "pinyin": phonetic(text), "cues": contact_cues(text)}
+    return {"norm": norm, "words": words(norm, blocks), "pinyin": phonetic(text), "cues": contact_cues(text)}
 
 
 def context(record: dict, cues) -> dict:
@@ -69,18 +72,28 @@ def word_tokens(doc: dict) -> list[str]:
 
 def char_ngrams(doc: dict) -> list[str]:
     """2- and 3-grams inside runs of letters/digits/CJK (never across a space or sentence break)."""
-    out = []
+    out: list[str] = []
     norm = doc["norm"]
     for run in _RUN.findall(_NUMBER.sub(NUMBER, norm) if _NUMBER.search(norm) else norm):
-        for n in (2, 3):
-            out.extend(run[i:i + n] for i in range(len(run) - n + 1))
+        out += [run[i:i + 2] for i in range(len(run) - 1)]
+        out += [run[i:i + 3] for i in range(len(run) - 2)]
     return out
 
 
 def pinyin_ngrams(doc: dict) -> list[str]:
     syl = _masked(doc["pinyin"], doc)
-    return [*("_".join(syl[i:i + 2]) for i in range(len(syl) - 1)),
-            *("_".join(syl[i:i + 3]) for i in range(len(syl) - 2))]
+    return ([f"{a}_{b}" for a, b in zip(syl, syl[1:])]
+            + [f"{a}_{b}_{c}" for a, b, c in zip(syl, syl[1:], syl[2:])])
+
+
+def hashed(vectorizer, docs: list[dict]):
+    """``vectorizer.transform(docs)`` for a channel's HashingVectorizer (tested equal), twice as fast:
+    the (token, 1) pairs sklearn hashes come from ``zip`` in C, not from a generator per token."""
+    if vectorizer.alternate_sign or vectorizer.norm or vectorizer.binary or not callable(vectorizer.analyzer):
+        return vectorizer.transform(docs)
+    hasher = FeatureHasher(n_features=vectorizer.n_features, input_type="pair", dtype=vectorizer.dtype,
+                           alternate_sign=False)
+    return hasher.transform(zip(vectorizer.analyzer(d), repeat(1)) for d in docs)
 
 
 def structural(docs: list[dict]):
@@ -125,14 +138,21 @@ class ChannelTfidf(TransformerMixin, BaseEstimator):
         X = sparse.csr_matrix(X, dtype=np.float64, copy=True)
         ends = np.cumsum(self.widths, dtype=np.int64)
         k = len(ends)
-        tf = X.indices < (ends[-1] if k else 0)
-        X.data[tf] = 1.0 + np.log(X.data[tf])
+        # In place over all non-zeros (masked assignments cost more than the log): 1 + ln tf, the
+        # few structure values put back, then idf
+        passed = np.flatnonzero(X.indices >= (ends[-1] if k else 0))
+        kept = X.data[passed]
+        with np.errstate(divide="ignore"):
+            np.log(X.data, out=X.data)
+        X.data += 1.0
+        X.data[passed] = kept
         X.data *= self.scale_[X.indices]          # O(non-zeros)
         X.eliminate_zeros()
         # L2 per row and channel in one pass: each non-zero's (row, channel) cell, channel k = structure
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        cell = rows * (k + 1) + np.searchsorted(ends, X.indices, side="right")
-        norms = np.bincount(cell, weights=X.data ** 2, minlength=X.shape[0] * (k + 1)) ** 0.5
+        cell = np.repeat(np.arange(0, X.shape[0] * (k + 1), k + 1), np.diff(X.indptr))
+        for end in ends:
+            cell += X.indices >= end
+        norms = np.sqrt(np.bincount(cell, weights=X.data * X.data, minlength=X.shape[0] * (k + 1)))
         norms[norms == 0] = 1.0
         norms[k::k + 1] = 1.0                     # structure columns pass through
         X.data /= norms[cell]

@@ -220,6 +220,8 @@ def _load_aliases():
 
 
 _LATIN, _LATIN_RE, _PHRASE, _PHRASE_RE = _load_aliases()
+# A text without any of these cannot match _RUN_RE or _LATIN_RE (every match starts with one): both skipped.
+_LETTER_RE = re.compile("[a-z" + "".join(sorted({re.escape(k[0]) for k in _LATIN if not "a" <= k[0] <= "z"})) + "]")
 
 
 # ---------------------------------------------------------------- masked keywords
@@ -347,15 +349,17 @@ def _normalize(text) -> tuple[str, list[int]]:
     s, offs = _charmap(s, offs)
     if _MASK_RUN.search(s):
         s, offs = _sub(_MASK_RE, _unmask, s, offs)
-    s, offs = _sub(_RUN_RE, _run, s, offs)
-    s, offs = _sub(_LATIN_RE, _latin, s, offs)
+    if _LETTER_RE.search(s):  # both passes start at a Latin letter; most units of Chinese text have none
+        s, offs = _sub(_RUN_RE, _run, s, offs)
+        s, offs = _sub(_LATIN_RE, _latin, s, offs)
     s, offs = _sub(_PHRASE_RE, _phrase, s, offs)
     s, offs = _sub(_GAP_RE, _gap, s, offs)
-    s, offs = _sub(_REPEAT_RE, lambda m: (m.group(1), [0]), s, offs)
-    before = s
-    s, offs = _sub(_EDGE_RE, lambda m: _EDGE_REBUS.get(m.group(), " "), s, offs)
-    if s is not before:  # a rebus word may now sit next to a gap: "📞 轰炸" -> "电话轰炸"
-        s, offs = _sub(_GAP_RE, _gap, s, offs)
+    if _EDGE_RE.search(s):    # repeats are of emoji, which _EDGE_RE also matches
+        s, offs = _sub(_REPEAT_RE, lambda m: (m.group(1), [0]), s, offs)
+        before = s
+        s, offs = _sub(_EDGE_RE, lambda m: _EDGE_REBUS.get(m.group(), " "), s, offs)
+        if s is not before:  # a rebus word may now sit next to a gap: "📞 轰炸" -> "电话轰炸"
+            s, offs = _sub(_GAP_RE, _gap, s, offs)
     s, offs = _sub(_WS_RE, lambda m: " ", s, offs)
     if s[:1] == " ":
         s, offs = s[1:], offs[1:]

@@ -75,6 +75,21 @@ class Classifier:
         tokenizer()      # pay jieba's start-up once, at load
         return cls(pipeline, card)
 
+    def proba(self, records: list[dict]):
+        """(batch, weighted segment rows, each listing's strongest row, listing probabilities per class)."""
+        steps = self.pipeline.named_steps
+        with paused_gc():
+            b = batch(records, steps["counts"])
+            X = steps["weights"].transform(b.X)
+            benign, clf = self.classes.index("benign"), steps["clf"]
+            # The strongest segment is the one with the highest shrunk P(harmful); only the chosen rows
+            # need the category split (its decision values over every segment were ~5 % of the path).
+            p = clf.harmful_proba(X) * np.minimum(1.0, b.evidence / max(1e-9, self.min_evidence))
+            best = strongest((1.0 - p)[:, None], b.owner, 0)
+            proba = shrink(clf.predict_proba(X[best]), b.evidence[best], benign, self.min_evidence)
+            listing = clf.listing_proba(proba, X[best], steps["weights"].transform(b.doc))
+        return b, X, best, listing
+
     def predict(self, records: list[dict], explain_top: int = 6, explain_benign: bool = True) -> list[dict]:
         """One result per record: label, score, flagged, scores, explanation, model_version.
 
@@ -82,14 +97,7 @@ class Classifier:
         """
         if not records:
             return []
-        steps = self.pipeline.named_steps
-        with paused_gc():
-            b = batch(records, steps["counts"])
-            X = steps["weights"].transform(b.X)
-            benign = self.classes.index("benign")
-            proba = shrink(steps["clf"].predict_proba(X), b.evidence, benign, self.min_evidence)
-            best = strongest(proba, b.owner, benign)
-            listing = steps["clf"].listing_proba(proba[best], X[best], steps["weights"].transform(b.doc))
+        b, X, best, listing = self.proba(records)
         out = []
         for row, p_row in zip(best, listing):
             label, score, flagged = decide(p_row, self.classes, self.threshold)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from .features import context, prepare_text
+from .features import STRUCTURAL_NAMES, context, hashed, prepare_text
 from .normalize import MAX_CHARS
 
 MIN_UNIT = 24        # sentences shorter than this are packed with their neighbours
@@ -121,48 +121,58 @@ class Batch:
 
 def batch(records: list[dict], counts) -> Batch:
     """Every segment of ``records``; ``counts`` is the fitted Pipeline's "counts" FeatureUnion."""
-    all_units, all_docs, contexts, rows = [], [], [], []
-    owner, segs, evidence, whole = [], [], [], []
-    doc_contexts = []
-    base = 0
+    all_units, all_docs, cols, indptr, unit_rows = [], [], [], [0], []
+    owner, segs, evidence, whole, doc_evidence = [], [], [], [], []
+    # A unit text seen before in the batch (shop boilerplate, a seller's sign-off) is prepared and
+    # hashed once: its row in U is shared. jieba's cut of each han block is shared the same way.
+    row_of: dict[str, int] = {}
+    flat: list[dict] = []
+    chars: list[int] = []            # per distinct unit: normalised characters, summed per segment
+    blocks: dict = {}
     for n, record in enumerate(records):
         us = units(record)
-        docs = [prepare_text(u.text) for u in us]
-        chars = [len(d["norm"]) - d["norm"].count(" ") for d in docs]    # per unit, summed per segment
+        rows = []
+        for u in us:
+            r = row_of.get(u.text)
+            if r is None:
+                r = row_of[u.text] = len(flat)
+                flat.append(d := prepare_text(u.text, blocks))
+                chars.append(len(d["norm"]) - d["norm"].count(" "))
+            rows.append(r)
         all_units.append(us)
-        all_docs.append(docs)
-        for seg in segments(us):
-            rows.append([base + i for i in seg])
-            owner.append(n)
-            segs.append(seg)
-            evidence.append(sum(chars[i] for i in seg))
+        all_docs.append([flat[r] for r in rows])
+        found = segments(us) or [()]    # empty listing: one empty segment, so it still gets a score
+        for seg in found:
+            cols += [rows[i] for i in seg]
+            indptr.append(len(cols))
+            evidence.append(sum(chars[rows[i]] for i in seg))
             whole.append(len(seg) == len(us))
-            contexts.append(context(record, {c for i in seg for c in docs[i]["cues"]}))
-        if not us:                      # empty listing: one empty segment, so it still gets a score
-            rows.append([])
-            owner.append(n)
-            segs.append(())
-            evidence.append(0)
-            whole.append(True)
-            contexts.append(context(record, ()))
-        doc_contexts.append(context(record, {c for d in docs for c in d["cues"]}))
-        base += len(us)
-    flat = [d for docs in all_docs for d in docs]
+        owner += [n] * len(found)
+        segs += found
+        unit_rows += rows
+        doc_evidence.append(sum(chars[r] for r in rows))
     channels = [t for name, t in counts.transformer_list if name != "struct"]
     struct = dict(counts.transformer_list)["struct"]
-    if flat:
-        U = sparse.hstack([t.transform(flat) for t in channels], format="csr")
-    else:
-        U = sparse.csr_matrix((0, sum(t.n_features for t in channels)))
-    indptr = np.cumsum([0] + [len(r) for r in rows])
-    S = sparse.csr_matrix((np.ones(indptr[-1]), [i for r in rows for i in r], indptr), shape=(len(rows), base))
-    X = sparse.hstack([S @ U, struct.transform(contexts)], format="csr")
-    sizes = [len(us) for us in all_units]
-    D = sparse.csr_matrix((np.ones(base), np.arange(base), np.cumsum([0] + sizes)), shape=(len(records), base))
-    doc = sparse.hstack([D @ U, struct.transform(doc_contexts)], format="csr")
-    doc_evidence = np.asarray([sum(len(d["norm"].replace(" ", "")) for d in docs) for docs in all_docs])
+    width = sum(t.n_features for t in channels)
+    # Per unit: hashed counts (U) and structure flags (C, the contact cues it carries). A segment's row is
+    # its units' counts summed (S @ U), then its flags: its units' summed and capped at 1 (a segment
+    # has a cue when one of its units has it; the same rows as structural() of the cues' union).
+    U = sparse.hstack([hashed(t, flat) for t in channels], format="csr") if flat else sparse.csr_matrix((0, width))
+    C = (struct.transform([context({}, d["cues"]) for d in flat]) if flat
+         else sparse.csr_matrix((0, len(STRUCTURAL_NAMES))))
+    S = sparse.csr_matrix((np.ones(len(cols)), cols, indptr), shape=(len(indptr) - 1, len(flat)))
+    D = sparse.csr_matrix((np.ones(len(unit_rows)), unit_rows, np.cumsum([0] + [len(us) for us in all_units])),
+                          shape=(len(records), len(flat)))
+    # A text twice in a segment or listing is two entries of one column in S or D: the product sums them.
+    X = sparse.hstack([S @ U, _capped(S @ C)], format="csr")
+    doc = sparse.hstack([D @ U, _capped(D @ C)], format="csr")
     return Batch(X, np.asarray(owner), segs, all_units, all_docs, np.asarray(evidence), np.asarray(whole),
-                 doc, doc_evidence)
+                 doc, np.asarray(doc_evidence))
+
+
+def _capped(X: sparse.csr_matrix) -> sparse.csr_matrix:
+    X.data = np.minimum(X.data, 1.0)
+    return X
 
 
 def segment_doc(b: Batch, row: int) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from math import log
 from pathlib import Path
 
 import jieba
@@ -63,10 +64,74 @@ def dictionary_version() -> dict:
     return {"approved_terms_version": version, "sha256": digest.hexdigest()}
 
 
-def words(text: str) -> list[str]:
+def words(text: str, cache: dict | None = None) -> list[str]:
     """jieba words of (already normalised) text, without whitespace and punctuation.
 
     Dictionary words only (HMM=False): the HMM's guesses at unknown words cost a third of jieba's
     time, and the character n-gram channel already reads what it would have glued together.
+    The same words as ``tokenizer().lcut(text, HMM=False)`` filtered by ``_KEEP`` (tested), cut by
+    ``_cut_block`` below; ``cache`` (block -> words), when given, is shared by the texts of a batch.
     """
-    return [w for w in tokenizer().lcut(text, HMM=False) if _KEEP.search(w)]
+    tk = tokenizer()
+    freq, logtotal = tk.FREQ, log(tk.total)
+    out: list[str] = []
+    blocks = _HAN.split(text)
+    for k, blk in enumerate(blocks):
+        if not blk:
+            continue
+        if k % 2:                    # split() with one group: odd items are the han blocks
+            if cache is None:
+                out += _cut_block(blk, freq, logtotal)
+            else:
+                got = cache.get(blk)
+                if got is None:
+                    got = cache[blk] = _cut_block(blk, freq, logtotal)
+                out += got
+        else:                        # jieba yields every other char alone: keep the word characters
+            out += _KEEP.findall(blk)
+    return out
+
+
+# What jieba.Tokenizer.cut(HMM=False) does per block of han/alphanumeric characters, without its
+# generators, DAG dict and per-candidate tuples (its pure-Python loop was half of our path's time):
+# the best route right to left, each position's candidates found by walking the prefix dictionary.
+_HAN = jieba.re_han_default
+_NOT_WORD = "+#&.%-"                 # the characters of a han block that are not \w
+_ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def _cut_block(blk: str, freq: dict, logtotal: float) -> list[str]:
+    n = len(blk)
+    score = [0.0] * (n + 1)           # best log-probability of blk[k:], and the end of its first word
+    end = list(range(n + 1))
+    for k in range(n - 1, -1, -1):
+        best, arg = None, k
+        i, frag = k, blk[k]
+        while (f := freq.get(frag)) is not None:
+            if f:                     # same float operations and tie rule (larger end) as jieba's calc
+                s = log(f) - logtotal + score[i + 1]
+                if best is None or s >= best:
+                    best, arg = s, i
+            i += 1
+            if i >= n:
+                break
+            frag = blk[k:i + 1]
+        score[k] = -logtotal + score[k + 1] if best is None else best   # a char on its own: log(1)
+        end[k] = arg
+    out: list[str] = []
+    x, buf = 0, ""
+    while x < n:
+        y = end[x] + 1
+        w = blk[x:y]
+        if y - x == 1 and w in _ASCII_ALNUM:      # single letters/digits in a row are glued
+            buf += w
+        else:
+            if buf:
+                out.append(buf)
+                buf = ""
+            if w.strip(_NOT_WORD):              # not only punctuation (what _KEEP would drop)
+                out.append(w)
+        x = y
+    if buf:
+        out.append(buf)
+    return out

@@ -39,3 +39,30 @@ def test_listing_category_model_learns_from_original_listings_only():
     ctx = ListingContext(cv=2).fit_views(X, y, report, original)
     assert ctx.category_.coef_.shape[-1] == 4 and not np.any(ctx.category_.coef_[..., 3])
     assert list(ctx.category_.classes_) == ["call_bomber", "sms_bomber"]
+
+
+def test_channel_tfidf_matches_a_per_channel_reference():
+    from sklearn.preprocessing import normalize
+
+    from classifier.features import ChannelTfidf
+
+    widths, n_struct = (40, 60, 30), 6
+    rng = np.random.default_rng(3)
+    dense = np.ceil(rng.random((300, sum(widths) + n_struct)) * 5) * (rng.random((300, sum(widths) + n_struct)) < 0.08)
+    dense[:, sum(widths):] = dense[:, sum(widths):] > 0           # structure flags 0/1, counts 1..5 elsewhere
+    dense[7] = 0                                                  # an empty row
+    X = sparse.csr_matrix(dense)
+    t = ChannelTfidf(widths=widths, min_df=(1, 3, 2)).fit(X)
+    got = t.transform(X).toarray()
+    start, parts = 0, []
+    for width, min_df in zip(widths, (1, 3, 2)):
+        block = dense[:, start:start + width]
+        df = (block > 0).sum(axis=0)
+        idf = np.log((1 + len(block)) / (1 + df)) + 1.0
+        idf[df < min_df] = 0.0
+        tf = np.where(block > 0, 1.0 + np.log(np.where(block > 0, block, 1.0)), 0.0)
+        parts.append(normalize(tf * idf))
+        start += width
+    want = np.hstack([*parts, dense[:, start:]])
+    assert np.allclose(got, want, rtol=0, atol=1e-12)
+    assert not np.any(got[7])

@@ -398,3 +398,28 @@ def test_masks_without_a_fitting_term_are_left_alone(raw, expected):
 ])
 def test_folded_terms_highlight_the_original(raw, term, span):
     assert _highlight(raw, term) == span
+
+
+def test_skipped_passes_change_nothing():
+    # normalize() skips the Latin passes without a letter and the emoji passes without an emoji or
+    # bracket; the full chain, every pass run, must give the same text and offsets.
+    import classifier.normalize as n
+
+    def reference(text):
+        s = n._coerce(text)
+        offs = list(range(len(s)))
+        s, offs = n._sub(n._HTML_RE, n._html, s, offs)
+        s, offs = n._charmap(s, offs)
+        for rx, fn in ((n._MASK_RE, n._unmask), (n._RUN_RE, n._run), (n._LATIN_RE, n._latin),
+                       (n._PHRASE_RE, n._phrase), (n._GAP_RE, n._gap), (n._REPEAT_RE, lambda m: (m.group(1), [0])),
+                       (n._EDGE_RE, lambda m: n._EDGE_REBUS.get(m.group(), " ")), (n._GAP_RE, n._gap),
+                       (n._WS_RE, lambda m: " ")):
+            s, offs = n._sub(rx, fn, s, offs)
+        lead = len(s) - len(s.lstrip(" "))
+        s, offs = s[lead:], offs[lead:]
+        return (s[:-1], offs[:-1]) if s[-1:] == " " else (s, offs)
+
+    texts = _corpus_texts(1200) + ["呼💀💀你 📞📞 轰炸", "【短信】轰炸机 c a l l", "h.s.n 包月", "短💣信 ✉ 机",
+                                   "GоIР-16", "🐱池 🐱池", "《语音网关》", "", "   ", "a", "纯中文没有字母也没有表情"]
+    for text in texts:
+        assert normalize_with_offsets(text) == reference(text), text

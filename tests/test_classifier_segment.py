@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from classifier.evaluate import dilute, precision_at_prevalence, wilson
+from classifier.features import STRUCTURAL_NAMES
 from classifier.segment import MAX_SEGMENT, MAX_UNIT, segments, units
 
 LONG = {"title": "【官方正品】8口 猫池 设备",
@@ -129,3 +130,57 @@ def test_padded_copies_keep_the_offer_and_pad_with_ordinary_training_text():
     assert rows[0]["description"] in copy["description"]
     pad = copy["description"].replace(rows[0]["description"], "")
     assert 100 <= len(pad) <= 202 and "警方" not in pad and "鸡肉味" in pad
+
+
+def _varied_records(n: int = 300) -> list[dict]:
+    import random
+
+    from classifier.corpus import load_corpus
+
+    rows = load_corpus()
+    rng = random.Random(5)
+    out = [dict(r) for r in rng.sample(rows, n)]
+    for _ in range(20):                                    # long pages: several listings run together
+        parts = rng.sample(rows, 8)
+        out.append({"title": parts[0]["title"], "description": "\n".join(p["description"] for p in parts)})
+    boiler = "满99元包邮，偏远地区除外，新疆西藏青海需补运费差价！七天无理由退换货，人为损坏不在此列。"
+    out += [{"title": r["title"], "description": f"{boiler}{r['description']}\n{boiler}"} for r in out[:20]]
+    out += [{}, {"title": None, "description": ""}, {"title": b"\xe5\x91\xbc\xff", "description": 7},
+            {"title": "", "description": "。。。\n\n"},
+            {"title": "<b>呼-死-你</b>", "description": "加v abc_demo 🐱池"}]
+    return out
+
+
+def test_batch_rows_equal_a_straightforward_reference():
+    # Reference: every unit through the fitted "counts" FeatureUnion (sklearn's own HashingVectorizer
+    # and structural()), a segment = its units' channel counts summed + structural() of their cues' union.
+    import numpy as np
+    from scipy import sparse
+
+    from classifier.features import context, prepare_text, structural
+    from classifier.predict import shared
+    from classifier.segment import batch
+
+    counts = shared().pipeline.named_steps["counts"]
+    records = _varied_records()
+    b = batch(records, counts)
+    texts = [u.text for r in records for u in units(r)]
+    assert len(set(texts)) < len(texts) - 20                      # repeated units: prepared once, counted each time
+    width = b.X.shape[1] - len(STRUCTURAL_NAMES)
+    seg_rows, doc_rows = [], []
+    for record in records:
+        docs = [prepare_text(u.text) for u in units(record)]
+        per_unit = counts.transform(docs) if docs else None
+
+        def row(idx):
+            chan = (sum((per_unit[i, :width] for i in idx), sparse.csr_matrix((1, width))) if idx
+                    else sparse.csr_matrix((1, width)))
+            cues = sorted({c for i in idx for c in docs[i]["cues"]})
+            return sparse.hstack([chan, structural([context(record, cues)])], format="csr")
+
+        seg_rows += [row(seg) for seg in (segments(units(record)) or [()])]
+        doc_rows.append(row(list(range(len(docs)))))
+    assert (b.X != sparse.vstack(seg_rows, format="csr")).nnz == 0
+    assert (b.doc != sparse.vstack(doc_rows, format="csr")).nnz == 0
+    per_listing = [len(segments(units(r)) or [()]) for r in records]
+    assert np.array_equal(b.owner, np.repeat(np.arange(len(records)), per_listing))
