@@ -28,7 +28,8 @@ LARGE_BACKGROUND_FPR = {"bg_app_messages.jsonl": 0.0006, "bg_help_pages.jsonl": 
                         "bg_mozilla_ui.jsonl": 0.0003}
 REAL_PUBLIC = EVAL / "real_public.jsonl"      # real third-party texts, evaluation only (docs/corpus-format.md)
 REAL_PUBLIC_2 = EVAL / "real_public_2.jsonl"  # a second, confirmatory set: other sources, never used to choose data
-REAL_PUBLIC_F1 = 0.64   # measured 0.645 on its 60 rows (model of wip/clf4, threshold 0.8845; round 1: 0.625)
+REAL_PUBLIC_F1 = 0.88   # measured 0.895 on its 60 rows (session 6, threshold 0.934; session 5: 0.645, session 4: 0.625)
+REAL_PUBLIC_2_F1 = 0.80  # measured 0.811 (P 1.0, R 0.68) on its 66 rows; the session-5 model scores 0.533 on them
 
 
 @pytest.fixture(scope="module")
@@ -135,10 +136,12 @@ def test_real_public_set_is_evaluation_only_prose_with_sources(path):
         assert r["description"][:80] not in corpus, r["id"]       # never copied into training
 
 
-def test_real_public_texts(model):
-    rows = read_jsonl(REAL_PUBLIC)
+@pytest.mark.parametrize("path, floor", [(REAL_PUBLIC, REAL_PUBLIC_F1), (REAL_PUBLIC_2, REAL_PUBLIC_2_F1)],
+                         ids=["real_public", "real_public_2"])
+def test_real_public_texts(model, path, floor):
+    rows = read_jsonl(path)
     report = evaluate(rows, predict_all(model, rows))
-    assert report["binary"]["f1"] >= REAL_PUBLIC_F1, report["binary"]
+    assert report["binary"]["f1"] >= floor, report["binary"]
 
 
 @pytest.mark.parametrize("record", [
