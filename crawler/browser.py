@@ -36,12 +36,22 @@ async def prepare_page(page, request) -> None:
     """playwright_page_init_callback: guard the page (popups: refused), then bound its lifetime."""
     from .middlewares.browser_retry import watch_page
 
-    ua = request.headers.get(b"User-Agent")
-    if ua:           # the guard fetches for the page: with the crawl's User-Agent, as scrapy-playwright would
-        await page.set_extra_http_headers({"User-Agent": ua.decode("latin-1")})
-    await guard_for(request.meta.get("download_slot")).install_async(page)
-    if not getattr(page.context, "_sweep_guarded", False):
-        # Popups are pages the page route misses, and rendering never needs them: refuse all.
-        page.context._sweep_guarded = True
-        await guard_for(None).install_async(page.context)
+    # Bound the page's life first: scrapy-playwright only logs an init callback's exception and goes on
+    # with the page, so a failure below (a closed context) once left a tab with no deadline whose
+    # content() never returned — the crawl hung.
     await watch_page(page, request)
+    try:
+        ua = request.headers.get(b"User-Agent")
+        if ua:       # the guard fetches for the page: with the crawl's User-Agent, as scrapy-playwright would
+            await page.set_extra_http_headers({"User-Agent": ua.decode("latin-1")})
+        await guard_for(request.meta.get("download_slot")).install_async(page)
+        if not getattr(page.context, "_sweep_guarded", False):
+            # Popups are pages the page route misses, and rendering never needs them: refuse all.
+            page.context._sweep_guarded = True
+            await guard_for(None).install_async(page.context)
+    except Exception:
+        # Fail closed: a page whose guard could not be installed must not navigate. Closing it fails the
+        # request, which the browser retry middleware retries on a fresh page or gives up.
+        if not page.is_closed():
+            await page.close()
+        raise

@@ -155,7 +155,8 @@ def test_long_steps_show_progress_at_a_terminal_and_nothing_through_a_pipe(model
     from store.db import open_db
 
     src = tmp_path / "in.jsonl"
-    rows = [{"title": "呼死你 软件 包月", "description": "联系QQ12345001"},
+    # An offer that says what it does: a bare title plus a contact sits near the threshold (docs/classifier.md).
+    rows = [{"title": "呼死你 软件 包月", "description": "云端呼叫，指定号码连续拨打，不限次数，联系QQ12345001"},
             {"title": "正规呼叫中心", "description": "企业服务"}]
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows * 150), encoding="utf-8")
     classify = ["classify", "--in", str(src), "--out", str(tmp_path / "out.jsonl"), "--workers", "1"]
