@@ -29,10 +29,14 @@ def decide(proba: np.ndarray, classes: list[str], threshold: float) -> tuple[str
     return "benign", score, False
 
 
+def evidence_weight(evidence: np.ndarray, min_evidence: float = MIN_EVIDENCE) -> np.ndarray:
+    """min(1, evidence / min_evidence) per segment: how much of its harmful probability a short text keeps."""
+    return np.minimum(1.0, np.asarray(evidence, dtype=np.float64) / max(1e-9, min_evidence))
+
+
 def shrink(proba: np.ndarray, evidence: np.ndarray, benign: int, min_evidence: float = MIN_EVIDENCE) -> np.ndarray:
-    """Scale harmful probabilities by min(1, evidence / min_evidence); the mass moves to benign."""
-    w = np.minimum(1.0, np.asarray(evidence, dtype=np.float64) / max(1e-9, min_evidence))[:, None]
-    out = proba * w
+    """Scale harmful probabilities by evidence_weight(); the mass moves to benign."""
+    out = proba * evidence_weight(evidence, min_evidence)[:, None]
     out[:, benign] = 1.0 - (out.sum(axis=1) - out[:, benign])
     return out
 
@@ -84,7 +88,7 @@ class Classifier:
             benign, clf = self.classes.index("benign"), steps["clf"]
             # The strongest segment is the one with the highest shrunk P(harmful); only the chosen rows
             # need the category split (its decision values over every segment were ~5 % of the path).
-            p = clf.harmful_proba(X) * np.minimum(1.0, b.evidence / max(1e-9, self.min_evidence))
+            p = clf.harmful_proba(X) * evidence_weight(b.evidence, self.min_evidence)
             best = strongest((1.0 - p)[:, None], b.owner, 0)
             proba = shrink(clf.predict_proba(X[best]), b.evidence[best], benign, self.min_evidence)
             listing = clf.listing_proba(proba, X[best], steps["weights"].transform(b.doc))
