@@ -36,22 +36,28 @@ async def prepare_page(page, request) -> None:
     """playwright_page_init_callback: guard the page (popups: refused), then bound its lifetime."""
     from .middlewares.browser_retry import watch_page
 
-    # Bound the page's life first: scrapy-playwright only logs an init callback's exception and goes on
-    # with the page, so a failure below (a closed context) once left a tab with no deadline whose
-    # content() never returned — the crawl hung.
-    await watch_page(page, request)
     try:
         ua = request.headers.get(b"User-Agent")
         if ua:       # the guard fetches for the page: with the crawl's User-Agent, as scrapy-playwright would
             await page.set_extra_http_headers({"User-Agent": ua.decode("latin-1")})
         await guard_for(request.meta.get("download_slot")).install_async(page)
         if not getattr(page.context, "_sweep_guarded", False):
-            # Popups are pages the page route misses, and rendering never needs them: refuse all.
+            # Popups are pages the page route misses, and rendering never needs them: refuse all. Marked
+            # before the await so concurrent pages install it once; unmarked if it fails, so the next tries.
             page.context._sweep_guarded = True
-            await guard_for(None).install_async(page.context)
+            try:
+                await guard_for(None).install_async(page.context)
+            except Exception:
+                page.context._sweep_guarded = False
+                raise
     except Exception:
-        # Fail closed: a page whose guard could not be installed must not navigate. Closing it fails the
-        # request, which the browser retry middleware retries on a fresh page or gives up.
+        # Fail closed: scrapy-playwright only logs an init callback's exception and goes on with the page,
+        # so a page whose guard could not be installed would navigate unguarded and without a deadline
+        # (a hang-after-load tab once hung the crawl). Closing it fails the request, which the browser
+        # retry middleware retries on a fresh page or gives up.
         if not page.is_closed():
             await page.close()
         raise
+    # The deadline bounds navigation and content from here: setting the page up (slow while Chromium
+    # starts on a busy machine) is not the page's time.
+    await watch_page(page, request)
