@@ -13,9 +13,13 @@ from . import artifact
 from .explain import explain
 from .segment import batch
 
-# A segment with fewer normalised characters than this has its harmful probabilities scaled down in
-# proportion: "SMS", "短信" or a bare "呼死你" are not enough evidence of an offer on their own.
+# A segment with fewer normalised characters than this is shrunk towards SHORT_PRIOR in proportion:
+# "SMS", "短信" or a bare "呼死你" are not enough evidence of an offer on their own.
 MIN_EVIDENCE = 8
+# Shrinking pools log-odds: w·logit(p) + (1 − w)·logit(SHORT_PRIOR), w = evidence_weight(). Scaling the
+# probability instead (p·w) capped a 7-character segment at log-odds 1.9 however sure its model was
+# (9.2 at 8 characters), so "电话轰炸 包月" and "改号软件 包月" could never be flagged.
+SHORT_PRIOR = 0.01
 
 
 def decide(proba: np.ndarray, classes: list[str], threshold: float) -> tuple[str, float, bool]:
@@ -34,10 +38,32 @@ def evidence_weight(evidence: np.ndarray, min_evidence: float = MIN_EVIDENCE) ->
     return np.minimum(1.0, np.asarray(evidence, dtype=np.float64) / max(1e-9, min_evidence))
 
 
-def shrink(proba: np.ndarray, evidence: np.ndarray, benign: int, min_evidence: float = MIN_EVIDENCE) -> np.ndarray:
-    """Scale harmful probabilities by evidence_weight(); the mass moves to benign."""
-    out = proba * evidence_weight(evidence, min_evidence)[:, None]
-    out[:, benign] = 1.0 - (out.sum(axis=1) - out[:, benign])
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def shrink_harmful(p: np.ndarray, evidence: np.ndarray, min_evidence: float = MIN_EVIDENCE,
+                   prior: float | None = SHORT_PRIOR) -> np.ndarray:
+    """P(harmful) per segment, shrunk for short text: log-odds pooled towards ``prior`` by
+    evidence_weight(), never raised (a score below the prior stays). ``prior=None`` is the linear
+    scaling p·w of artifacts built before SHORT_PRIOR (their card has no ``short_prior``)."""
+    p = np.asarray(p, dtype=np.float64)
+    w = evidence_weight(evidence, min_evidence)
+    if prior is None:
+        return p * w
+    pooled = 1.0 / (1.0 + np.exp(-(w * _logit(p) + (1.0 - w) * _logit(np.float64(prior)))))
+    return np.where(w >= 1.0, p, np.minimum(p, pooled))
+
+
+def shrink(proba: np.ndarray, evidence: np.ndarray, benign: int, min_evidence: float = MIN_EVIDENCE,
+           prior: float | None = SHORT_PRIOR) -> np.ndarray:
+    """Class probabilities with P(harmful) shrunk by shrink_harmful(), each harmful class in proportion;
+    the mass taken moves to benign."""
+    harmful = 1.0 - proba[:, benign]
+    kept = shrink_harmful(harmful, evidence, min_evidence, prior)
+    out = proba * np.divide(kept, harmful, out=np.zeros_like(kept), where=harmful > 0)[:, None]
+    out[:, benign] = 1.0 - kept
     return out
 
 
@@ -70,6 +96,7 @@ class Classifier:
         self.threshold = float(card["thresholds"]["flag"])
         self.version = card["model_version"]
         self.min_evidence = float(card["thresholds"].get("min_evidence", MIN_EVIDENCE))
+        self.short_prior = card["thresholds"].get("short_prior")      # None: an artifact from before it
 
     @classmethod
     def load(cls, path: str | Path = artifact.DEFAULT_MODEL) -> Classifier:
@@ -88,9 +115,9 @@ class Classifier:
             benign, clf = self.classes.index("benign"), steps["clf"]
             # The strongest segment is the one with the highest shrunk P(harmful); only the chosen rows
             # need the category split (its decision values over every segment were ~5 % of the path).
-            p = clf.harmful_proba(X) * evidence_weight(b.evidence, self.min_evidence)
+            p = shrink_harmful(clf.harmful_proba(X), b.evidence, self.min_evidence, self.short_prior)
             best = strongest((1.0 - p)[:, None], b.owner, 0)
-            proba = shrink(clf.predict_proba(X[best]), b.evidence[best], benign, self.min_evidence)
+            proba = shrink(clf.predict_proba(X[best]), b.evidence[best], benign, self.min_evidence, self.short_prior)
             listing = clf.listing_proba(proba, X[best], steps["weights"].transform(b.doc))
         return b, X, best, listing
 

@@ -35,7 +35,7 @@ from .corpus import CORPUS_DIR, corpus_hash, load_corpus, split
 from .estimator import ListingContext
 from .evaluate import evaluate, prevalence_table, wilson
 from .model import build_pipeline
-from .predict import MIN_EVIDENCE, Classifier, decide, shrink, strongest
+from .predict import MIN_EVIDENCE, SHORT_PRIOR, Classifier, decide, shrink, strongest
 from .segment import batch
 from .threshold import OrdinaryTail, choose_threshold, prevalence_threshold, rates
 from .tokenize import dictionary_version
@@ -232,6 +232,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         "thresholds": {"flag": round(threshold, 4), "precision_target": precision, "prevalence": prevalence,
                        "prevalence_precision": prevalence_precision, "corpus_mix": round(t_mix, 4),
                        "at_prevalence": round(t_prev, 4), "min_evidence": MIN_EVIDENCE,
+                       "short_prior": SHORT_PRIOR,
                        "per_label": per_label_thresholds(oof, classes, list(y), precision)},
         "metrics": {"cross_validation": cv_metrics},
     }
