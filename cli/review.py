@@ -13,7 +13,7 @@ import sys
 import click
 
 from common.errors import SweepError
-from cli.options import config_option, db_option
+from cli.options import config_option, db_option, existing_db_option
 
 password_env_option = click.option("--password-env", metavar="VAR",
                                    help="Read the password from this environment variable (else a hidden prompt, "
@@ -40,7 +40,7 @@ def _password(password_env: str | None) -> str:
 
 
 @click.command()
-@db_option
+@existing_db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8800, show_default=True, help="Port to listen on.")
 @click.option("--claim-timeout", default=600, show_default=True,

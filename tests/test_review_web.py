@@ -446,6 +446,7 @@ def test_sweep_review_serves_the_ui(tmp_path):
         port = s.getsockname()[1]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     db = tmp_path / "sweep.db"
+    open_db(db).conn.close()          # sweep review serves an existing database, it does not make one
     env = {k: v for k, v in os.environ.items() if k != "SWEEP_SESSION_KEY"}
     proc = subprocess.Popen([sys.executable, "-m", "cli", "review", "--db", str(db), "--port", str(port)],
                             cwd=root, env={**env, "PYTHONPATH": root}, stderr=subprocess.PIPE, text=True)
@@ -638,6 +639,18 @@ def test_sweep_review_refuses_a_wildcard_proxy_before_serving(tmp_path):
 
     config = tmp_path / "sweep.toml"
     config.write_text('[web]\ntrusted_proxies = ["*"]\n')
+    open_db(tmp_path / "sweep.db").conn.close()
     result = CliRunner().invoke(cli, ["review", "--db", str(tmp_path / "sweep.db"), "--config", str(config)],
                                 env={"SWEEP_SESSION_KEY": "k" * 40})
     assert result.exit_code != 0 and "trusted_proxies" in result.output and "Traceback" not in result.output
+
+
+def test_sweep_review_refuses_a_missing_database(tmp_path):
+    """A mistyped --db used to be created empty and served as an empty queue."""
+    from click.testing import CliRunner
+
+    from cli.main import cli
+
+    missing = tmp_path / "typo.db"
+    result = CliRunner().invoke(cli, ["review", "--db", str(missing)], env={"SWEEP_SESSION_KEY": "k" * 40})
+    assert result.exit_code != 0 and "no database at" in result.output and not missing.exists()
