@@ -153,6 +153,7 @@ def test_aliases_avoid_collisions(raw):
     ("sim bank", "卡池"), ("SIMBank 32", "卡池 32"), ("modem pool", "猫池"), ("text bomb service", "短信轰炸 service"),
     ("voice gateway", "语音网关"), ("GSM Gateway 8口", "语音网关 8口"),
     ("SMSBoom", "短信轰炸"), ("sms boomer v2", "短信轰炸 v2"), ("Call Boomer", "呼叫轰炸"),
+    ("callPhoneBoom", "呼叫轰炸"), ("phone-boom", "电话轰炸"),
     ("OTP flooder", "验证码轰炸"), ("SIM box for VoIP", "语音网关 for voip"), ("SIM server 32", "卡池 32"),
 ])
 def test_english_terms(raw, expected):
