@@ -27,9 +27,11 @@ BACKGROUND = sorted(EVAL.glob("bg_*.jsonl"))
 LARGE_BACKGROUND_FPR = {"bg_app_messages.jsonl": 0.0006, "bg_help_pages.jsonl": 0.0011,
                         "bg_mozilla_ui.jsonl": 0.0003}
 REAL_PUBLIC = EVAL / "real_public.jsonl"      # real third-party texts, evaluation only (docs/corpus-format.md)
-REAL_PUBLIC_2 = EVAL / "real_public_2.jsonl"  # a second, confirmatory set: other sources, never used to choose data
-REAL_PUBLIC_F1 = 0.88   # measured 0.895 on its 60 rows (session 6, threshold 0.934; session 5: 0.645, session 4: 0.625)
-REAL_PUBLIC_2_F1 = 0.80  # measured 0.811 (P 1.0, R 0.68) on its 66 rows; the session-5 model scores 0.533 on them
+REAL_PUBLIC_2 = EVAL / "real_public_2.jsonl"  # a second set: confirmatory in session 6, a development set since
+REAL_PUBLIC_3 = EVAL / "real_public_3.jsonl"  # a third, confirmatory set (session 7): measured once, on the final model
+REAL_PUBLIC_F1 = 0.88    # measured 0.919 on its 60 rows (session 7; session 6: 0.895, session 5: 0.645)
+REAL_PUBLIC_2_F1 = 0.85  # measured 0.900 (P 1.0, R 0.82) on its 66 rows; session 6: 0.811, session 5: 0.533
+REAL_PUBLIC_3_F1 = 0.75  # measured 0.769 (P 0.87, R 0.69) on its 80 rows; session 6's model: 0.667
 TERSE = EVAL / "t1_terse.jsonl"   # 162 listings of 5-60 characters, written apart from the corpus (session 7)
 TERSE_F1 = 0.93                   # measured 0.954 (P 1.0, R 0.91); the session-6 model, scaling short text, 0.927
 
@@ -126,7 +128,7 @@ def test_evaluate_background_and_dilute(model_path, tmp_path):
 
 
 
-@pytest.mark.parametrize("path", [REAL_PUBLIC, REAL_PUBLIC_2], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [REAL_PUBLIC, REAL_PUBLIC_2, REAL_PUBLIC_3], ids=lambda p: p.stem)
 def test_real_public_set_is_evaluation_only_prose_with_sources(path):
     rows = read_jsonl(path)
     assert len(rows) >= 40 and {r["label"] == "benign" for r in rows} == {True, False}
@@ -138,8 +140,9 @@ def test_real_public_set_is_evaluation_only_prose_with_sources(path):
         assert r["description"][:80] not in corpus, r["id"]       # never copied into training
 
 
-@pytest.mark.parametrize("path, floor", [(REAL_PUBLIC, REAL_PUBLIC_F1), (REAL_PUBLIC_2, REAL_PUBLIC_2_F1)],
-                         ids=["real_public", "real_public_2"])
+@pytest.mark.parametrize("path, floor", [(REAL_PUBLIC, REAL_PUBLIC_F1), (REAL_PUBLIC_2, REAL_PUBLIC_2_F1),
+                                         (REAL_PUBLIC_3, REAL_PUBLIC_3_F1)],
+                         ids=["real_public", "real_public_2", "real_public_3"])
 def test_real_public_texts(model, path, floor):
     rows = read_jsonl(path)
     report = evaluate(rows, predict_all(model, rows))
