@@ -15,7 +15,7 @@ CORPUS = sorted((Path(__file__).resolve().parent.parent / "classifier" / "corpus
 def _corpus_texts(limit: int = 400) -> list[str]:
     out = []
     for path in CORPUS:
-        for line in path.read_text(encoding="utf-8").splitlines()[: limit // max(len(CORPUS), 1)]:
+        for line in path.read_text(encoding="utf-8").splitlines()[: max(3, limit // max(len(CORPUS), 1))]:
             row = json.loads(line)
             out.append(f"{row['title']}\n{row['description']}")
     return out
