@@ -78,7 +78,9 @@ def evidence(db_path, config_path, clock, as_json, listing_ids, verify):
 @lifecycle_options
 @click.option("--retry-failed", is_flag=True, help="Put failed reports back in the outbox first.")
 @click.option("--list", "list_only", is_flag=True, help="List reports instead of filing.")
-def report(db_path, config_path, clock, as_json, retry_failed, list_only):
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(min=0),
+              help="With --list: the newest this many reports (0: all).")
+def report(db_path, config_path, clock, as_json, retry_failed, list_only, limit):
     """File reports for reviewer-confirmed (and escalated) listings, once per report.
 
     Bundles each seller's listings per channel (platform intake, e-mail to the abuse
@@ -90,21 +92,27 @@ def report(db_path, config_path, clock, as_json, retry_failed, list_only):
     Example:
 
         sweep report --db sweep.db --config sweep.toml
+
+        sweep report --db sweep.db --list --limit 20
     """
     from common.config import load_config
     from store.db import open_db
-    from takedown.outbox import report_rows
+    from takedown.outbox import report_count, report_rows
     from takedown.outbox import retry_failed as do_retry
     from takedown.reports import file_confirmed
 
     config = load_config(config_path)
     if list_only:
-        for r in report_rows(open_db(db_path)):
+        db = open_db(db_path)
+        rows = report_rows(db, limit=limit or None)
+        for r in rows:
             if as_json:
                 click.echo(json.dumps(r, ensure_ascii=False))
             else:
                 click.echo(f"{r['id']:>5} {r['state']:<8} {r['channel']:<15} {r['platform']:<12} "
                            f"L{r['escalation_level']} {r['listings']:>3} listing(s) {r['receipt'] or r['error'] or ''}")
+        if limit and len(rows) == limit and (total := report_count(db)) > limit:
+            click.echo(f"the newest {limit} of {total} reports; --limit 0 lists all", err=True)
         return
     if retry_failed:
         click.echo(f"{do_retry(open_db(db_path), clock)} failed report(s) back in the outbox", err=True)

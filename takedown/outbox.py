@@ -151,8 +151,15 @@ def retry_failed(db, clock=SYSTEM) -> int:
         return cur.rowcount
 
 
-def report_rows(db, states: tuple = ("pending", "sent", "failed")) -> list[dict]:
-    """Reports with their listing count, newest first (for `sweep report --list`)."""
+def report_rows(db, states: tuple = ("pending", "sent", "failed"), limit: int | None = None) -> list[dict]:
+    """Reports with their listing count, newest first (for `sweep report --list`); at most ``limit``."""
     return [dict(r) for r in db.query(
         f"SELECT r.*, (SELECT count(*) FROM report_listings rl WHERE rl.report_id = r.id) AS listings FROM reports r "
-        f"WHERE r.state IN ({', '.join('?' * len(states))}) ORDER BY r.id DESC", list(states))]
+        f"WHERE r.state IN ({', '.join('?' * len(states))}) ORDER BY r.id DESC"
+        + (" LIMIT ?" if limit else ""), [*states, *([limit] if limit else [])])]
+
+
+def report_count(db, states: tuple = ("pending", "sent", "failed")) -> int:
+    """How many reports report_rows() would list without a limit."""
+    return db.execute(f"SELECT count(*) FROM reports WHERE state IN ({', '.join('?' * len(states))})",
+                      list(states)).fetchone()[0]

@@ -355,16 +355,24 @@ def test_cli_report_lists_what_was_filed(tmp_path, fresh_sandbox, catalogue):
 
     from cli.main import cli
 
-    rows = harmful_rows(catalogue, "marketplace", 1, 1)
+    rows = harmful_rows(catalogue, "marketplace", 1, 2)        # two sellers: two reports
     path = seed_db(tmp_path / "sweep.db", fresh_sandbox.urls, rows)
     config = tmp_path / "sweep.toml"
     config.write_text('[reports]\ncapture_evidence = false\nrequire_evidence = false\n')
     out = CliRunner().invoke(cli, ["report", "--db", str(path), "--config", str(config),
                                    "--now", "2026-11-28T09:00:00Z", "--json"])
     assert out.exit_code == 0, out.output
-    assert json.loads(out.output.splitlines()[0])["sent"] == 1
+    assert json.loads(out.output.splitlines()[0])["sent"] == 2
     listed = CliRunner().invoke(cli, ["report", "--db", str(path), "--list"])
     assert "sandbox_intake" in listed.output and "sent" in listed.output
+    assert len([line for line in listed.stdout.splitlines() if "listing(s)" in line]) == 2
+    assert "--limit 0" not in listed.output
+    # --list is bounded: the newest N, and it says how many more there are.
+    newest = CliRunner().invoke(cli, ["report", "--db", str(path), "--list", "--limit", "1", "--json"])
+    shown = [json.loads(line) for line in newest.stdout.splitlines()]
+    assert len(shown) == 1 and shown[0]["id"] == max(r["id"] for r in map(json.loads, CliRunner().invoke(
+        cli, ["report", "--db", str(path), "--list", "--limit", "0", "--json"]).stdout.splitlines()))
+    assert "the newest 1 of 2 reports" in newest.stderr
     missing = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "nope.db")])
     assert missing.exit_code != 0 and "no such database" in missing.output
     assert not (tmp_path / "nope.db").exists()
