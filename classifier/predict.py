@@ -12,6 +12,7 @@ from . import HARMFUL
 from . import artifact
 from .explain import explain
 from .segment import batch
+from .threshold import logit
 
 # A segment with fewer normalised characters than this is shrunk towards SHORT_PRIOR in proportion:
 # "SMS", "短信" or a bare "呼死你" are not enough evidence of an offer on their own.
@@ -38,11 +39,6 @@ def evidence_weight(evidence: np.ndarray, min_evidence: float = MIN_EVIDENCE) ->
     return np.minimum(1.0, np.asarray(evidence, dtype=np.float64) / max(1e-9, min_evidence))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
 def shrink_harmful(p: np.ndarray, evidence: np.ndarray, min_evidence: float = MIN_EVIDENCE,
                    prior: float | None = SHORT_PRIOR) -> np.ndarray:
     """P(harmful) per segment, shrunk for short text: log-odds pooled towards ``prior`` by
@@ -52,7 +48,7 @@ def shrink_harmful(p: np.ndarray, evidence: np.ndarray, min_evidence: float = MI
     w = evidence_weight(evidence, min_evidence)
     if prior is None:
         return p * w
-    pooled = 1.0 / (1.0 + np.exp(-(w * _logit(p) + (1.0 - w) * _logit(np.float64(prior)))))
+    pooled = 1.0 / (1.0 + np.exp(-(w * logit(p) + (1.0 - w) * logit(prior))))
     return np.where(w >= 1.0, p, np.minimum(p, pooled))
 
 
