@@ -368,10 +368,10 @@ def test_cli_report_lists_what_was_filed(tmp_path, fresh_sandbox, catalogue):
     assert len([line for line in listed.stdout.splitlines() if "listing(s)" in line]) == 2
     assert "--limit 0" not in listed.output
     # --list is bounded: the newest N, and it says how many more there are.
+    everything = CliRunner().invoke(cli, ["report", "--db", str(path), "--list", "--limit", "0", "--json"])
     newest = CliRunner().invoke(cli, ["report", "--db", str(path), "--list", "--limit", "1", "--json"])
     shown = [json.loads(line) for line in newest.stdout.splitlines()]
-    assert len(shown) == 1 and shown[0]["id"] == max(r["id"] for r in map(json.loads, CliRunner().invoke(
-        cli, ["report", "--db", str(path), "--list", "--limit", "0", "--json"]).stdout.splitlines()))
+    assert len(shown) == 1 and shown[0]["id"] == max(json.loads(line)["id"] for line in everything.stdout.splitlines())
     assert "the newest 1 of 2 reports" in newest.stderr
     missing = CliRunner().invoke(cli, ["report", "--db", str(tmp_path / "nope.db")])
     assert missing.exit_code != 0 and "no such database" in missing.output
