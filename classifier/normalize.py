@@ -7,7 +7,9 @@ emoji, junk letters (你j可h以), pinyin/initials (hsn, dx轰炸), English (cal
 text stays the display text: ``normalize_with_offsets`` maps each output char to an original index.
 
 Chain (offsets carried through every step; tables and regexes built once at import):
-  0. coerce to str, cut at MAX_CHARS, HTML tags -> space, entities unescaped.
+  0. coerce to str, cut at MAX_CHARS, HTML tags -> space, entities unescaped; a camelCase join gets a
+     space ("SmsBomberPro" -> "Sms Bomber Pro", so the aliases see their words) where two lower-case
+     letters meet a capitalised word: "GoIP", "iPhone", "WeChat", "SIMBank" stay whole.
   1. one str.translate table: drop control/zero-width chars, lone surrogates -> U+FFFD, NFKC,
      lowercase, pinyin tone marks dropped (hūsǐnǐ -> husini, ǜ -> v), OpenCC t2s per char (nearly
      context-free), "always" rebus emoji (🐱->猫 🐶->狗 💀/☠->死 💩->屎 🐴->马 🐧->企鹅 ✈->飞机),
@@ -70,6 +72,7 @@ _GAP_RE = re.compile(f"[{_SEPS}{_JUNK}](?<=[{_CJK}].)(?!(?<=[{_HARD[1:]}])[{_CJK
                      f"(?:(?<=[{_JUNK}])|(?<![{_JUNK}])[{_SEPS}]*)(?=[{_CJK}])", re.S)
 _REPEAT_RE = re.compile(f"([{_EMOJI}])\\1+")
 _EDGE_RE = re.compile(f"[{_EMOJI}【】「」『』《》〈〉〔〕〖〗]")  # leftovers not between CJK chars
+_CAMEL_RE = re.compile(r"(?<=[a-z]{2})(?=[A-Z][a-z])")
 _WS_RE = re.compile(r"\s{2,}|[^\S ]")  # only runs / non-space whitespace need work
 _HARD_SET = frozenset(_HARD)
 _CJK_RE = re.compile(f"[{_CJK}]")
@@ -346,6 +349,7 @@ def _normalize(text) -> tuple[str, list[int]]:
     offs = list(range(len(s)))
     if "<" in s or "&" in s:
         s, offs = _sub(_HTML_RE, _html, s, offs)
+    s, offs = _sub(_CAMEL_RE, lambda m: " ", s, offs)   # before lowercasing: the case is the boundary
     s, offs = _charmap(s, offs)
     if _MASK_RUN.search(s):
         s, offs = _sub(_MASK_RE, _unmask, s, offs)

@@ -154,10 +154,28 @@ def test_aliases_avoid_collisions(raw):
     ("voice gateway", "语音网关"), ("GSM Gateway 8口", "语音网关 8口"),
     ("SMSBoom", "短信轰炸"), ("sms boomer v2", "短信轰炸 v2"), ("Call Boomer", "呼叫轰炸"),
     ("callPhoneBoom", "呼叫轰炸"), ("phone-boom", "电话轰炸"),
+    ("SmsBomberPro", "短信轰炸 pro"), ("CallSpoofer", "改号"), ("FakeCallerId", "改号"),
     ("OTP flooder", "验证码轰炸"), ("SIM box for VoIP", "语音网关 for voip"), ("SIM server 32", "卡池 32"),
 ])
 def test_english_terms(raw, expected):
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("GoIP-16", "goip-16"), ("GoIPs", "goips"), ("iPhone 15", "iphone 15"), ("WeChat", "wechat"),
+    ("SIMBank", "卡池"), ("FastAPI", "fastapi"), ("JavaScript", "java script"), ("macOS", "macos"),
+])
+def test_camel_case_splits_only_between_words(raw, expected):
+    # Two lower-case letters then a capitalised word is a join of words; brand casing (GoIP, iPhone,
+    # WeChat, FastAPI) is not, and stays one token.
+    assert normalize(raw) == expected
+
+
+def test_camel_split_highlights_the_original():
+    raw = "出 SmsBomberPro 源码"
+    s, offs = normalize_with_offsets(raw)
+    assert s == "出短信轰炸 pro 源码"
+    assert raw[offs[1]:offs[4] + 1] == "SmsBomber"
 
 
 # ---------------------------------------------------------------- homophones via phonetic()
@@ -410,6 +428,7 @@ def test_skipped_passes_change_nothing():
         s = n._coerce(text)
         offs = list(range(len(s)))
         s, offs = n._sub(n._HTML_RE, n._html, s, offs)
+        s, offs = n._sub(n._CAMEL_RE, lambda m: " ", s, offs)
         s, offs = n._charmap(s, offs)
         for rx, fn in ((n._MASK_RE, n._unmask), (n._RUN_RE, n._run), (n._LATIN_RE, n._latin),
                        (n._PHRASE_RE, n._phrase), (n._GAP_RE, n._gap), (n._REPEAT_RE, lambda m: (m.group(1), [0])),
