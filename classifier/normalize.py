@@ -17,7 +17,8 @@ Chain (offsets carried through every step; tables and regexes built once at impo
   1b. masked domain terms: 呼** / 呼*** -> 呼死你, 改** -> 改号, 短信轰*机 -> 短信轰炸机 (MASK_TERMS).
   2. >= 3 single letters joined by separators collapse ("c a l l" -> "call").
   3. Latin aliases (data/aliases.tsv): whole tokens, separators allowed inside ("hu si ni", "h.s.n"),
-     also glued to Chinese ("hz机").  Expanded chars map to the source span's first index.
+     also glued to Chinese ("hz机"); keys of 4+ letters also in the plural ("spoof calls").
+     Expanded chars map to the source span's first index.
   4. phrase aliases: Taiwan/HK terms (簡訊->短信), 狗IP->goip, 呼s你->呼死你; separators allowed inside.
   5. between two CJK chars: runs of spaces/punctuation/emoji are deleted, as is one letter glued on
      both sides (not q/v: 加v is a contact cue).  A run holding a sentence break keeps ONE break as
@@ -215,7 +216,9 @@ def _load_aliases():
     # a frequency) — longer ones are safe there ("QQ 123456789 hsn" is still 呼死你).
     lb = r"(?<![a-z0-9].)"
     lb_short = lb + r"(?<!\d[ -].)"
-    alts = [_trie_regex([k for k in plain if len(k) > 2], _LATIN_SEP, lb) + "(?![a-z])",
+    # keys of four letters and more also match their plural ("spoof calls", "GoIPs", "sim banks")
+    alts = [_trie_regex([k for k in plain if len(k) > 3], _LATIN_SEP, lb) + "s?(?![a-z])",
+            _trie_regex([k for k in plain if len(k) == 3], _LATIN_SEP, lb) + "(?![a-z])",
             _trie_regex([k for k in plain if len(k) <= 2], _LATIN_SEP, lb_short) + "(?![a-z])"]
     alts += [_trie_regex([k], _LATIN_SEP, lb) + f"(?![a-z])(?={c})" for k, c in ctx.items()]
     latin_re = re.compile("|".join(alts))
@@ -315,6 +318,8 @@ def _latin(m):
     if len(key) <= 2 and m.string[m.end():m.end() + 1].isdigit():  # "dx12", "hz2": model numbers
         return None
     r = _LATIN.get(key)
+    if r is None and key.endswith("s"):      # a plural
+        r = _LATIN.get(key[:-1])
     if r == key:  # identity alias (goip): only drop the separators, keep exact offsets
         return None if g == key else _run(m)
     return r
