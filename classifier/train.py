@@ -42,7 +42,11 @@ from .tokenize import dictionary_version
 
 PRECISION_TARGET = 0.975        # out-of-fold precision on the corpus mix
 PREVALENCE = 0.01               # 1 harmful listing in 100 ...
-PREVALENCE_PRECISION = 0.9      # ... and still 9 flags in 10 right
+# ... and still 4 flags in 5 right. 0.9 (session 5-7) was out of reach below the 0.95 cap once the
+# corpus held hand-written ordinary READMEs written as close pairs of the offers (their out-of-fold
+# tail, not real ordinary text: held-out streams flag 1 in 11,608 at 0.85-0.95), and the cap cost
+# real-text recall: offers in real READMEs score 0.85-0.95 (docs/classifier.md, the threshold table).
+PREVALENCE_PRECISION = 0.8
 SECOND_INSTANCE = 0.5           # first-pass score from which more segments of a harmful listing are positives
 
 

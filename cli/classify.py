@@ -60,7 +60,7 @@ def classify(in_path, out_path, model_path, workers, batch):
 @click.option("--with-reviews", is_flag=True, help="Also learn from reviewers' decisions in --db.")
 @click.option("--prevalence", default=0.01, show_default=True, type=click.FloatRange(0, 1, min_open=True),
               help="Share of harmful listings the crawl is expected to see; the threshold is chosen for it.")
-@click.option("--target-precision", default=0.9, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--target-precision", default=0.8, show_default=True, type=click.FloatRange(0, 1),
               help="Precision the flags must keep at --prevalence (from out-of-fold TPR and ordinary FPR).")
 @db_option
 def train(corpus_dir, out_path, with_reviews, prevalence, target_precision, db_path):
