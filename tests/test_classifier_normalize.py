@@ -138,7 +138,8 @@ def test_tone_marked_pinyin_reads_as_plain_pinyin(raw, expected):
 
 
 @pytest.mark.parametrize("raw", ["MC 主持", "dx12 显卡", "60 Hz 电源", "hsnx", "hongkong", "mao sha 猫砂", "jm是谁",
-                                 "bomber jacket", "sms 验证", "call me", "boom box", "baby boomer"])
+                                 "bomber jacket", "sms 验证", "call me", "boom box", "baby boomer",
+                                 "anti text flood plugin for chat"])
 def test_aliases_avoid_collisions(raw):
     assert not any(t in normalize(raw) for t in ("猫池", "短信", "轰炸", "呼死你", "显号"))
 
@@ -157,6 +158,7 @@ def test_aliases_avoid_collisions(raw):
     ("SmsBomberPro", "短信轰炸 pro"), ("CallSpoofer", "改号"), ("FakeCallerId", "改号"),
     ("Spoofing Phone Calls, Spoofing SMS", "改号,短信改号"), ("GoIPs for sale", "goip for sale"),
     ("SIM banks", "卡池"), ("sms bombers", "短信轰炸"), ("spoofed SMS", "短信改号"),
+    ("SMS flooding", "短信轰炸"), ("OTP flooding", "验证码轰炸"),
     ("OTP flooder", "验证码轰炸"), ("SIM box for VoIP", "语音网关 for voip"), ("SIM server 32", "卡池 32"),
 ])
 def test_english_terms(raw, expected):
