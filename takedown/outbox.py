@@ -151,15 +151,22 @@ def retry_failed(db, clock=SYSTEM) -> int:
         return cur.rowcount
 
 
-def report_rows(db, states: tuple = ("pending", "sent", "failed"), limit: int | None = None) -> list[dict]:
+LISTED = ("pending", "sent", "failed")      # the reports `sweep report --list` shows
+
+
+def _in_states(states: tuple) -> str:
+    """The filter report_rows() and report_count() share, so the count is of what the list shows."""
+    return f"state IN ({', '.join('?' * len(states))})"
+
+
+def report_rows(db, states: tuple = LISTED, limit: int | None = None) -> list[dict]:
     """Reports with their listing count, newest first (for `sweep report --list`); at most ``limit``."""
     return [dict(r) for r in db.query(
         f"SELECT r.*, (SELECT count(*) FROM report_listings rl WHERE rl.report_id = r.id) AS listings FROM reports r "
-        f"WHERE r.state IN ({', '.join('?' * len(states))}) ORDER BY r.id DESC"
+        f"WHERE r.{_in_states(states)} ORDER BY r.id DESC"
         + (" LIMIT ?" if limit else ""), [*states, *([limit] if limit else [])])]
 
 
-def report_count(db, states: tuple = ("pending", "sent", "failed")) -> int:
+def report_count(db, states: tuple = LISTED) -> int:
     """How many reports report_rows() would list without a limit."""
-    return db.execute(f"SELECT count(*) FROM reports WHERE state IN ({', '.join('?' * len(states))})",
-                      list(states)).fetchone()[0]
+    return db.execute(f"SELECT count(*) FROM reports WHERE {_in_states(states)}", list(states)).fetchone()[0]
