@@ -109,8 +109,12 @@ class ListingContext(BaseEstimator):
     legitimate hardware — against everything else, offers and ordinary pages alike), so shop
     boilerplate around an offer does not read as a report, where a harmful-or-not model of the whole
     page learned "long → benign" (diluted recall at 250 characters fell to 0.59). ``stack_`` is a
-    logistic regression over (logit strongest-segment score, logit report score) fitted on
-    out-of-fold scores. Category is a property of the listing: ``category_`` is trained on whole
+    logistic regression over (logit strongest-segment score, logit report score, and their
+    interaction) fitted on out-of-fold scores. The interaction, max(logit segment, 0) × report, lets a
+    page that reads as a report discount a saturated sentence more than a doubtful one: an
+    explainer's quoted claim scores 1.0 like an offer, and a linear stack could only take the same
+    fixed amount off both (out of fold it halved hard-negative flags, 2.0 % → 0.9 %, on the frozen
+    split at equal recall). Category is a property of the listing: ``category_`` is trained on whole
     harmful listings, and its decision values are added to the strongest segment's.
     """
 
@@ -145,10 +149,13 @@ class ListingContext(BaseEstimator):
 
     @staticmethod
     def features(seg_p, report_p) -> np.ndarray:
-        return np.column_stack([_logit(np.asarray(seg_p)), _logit(np.asarray(report_p))])
+        seg, report = _logit(np.asarray(seg_p)), np.asarray(report_p, dtype=np.float64)
+        return np.column_stack([seg, _logit(report), np.maximum(seg, 0.0) * report])
 
     def harmful(self, seg_p, report_p) -> np.ndarray:
-        return self.stack_.predict_proba(self.features(seg_p, report_p))[:, 1]
+        # Artifacts from before the interaction column were fitted on the first two columns.
+        X = self.features(seg_p, report_p)[:, :self.stack_.n_features_in_]
+        return self.stack_.predict_proba(X)[:, 1]
 
     @staticmethod
     def category(seg_d: np.ndarray, doc_d: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ Multiple-instance training (a listing is harmful when *some* segment offers a to
 
 Listing context: on whole listings (one row per listing, all units summed) a report-register model
 (benign hard negatives against everything else) and a category model, and a logistic stacker over
-(strongest segment, report register) fitted on out-of-fold scores of the training listings plus one
+(strongest segment, report register, their interaction) fitted on out-of-fold scores of the training listings plus one
 padded copy of each harmful one (ordinary training text around the offer), so the context overrules
 a lone sentence of a report but not an offer inside boilerplate.
 
@@ -195,7 +195,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     listing.fit_stack(seg_p, report_p, y_all != "benign")
     final[-1].listing_ = listing
     oof = final[-1].assemble(listing.harmful(seg_p, report_p), listing.category(seg_d, doc_d))
-    log(f"stacker: {dict(zip(('segment', 'report'), np.round(listing.stack_.coef_.ravel(), 3)))}, "
+    log(f"stacker: {dict(zip(('segment', 'report', 'interaction'), np.round(listing.stack_.coef_.ravel(), 3)))}, "
         f"intercept {listing.stack_.intercept_[0]:.3f}")
     scores, oof = 1.0 - oof[:n, benign], oof[:n]         # the threshold is chosen on the corpus's own listings
     harmful = y != "benign"

@@ -66,3 +66,29 @@ def test_channel_tfidf_matches_a_per_channel_reference():
     want = np.hstack([*parts, dense[:, start:]])
     assert np.allclose(got, want, rtol=0, atol=1e-12)
     assert not np.any(got[7])
+
+
+def test_stacker_discounts_a_saturated_sentence_in_a_report_more_than_a_linear_stack_can():
+    # Out-of-fold-like inputs: offers have a saturated strongest sentence and a low report register;
+    # explainers have the same saturated sentence and a high register; ordinary pages neither.
+    rng = np.random.default_rng(0)
+    n = 400
+    offer_seg, offer_rep = rng.uniform(0.95, 0.9999, n), rng.uniform(0.02, 0.5, n)
+    expl_seg, expl_rep = rng.uniform(0.99, 0.9999, n), rng.uniform(0.6, 0.98, n)
+    doubt_seg, doubt_rep = rng.uniform(0.5, 0.9, n), rng.uniform(0.6, 0.98, n)     # doubtful, report-like
+    seg = np.r_[offer_seg, expl_seg, doubt_seg, rng.uniform(0.0, 0.3, n)]
+    rep = np.r_[offer_rep, expl_rep, doubt_rep, rng.uniform(0.0, 0.3, n)]
+    harmful = np.r_[np.ones(n, bool), np.zeros(n, bool), rng.random(n) < 0.5, np.zeros(n, bool)]
+    ctx = ListingContext().fit_stack(seg, rep, harmful)
+    assert ctx.stack_.n_features_in_ == 3 and ctx.stack_.coef_[0, 2] < 0
+    p = ctx.harmful(np.array([0.999, 0.999, 0.7]), np.array([0.1, 0.9, 0.9]))
+    assert p[0] > 0.9 and p[1] < 0.5 and p[1] < p[2] + 0.3
+
+
+def test_a_two_column_stacker_from_an_older_artifact_still_scores():
+    from sklearn.linear_model import LogisticRegression
+
+    ctx = ListingContext()
+    seg, rep = np.array([0.99, 0.1, 0.95, 0.2]), np.array([0.1, 0.1, 0.9, 0.8])
+    ctx.stack_ = LogisticRegression().fit(ListingContext.features(seg, rep)[:, :2], [1, 0, 1, 0])
+    assert ctx.harmful(seg, rep).shape == (4,)
