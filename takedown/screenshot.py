@@ -3,6 +3,9 @@
 Chromium runs sandboxed where the machine allows it (outbound/chromium.py); each page gets the
 route guard (outbound/browser.py) with the platform's outbound policy, so a refused navigation
 fails the capture and nothing of it is screenshotted. JavaScript runs only where the profile asks.
+Playwright's sync API runs on a thread of the browser's own: it refuses a thread that runs an
+asyncio loop (a Starlette handler, Scrapy's asyncio reactor, a notebook), and its objects belong
+to the thread that made them.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import contextlib
 import logging
 import shutil
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 from playwright.sync_api import sync_playwright
 
@@ -31,6 +35,12 @@ class Browser:
         self.sandboxed: bool | None = None        # known once started
         self._pw = self._browser = None
         self._contexts: dict[bool, object] = {}
+        self._thread: ThreadPoolExecutor | None = None     # every Playwright call runs on it
+
+    def _on_thread(self, fn, *args):
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-chromium")
+        return self._thread.submit(fn, *args).result()
 
     def _context(self, ua: str, javascript: bool):
         if self._browser is None:
@@ -50,6 +60,9 @@ class Browser:
     def screenshot(self, url: str, ua: str, policy: Policy, javascript: bool = False) -> tuple[bytes, str, list]:
         """Full-page PNG of the rendered page, its visible text (what the screenshot shows, searchable) and
         the URLs the page asked for that ``policy`` refused. A refused navigation fails the capture."""
+        return self._on_thread(self._screenshot, url, ua, policy, javascript)
+
+    def _screenshot(self, url: str, ua: str, policy: Policy, javascript: bool) -> tuple[bytes, str, list]:
         page = self._context(ua, javascript).new_page()
         guard = RouteGuard(policy)
         guard.install(page)
@@ -69,6 +82,13 @@ class Browser:
             page.close()
 
     def close(self) -> None:
+        if self._thread is None:
+            return
+        self._thread.submit(self._close).result()
+        self._thread.shutdown(wait=True)
+        self._thread = None
+
+    def _close(self) -> None:
         for closer in (*self._contexts.values(), self._browser):
             with contextlib.suppress(Exception):
                 closer and closer.close()

@@ -251,7 +251,7 @@ def test_evidence_raw_fetch_connects_to_the_checked_address():
 
 # -- evidence: Chromium -------------------------------------------------------------------------
 @pytest.fixture
-def browser():          # one sync Playwright per thread at a time: capture_listings starts its own
+def browser():
     b = Browser(timeout_ms=15000)
     yield b
     b.close()
@@ -277,6 +277,21 @@ def test_evidence_chromium_blocks_what_a_page_script_fetches(site, browser):
     assert text.count("blocked") == len(site.js_targets) - 1 and "probe listing 2" in text and SECRET not in text
     assert set(PRIVATE) | {internal, "http://10.0.0.1/x"} <= set(refused)
     assert "/internal" not in site.paths() and "/item/2" in site.paths()
+
+
+@pytest.mark.browser
+def test_evidence_chromium_captures_from_a_thread_that_runs_an_asyncio_loop(site, browser):
+    # A Starlette handler, a Scrapy reactor on asyncio or a notebook calls with a loop running in the
+    # thread; Playwright's sync API refuses such a thread, so the browser keeps to a thread of its own.
+    import asyncio
+
+    async def inside_a_loop():
+        return browser.screenshot(f"{site.url}/item/4", "Sweep-test", open_policy(), javascript=False)
+
+    shot, text, _ = asyncio.run(inside_a_loop())
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and "probe listing 4" in text
+    shot, text, _ = browser.screenshot(f"{site.url}/item/5", "Sweep-test", open_policy())   # and outside it
+    assert "probe listing 5" in text and "/item/5" in site.paths()
 
 
 @pytest.mark.browser
