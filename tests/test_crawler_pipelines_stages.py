@@ -35,6 +35,17 @@ def test_the_crawl_and_ingest_run_the_stages_of_one_list_in_its_order(redis_url,
     assert "crawler.pipelines.schema.ListingValidationPipeline" in built
 
 
+def test_a_worker_runs_the_first_stages_of_the_same_list_then_hands_to_redis():
+    from crawler.distributed.settings import worker_settings
+    from crawler.pipelines import WORKER_BEFORE
+
+    got = worker_settings().getdict("ITEM_PIPELINES")
+    ordered = [path for path, _ in sorted(got.items(), key=lambda kv: kv[1])]
+    first = [path for path, order in sorted(STAGES, key=lambda stage: stage[1]) if order < WORKER_BEFORE]
+    assert ordered == [*first, "crawler.distributed.pipeline.RedisItemPipeline"]
+    assert first == ["crawler.pipelines.validate.ValidatePipeline", "crawler.pipelines.normalise.NormalisePipeline"]
+
+
 def test_normalising_a_normalised_listing_changes_nothing():
     """A worker normalises, ingest runs the same stages again: a price must survive the second pass."""
     item = Listing("marketplace:1", "marketplace", "1", "ecommerce", "http://127.0.0.1/item/1", title=" 短信 ",

@@ -7,13 +7,12 @@ answer (crawler/monitors.py WorkerMonitorSuite); listing counts and validation l
 """
 from __future__ import annotations
 
+from ..pipelines import worker_stages
+
 WORKER_SETTINGS = {
     "SCHEDULER": "crawler.distributed.scheduler.ReliableScheduler",
-    "ITEM_PIPELINES": {
-        "crawler.pipelines.validate.ValidatePipeline": 100,
-        "crawler.pipelines.normalise.NormalisePipeline": 200,
-        "crawler.distributed.pipeline.RedisItemPipeline": 900,
-    },
+    # the first stages of the crawl's one list (crawler/pipelines/__init__.py), then Redis
+    "ITEM_PIPELINES": {**worker_stages(), "crawler.distributed.pipeline.RedisItemPipeline": 900},
     "SPIDERMON_SPIDER_CLOSE_MONITORS": ["crawler.monitors.WorkerMonitorSuite"],
     "SWEEP_DB": None,
 }

@@ -20,6 +20,17 @@ STAGES = [
 ]
 
 
+# A `sweep worker` runs the stages before this order and hands each listing to Redis; `sweep ingest`
+# runs the whole list again (validate and normalise are idempotent), so the schema check and what
+# follows count in the run's stats, and a worker needs no database or model.
+WORKER_BEFORE = 250
+
+
+def worker_stages() -> dict[str, int]:
+    """The ITEM_PIPELINES entries a worker runs before its Redis stage."""
+    return {path: order for path, order in STAGES if order < WORKER_BEFORE}
+
+
 def build_stages(crawler, stages=STAGES) -> list:
     """The stages built as Scrapy builds them (``from_crawler``, else the plain constructor), in order;
     a stage that raises NotConfigured is left out, as Scrapy leaves it out."""
