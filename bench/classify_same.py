@@ -3,9 +3,10 @@
     python bench/classify_same.py --save /tmp/before.json     (on the old code)
     python bench/classify_same.py --check /tmp/before.json    (on the new code; exit 1 on a difference)
 
-Rows: the whole corpus, every classifier/eval/*.jsonl file, the holdout listings diluted with
-boilerplate before and after, the benchmark's 200- and 2,000-character listings, and a few
-hostile inputs. Per row it records the label, every class probability at full precision and the
+Rows: the whole corpus, every classifier/eval/*.jsonl file, the holdout's harmful listings with
+250 characters of the boilerplate bank before, after and around (classifier.evaluate.dilute, as
+`sweep evaluate --dilute` builds them), the benchmark's 200- and 2,000-character listings, and a
+few hostile inputs. Per row it records the label, every class probability at full precision and the
 explanation; --check demands identical labels and explanations and probabilities within 1e-6.
 """
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import sys
 from pathlib import Path
 
@@ -31,24 +31,19 @@ HOSTILE = [{}, {"title": None, "description": None}, {"title": b"\xe5\x91\xbc\xe
 def rows() -> list[dict]:
     from bench.classify import texts
     from classifier.corpus import load_corpus, read_jsonl
+    from classifier.evaluate import BOILERPLATE, dilute
 
     out = [dict(r) for r in load_corpus()]
-    boiler = []
     for path in sorted((ROOT / "classifier" / "eval").glob("*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 r = json.loads(line)
-                if "text" in r:
-                    boiler.append(r["text"])
+                if "text" in r:                             # the boilerplate bank: scored as a page too
                     r = {"title": "", "description": r["text"], "kind": r.get("kind", "ecommerce")}
                 out.append(r)
-    rng = random.Random(1)
+    bank = [json.loads(line) for line in BOILERPLATE.read_text(encoding="utf-8").splitlines() if line.strip()]
     holdout = read_jsonl(ROOT / "classifier" / "eval" / "h1_holdout.jsonl")
-    for r in holdout:                                   # diluted: boilerplate before, after, both
-        pad = "".join(rng.sample(boiler, 3))
-        out.append({**r, "description": f"{pad}{r['description']}"})
-        out.append({**r, "description": f"{r['description']}\n{pad}"})
-        out.append({**r, "description": f"{pad[:150]}{r['description']}{pad[150:]}"})
+    out += [row for _, _, row in dilute(holdout, bank, lengths=(250,), seed=1)]     # as `sweep evaluate --dilute`
     out += texts(400) + texts(60, 2000) + HOSTILE
     return out
 
