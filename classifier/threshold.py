@@ -1,6 +1,8 @@
 """Operating threshold rules, on out-of-fold listing scores.
 
 - ``choose_threshold``: the lowest threshold whose flags keep a precision on the corpus's own mix.
+- ``hard_negative_threshold``: the lowest threshold whose flags keep the rate of texts *about* the
+  tools (news, victims, security work, legitimate hardware) under a limit.
 - ``prevalence_threshold``: the lowest threshold at which precision at a stated prevalence,
   TPR·π / (TPR·π + FPR·(1−π)), reaches a target. TPR is measured on the harmful listings; FPR on
   ordinary text is an ``OrdinaryTail`` estimate, not the count of ordinary listings above the
@@ -56,6 +58,18 @@ def choose_threshold(scores: np.ndarray, harmful: np.ndarray, precision: float) 
         return 0.5
     # Last position where the running precision still holds; ties broken towards stricter.
     return float(max(LOW, min(HIGH, s[ok[-1]])))
+
+
+def hard_negative_threshold(scores: np.ndarray, hard: np.ndarray, limit: float) -> float:
+    """The lowest threshold at which at most ``limit`` of the hard negatives (as counted) are flagged."""
+    s = np.sort(scores[hard])[::-1]
+    if not len(s):
+        return LOW
+    allowed = int(np.floor(limit * len(s)))          # this many may score at or above the threshold
+    if allowed >= len(s):
+        return LOW
+    above = s[allowed]                                # the first that must fall below it
+    return float(max(LOW, min(HIGH, np.nextafter(above, 1.0))))
 
 
 def rates(scores: np.ndarray, harmful: np.ndarray, ordinary: np.ndarray, t: float) -> tuple[float, float]:

@@ -13,12 +13,18 @@ Listing context: on whole listings (one row per listing, all units summed) a rep
 padded copy of each harmful one (ordinary training text around the offer), so the context overrules
 a lone sentence of a report but not an offer inside boilerplate.
 
-The threshold is the lowest listing score (stacked, out-of-fold) at which both hold:
-precision >= ``precision`` on the corpus's own mix (keeps hard negatives in check), and precision
->= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)), FPR a smooth tail
-estimate over plain ordinary benign listings (no hard negative, no evasion tactic; threshold.py) —
-because a crawl sees far fewer than half harmful. Thresholds stay within [0.05, 0.95]; when the
-prevalence target cannot be met below 0.95 the card says so (its ``at_prevalence`` precision is below the target).
+The threshold is the lowest listing score (stacked, out-of-fold) at which all three hold:
+- precision >= ``precision`` on the corpus's own mix;
+- precision >= ``prevalence_precision`` at ``prevalence`` — TPR·π / (TPR·π + FPR·(1−π)) — because a
+  crawl sees far fewer than half harmful. FPR is a smooth tail estimate (threshold.py) over the
+  corpus's *real* ordinary text: the public corpora rows (those with a ``source``), not the
+  hand-written ordinary rows, many of which were written as close pairs of offers (out of fold
+  they are flagged 10–26 times as often as held-out real streams; they stay in the corpus-mix
+  rule). A corpus without public rows falls back to its plain ordinary rows;
+- at most ``hard_negative_fpr`` of the hard negatives (news, victims, security work, legitimate
+  hardware) flagged — half the issue's 2 % limit, since sets written apart run higher than out of
+  fold (the frozen split ~1.5x).
+Thresholds stay within [0.05, 0.95]; when the targets cannot be met below 0.95 the card says so.
 """
 from __future__ import annotations
 
@@ -37,16 +43,13 @@ from .evaluate import evaluate, prevalence_table, wilson
 from .model import build_pipeline
 from .predict import MIN_EVIDENCE, SHORT_PRIOR, Classifier, decide, shrink, strongest
 from .segment import batch
-from .threshold import OrdinaryTail, choose_threshold, prevalence_threshold, rates
+from .threshold import OrdinaryTail, choose_threshold, hard_negative_threshold, prevalence_threshold, rates
 from .tokenize import dictionary_version
 
 PRECISION_TARGET = 0.975        # out-of-fold precision on the corpus mix
 PREVALENCE = 0.01               # 1 harmful listing in 100 ...
-# ... and still 4 flags in 5 right. 0.9 (session 5-7) was out of reach below the 0.95 cap once the
-# corpus held hand-written ordinary READMEs written as close pairs of the offers (their out-of-fold
-# tail, not real ordinary text: held-out streams flag 1 in 11,608 at 0.85-0.95), and the cap cost
-# real-text recall: offers in real READMEs score 0.85-0.95 (docs/classifier.md, the threshold table).
-PREVALENCE_PRECISION = 0.8
+PREVALENCE_PRECISION = 0.9      # ... and 9 flags in 10 right, FPR measured on real ordinary text
+HARD_NEGATIVE_FPR = 0.01        # texts about the tools flagged, out of fold (the issue's limit: 2 %)
 SECOND_INSTANCE = 0.5           # first-pass score from which more segments of a harmful listing are positives
 
 
@@ -55,6 +58,12 @@ def is_plain_ordinary(row: dict) -> bool:
     deliberately disguised ordinary rows ("收老相机 懂的来 QQ …", written so that spelling alone is no
     signal) stay in training and in the corpus-mix precision, not in the stream's FPR estimate."""
     return row["label"] == "benign" and not row.get("hard_negative") and not row.get("tactics")
+
+
+def is_real_ordinary(row: dict) -> bool:
+    """Plain ordinary text from a public corpus (its ``source`` names the package and file): text as
+    a crawl meets it, written by nobody who was looking at the offers."""
+    return is_plain_ordinary(row) and bool(row.get("source"))
 
 
 def per_label_thresholds(proba: np.ndarray, classes: list[str], y: list[str], precision: float) -> dict:
@@ -139,7 +148,8 @@ def _heads(b, y_rows: np.ndarray) -> np.ndarray:
 
 def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAULT_MODEL,
           extra_rows: list[dict] = (), precision: float = PRECISION_TARGET, prevalence: float = PREVALENCE,
-          prevalence_precision: float = PREVALENCE_PRECISION, folds: int = 5, seed: int = 0, log=print) -> dict:
+          prevalence_precision: float = PREVALENCE_PRECISION, hard_negative_fpr: float = HARD_NEGATIVE_FPR,
+          folds: int = 5, seed: int = 0, log=print) -> dict:
     rows = load_corpus(corpus_dir)
     train_rows, test_rows = split(rows)
     train_rows += list(extra_rows)        # reviewer decisions only ever train; the frozen split stays the corpus's
@@ -199,28 +209,39 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         f"intercept {listing.stack_.intercept_[0]:.3f}")
     scores, oof = 1.0 - oof[:n, benign], oof[:n]         # the threshold is chosen on the corpus's own listings
     harmful = y != "benign"
-    ordinary = np.asarray([is_plain_ordinary(r) for r in train_rows])
+    plain = np.asarray([is_plain_ordinary(r) for r in train_rows])
+    real = np.asarray([is_real_ordinary(r) for r in train_rows])
+    ordinary = real if real.any() else plain            # the stream FPR is estimated on this
+    hard = np.asarray([r["label"] == "benign" and bool(r.get("hard_negative")) for r in train_rows])
     t_mix = choose_threshold(scores, harmful, precision)
     t_prev = prevalence_threshold(scores, harmful, ordinary, prevalence, prevalence_precision)
-    threshold = max(t_mix, t_prev)
+    t_hard = hard_negative_threshold(scores, hard, hard_negative_fpr)
+    threshold = max(t_mix, t_prev, t_hard)
     tpr, fpr = rates(scores, harmful, ordinary, threshold)
     fpr_tail = OrdinaryTail(scores[ordinary])(threshold)
-    log(f"threshold {threshold:.4f} (corpus mix {t_mix:.4f}, prevalence {prevalence:g} {t_prev:.4f}); "
-        f"out-of-fold TPR {tpr:.4f}, ordinary FPR {fpr:.4f} counted, {fpr_tail:.4f} tail estimate")
+    log(f"threshold {threshold:.4f} (corpus mix {t_mix:.4f}, prevalence {prevalence:g} {t_prev:.4f}, "
+        f"hard negatives {hard_negative_fpr:g} {t_hard:.4f}); out-of-fold TPR {tpr:.4f}, "
+        f"{'real' if real.any() else 'plain'} ordinary FPR {fpr:.4f} counted, {fpr_tail:.4f} tail estimate")
     cv_pred = [dict(zip(("label", "score", "flagged"), decide(p, classes, threshold))) for p in oof]
     cv_metrics = evaluate(train_rows, cv_pred)
     fp = int(round(fpr * ordinary.sum()))
     cv_metrics["at_prevalence"] = {"tpr": round(tpr, 4), "fpr_ordinary": round(fpr, 5),
                                    "fpr_ordinary_tail": round(fpr_tail, 5), "n_ordinary": int(ordinary.sum()),
+                                   "ordinary_source": "public corpora" if real.any() else "plain ordinary rows",
                                    "fpr_ci95": [round(v, 5) for v in wilson(fp, int(ordinary.sum()))],
-                                   "precision": prevalence_table(tpr, fpr),
+                                   "precision": prevalence_table(tpr, fpr_tail),
+                                   # the hand-written ordinary rows (many written as close pairs) and the
+                                   # hard negatives at the same threshold, as counted
+                                   "fpr_plain_ordinary": round(rates(scores, harmful, plain, threshold)[1], 5),
+                                   "fpr_hard_negative": round(rates(scores, harmful, hard, threshold)[1], 5),
                                    # the trade-off the threshold was picked from, and what to write data against
-                                   "curve": [{"t": t, **dict(zip(("tpr", "fpr_ordinary"),
-                                                                  (round(v, 5) for v in
-                                                                   rates(scores, harmful, ordinary, t))))}
+                                   "curve": [{"t": t, "tpr": round(rates(scores, harmful, ordinary, t)[0], 5),
+                                              "fpr_ordinary": round(rates(scores, harmful, ordinary, t)[1], 5),
+                                              "fpr_plain_ordinary": round(rates(scores, harmful, plain, t)[1], 5),
+                                              "fpr_hard_negative": round(rates(scores, harmful, hard, t)[1], 5)}
                                              for t in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)],
                                    "ordinary_flagged": [{"id": train_rows[i]["id"], "score": round(float(scores[i]), 4)}
-                                                        for i in np.argsort(-scores) if ordinary[i]
+                                                        for i in np.argsort(-scores) if plain[i]
                                                         and scores[i] >= threshold][:20]}
 
     pipeline = Pipeline([*pipeline.steps[:2], *final.steps])
@@ -235,7 +256,8 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         "n_segments": int(original.sum()), "n_padded_copies": len(padded), "n_training_instances": int(keep.sum()),
         "thresholds": {"flag": round(threshold, 4), "precision_target": precision, "prevalence": prevalence,
                        "prevalence_precision": prevalence_precision, "corpus_mix": round(t_mix, 4),
-                       "at_prevalence": round(t_prev, 4), "min_evidence": MIN_EVIDENCE,
+                       "at_prevalence": round(t_prev, 4), "hard_negative_fpr": hard_negative_fpr,
+                       "at_hard_negative": round(t_hard, 4), "min_evidence": MIN_EVIDENCE,
                        "short_prior": SHORT_PRIOR,
                        "per_label": per_label_thresholds(oof, classes, list(y), precision)},
         "metrics": {"cross_validation": cv_metrics},

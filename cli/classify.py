@@ -60,14 +60,18 @@ def classify(in_path, out_path, model_path, workers, batch):
 @click.option("--with-reviews", is_flag=True, help="Also learn from reviewers' decisions in --db.")
 @click.option("--prevalence", default=0.01, show_default=True, type=click.FloatRange(0, 1, min_open=True),
               help="Share of harmful listings the crawl is expected to see; the threshold is chosen for it.")
-@click.option("--target-precision", default=0.8, show_default=True, type=click.FloatRange(0, 1),
-              help="Precision the flags must keep at --prevalence (from out-of-fold TPR and ordinary FPR).")
+@click.option("--target-precision", default=0.9, show_default=True, type=click.FloatRange(0, 1),
+              help="Precision the flags must keep at --prevalence (from out-of-fold TPR and the FPR of the "
+                   "corpus's public ordinary text).")
+@click.option("--hard-negative-fpr", default=0.01, show_default=True, type=click.FloatRange(0, 1),
+              help="Share of texts about the tools (news, victims, security work) the flags may take, out of fold.")
 @db_option
-def train(corpus_dir, out_path, with_reviews, prevalence, target_precision, db_path):
+def train(corpus_dir, out_path, with_reviews, prevalence, target_precision, hard_negative_fpr, db_path):
     """Train the classifier from the labelled corpus (and reviewer decisions) and write the artifact.
 
-    Cross-validates on the training split (by listing) to choose the operating threshold for
-    --target-precision at --prevalence, then scores the frozen test split (never tuned on).
+    Cross-validates on the training split (by listing) to choose the operating threshold: the
+    lowest that keeps --target-precision at --prevalence and at most --hard-negative-fpr of the
+    texts about the tools flagged; then scores the frozen test split (never tuned on).
     Reviewer decisions only ever join the training split.
 
     Example:
@@ -89,7 +93,7 @@ def train(corpus_dir, out_path, with_reviews, prevalence, target_precision, db_p
 
     with watch("training") as say:      # at a terminal: a spinner naming the current step
         card = do_train(corpus_dir or CORPUS_DIR, out_path or DEFAULT_MODEL, extra_rows=extra, prevalence=prevalence,
-                        prevalence_precision=target_precision,
+                        prevalence_precision=target_precision, hard_negative_fpr=hard_negative_fpr,
                         log=lambda m: (say(f"training: {m}"), click.echo(m, err=True)))
     test = card["metrics"].get("frozen_test", {})
     click.echo(f"model {card['model_version']} written to {out_path or DEFAULT_MODEL}; flag threshold "

@@ -36,3 +36,19 @@ def test_threshold_does_not_jump_with_the_top_few_ordinary_rows():
     steps = np.abs(np.diff(thresholds))
     assert steps.max() <= 0.02, thresholds
     assert thresholds[0] > thresholds[-1]                  # fewer high-scoring ordinary rows, lower threshold
+
+
+def test_hard_negative_threshold_is_the_lowest_that_flags_at_most_the_limit():
+    from classifier.threshold import HIGH, LOW, hard_negative_threshold
+
+    rng = np.random.default_rng(1)
+    scores = rng.random(1000) * 0.9                     # below the cap: every limit is reachable
+    hard = rng.random(1000) < 0.4
+    for limit in (0.0, 0.01, 0.05, 0.2):
+        t = hard_negative_threshold(scores, hard, limit)
+        allowed = int(limit * hard.sum())
+        assert (scores[hard] >= t).sum() <= allowed, (limit, t)
+        below = scores[hard][scores[hard] < t].max()    # the next lower threshold flags one too many
+        assert (scores[hard] >= below).sum() > allowed
+    assert hard_negative_threshold(scores, np.zeros(1000, bool), 0.01) == LOW
+    assert hard_negative_threshold(np.full(10, 0.99), np.ones(10, bool), 0.0) == HIGH    # capped, as the others

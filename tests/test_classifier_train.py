@@ -10,7 +10,7 @@ import pytest
 from classifier import LABELS
 from classifier.corpus import load_corpus
 from classifier.terms import score_terms
-from classifier.train import PREVALENCE_PRECISION
+from classifier.train import HARD_NEGATIVE_FPR, PREVALENCE_PRECISION
 from classifier.tokenize import approved_terms
 from crawler.items import Listing
 from crawler.pipelines.normalise import NormalisePipeline
@@ -75,6 +75,9 @@ def test_train_with_reviews_and_the_model_card(small_corpus, tmp_path):
     assert card["metrics"]["frozen_test"]["binary"]["f1"] > 0.8
     # the CLI's default is the library's: CI's `sweep train` builds what train() documents
     assert card["thresholds"]["prevalence_precision"] == PREVALENCE_PRECISION
+    assert card["thresholds"]["hard_negative_fpr"] == HARD_NEGATIVE_FPR
+    at = card["metrics"]["cross_validation"]["at_prevalence"]
+    assert at["fpr_hard_negative"] <= HARD_NEGATIVE_FPR or card["thresholds"]["flag"] == 0.95
     plain = tmp_path / "plain.skops"
     sweep("train", "--corpus", str(small_corpus), "--out", str(plain))
     assert json.loads(plain.with_suffix(".json").read_text())["corpus_hash"] != card["corpus_hash"]
