@@ -105,13 +105,13 @@ def test_evaluate_defaults_to_the_frozen_split(model_path, tmp_path):
     proc = sweep("evaluate", "--json", str(tmp_path / "f.json"), "--png", str(tmp_path / "f.png"))
     report = json.loads((tmp_path / "f.json").read_text())
     assert report["source"].startswith("frozen test split") and report["n"] > 500
-    # The suite's floors, under what the model meets on session 8's 4,476-row split at its threshold 0.917
-    # (precision 0.8 at 1 %): 0.956 / 0.921 / 0.0196 / 0.897; session 7's model, at the 0.95 cap, gave
-    # 0.9525 / 0.908 / 0.0113 / 0.867 on its 3,9xx rows. `sweep evaluate` marks the issue's keep-targets,
-    # some still missed — it must say so, not hide it.
-    assert report["binary"]["f1"] >= 0.95 and report["category_accuracy_on_harmful"] >= 0.90
+    # The suite's floors, under what the model meets on session 9's 4,750-row split at its threshold 0.861
+    # (precision 0.9 at 1 % on real ordinary text, 1 % of hard negatives out of fold): 0.967 / 0.938 /
+    # 0.0128 / 0.926; session 8's model, at 0.917, gave 0.952 / 0.915 / 0.025 / 0.90 on the same rows.
+    # `sweep evaluate` marks the issue's keep-targets, some still missed — it must say so, not hide it.
+    assert report["binary"]["f1"] >= 0.95 and report["category_accuracy_on_harmful"] >= 0.92
     assert report["hard_negative_fp_rate"] <= 0.02
-    assert min(v["recall"] for v in report["recall_by_tactic"].values()) >= 0.86
+    assert min(v["recall"] for v in report["recall_by_tactic"].values()) >= 0.90
     assert ("✗" in proc.stdout) == (report["category_accuracy_on_harmful"] < 0.95 or report["binary"]["f1"] < 0.97)
 
 
