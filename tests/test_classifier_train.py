@@ -72,7 +72,11 @@ def test_train_with_reviews_and_the_model_card(small_corpus, tmp_path):
     assert len(card["corpus_hash"]) == 64 and card["sha256"]
     assert 0.05 <= card["thresholds"]["flag"] <= 0.95 and set(card["thresholds"]["per_label"]) == {
         "call_bomber", "caller_id_spoof", "sms_bomber", "modem_pool", "voice_gateway"}
-    assert card["metrics"]["frozen_test"]["binary"]["f1"] > 0.8
+    # A 480-row model (quality is checked on the real one): its flags must beat flagging everything,
+    # and find most offers. (F1 > 0.8 was no such check: flagging all of a 5/6-harmful split scores 0.9.)
+    test = card["metrics"]["frozen_test"]
+    harmful_share = 1 - test["per_label"]["benign"]["support"] / test["n"]
+    assert test["binary"]["precision"] > harmful_share and test["binary"]["recall"] > 0.6, test["binary"]
     # the CLI's default is the library's: CI's `sweep train` builds what train() documents
     assert card["thresholds"]["prevalence_precision"] == PREVALENCE_PRECISION
     assert card["thresholds"]["hard_negative_fpr"] == HARD_NEGATIVE_FPR
