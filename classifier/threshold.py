@@ -72,9 +72,14 @@ def hard_negative_threshold(scores: np.ndarray, hard: np.ndarray, limit: float) 
     return float(max(LOW, min(HIGH, np.nextafter(above, 1.0))))
 
 
+def flag_rate(scores: np.ndarray, rows: np.ndarray, t: float) -> float:
+    """Share of ``rows`` (a mask) flagged at ``t``, as counted; 0 when the mask is empty."""
+    return float(np.mean(scores[rows] >= t)) if rows.any() else 0.0
+
+
 def rates(scores: np.ndarray, harmful: np.ndarray, ordinary: np.ndarray, t: float) -> tuple[float, float]:
     """(TPR on harmful, FPR on ordinary benign) of flagging at ``t``, both as counted."""
-    return float(np.mean(scores[harmful] >= t)), float(np.mean(scores[ordinary] >= t)) if ordinary.any() else 0.0
+    return float(np.mean(scores[harmful] >= t)), flag_rate(scores, ordinary, t)
 
 
 def prevalence_threshold(scores, harmful, ordinary, prevalence: float, precision: float) -> float:

@@ -43,7 +43,8 @@ from .evaluate import evaluate, prevalence_table, wilson
 from .model import build_pipeline
 from .predict import MIN_EVIDENCE, SHORT_PRIOR, Classifier, decide, shrink, strongest
 from .segment import batch
-from .threshold import OrdinaryTail, choose_threshold, hard_negative_threshold, prevalence_threshold, rates
+from .threshold import (OrdinaryTail, choose_threshold, flag_rate, hard_negative_threshold, prevalence_threshold,
+                        rates)
 from .tokenize import dictionary_version
 
 PRECISION_TARGET = 0.975        # out-of-fold precision on the corpus mix
@@ -211,8 +212,9 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     harmful = y != "benign"
     plain = np.asarray([is_plain_ordinary(r) for r in train_rows])
     real = np.asarray([is_real_ordinary(r) for r in train_rows])
-    ordinary = real if real.any() else plain            # the stream FPR is estimated on this
-    hard = np.asarray([r["label"] == "benign" and bool(r.get("hard_negative")) for r in train_rows])
+    has_real = bool(real.any())
+    ordinary = real if has_real else plain              # the stream FPR is estimated on this
+    hard = report[:n]                                   # the benign hard negatives of the training listings
     t_mix = choose_threshold(scores, harmful, precision)
     t_prev = prevalence_threshold(scores, harmful, ordinary, prevalence, prevalence_precision)
     t_hard = hard_negative_threshold(scores, hard, hard_negative_fpr)
@@ -221,25 +223,29 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     fpr_tail = OrdinaryTail(scores[ordinary])(threshold)
     log(f"threshold {threshold:.4f} (corpus mix {t_mix:.4f}, prevalence {prevalence:g} {t_prev:.4f}, "
         f"hard negatives {hard_negative_fpr:g} {t_hard:.4f}); out-of-fold TPR {tpr:.4f}, "
-        f"{'real' if real.any() else 'plain'} ordinary FPR {fpr:.4f} counted, {fpr_tail:.4f} tail estimate")
+        f"{'real' if has_real else 'plain'} ordinary FPR {fpr:.4f} counted, {fpr_tail:.4f} tail estimate")
     cv_pred = [dict(zip(("label", "score", "flagged"), decide(p, classes, threshold))) for p in oof]
     cv_metrics = evaluate(train_rows, cv_pred)
     fp = int(round(fpr * ordinary.sum()))
+
+    def point(t: float) -> dict:
+        """Flag rates at ``t``: harmful, the stream FPR's ordinary rows, the hand-written ordinary rows
+        (many written as close pairs) and the hard negatives, as counted."""
+        return {"t": t, "tpr": round(flag_rate(scores, harmful, t), 5),
+                "fpr_ordinary": round(flag_rate(scores, ordinary, t), 5),
+                "fpr_plain_ordinary": round(flag_rate(scores, plain, t), 5),
+                "fpr_hard_negative": round(flag_rate(scores, hard, t), 5)}
+
+    here = point(threshold)
     cv_metrics["at_prevalence"] = {"tpr": round(tpr, 4), "fpr_ordinary": round(fpr, 5),
                                    "fpr_ordinary_tail": round(fpr_tail, 5), "n_ordinary": int(ordinary.sum()),
-                                   "ordinary_source": "public corpora" if real.any() else "plain ordinary rows",
+                                   "ordinary_source": "public corpora" if has_real else "plain ordinary rows",
                                    "fpr_ci95": [round(v, 5) for v in wilson(fp, int(ordinary.sum()))],
                                    "precision": prevalence_table(tpr, fpr_tail),
-                                   # the hand-written ordinary rows (many written as close pairs) and the
-                                   # hard negatives at the same threshold, as counted
-                                   "fpr_plain_ordinary": round(rates(scores, harmful, plain, threshold)[1], 5),
-                                   "fpr_hard_negative": round(rates(scores, harmful, hard, threshold)[1], 5),
+                                   "fpr_plain_ordinary": here["fpr_plain_ordinary"],
+                                   "fpr_hard_negative": here["fpr_hard_negative"],
                                    # the trade-off the threshold was picked from, and what to write data against
-                                   "curve": [{"t": t, "tpr": round(rates(scores, harmful, ordinary, t)[0], 5),
-                                              "fpr_ordinary": round(rates(scores, harmful, ordinary, t)[1], 5),
-                                              "fpr_plain_ordinary": round(rates(scores, harmful, plain, t)[1], 5),
-                                              "fpr_hard_negative": round(rates(scores, harmful, hard, t)[1], 5)}
-                                             for t in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)],
+                                   "curve": [point(t) for t in (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)],
                                    "ordinary_flagged": [{"id": train_rows[i]["id"], "score": round(float(scores[i]), 4)}
                                                         for i in np.argsort(-scores) if plain[i]
                                                         and scores[i] >= threshold][:20]}
