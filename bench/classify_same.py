@@ -31,7 +31,7 @@ HOSTILE = [{}, {"title": None, "description": None}, {"title": b"\xe5\x91\xbc\xe
 def rows() -> list[dict]:
     from bench.classify import texts
     from classifier.corpus import load_corpus, read_jsonl
-    from classifier.evaluate import BOILERPLATE, dilute
+    from classifier.evaluate import boilerplate_bank, dilute
 
     out = [dict(r) for r in load_corpus()]
     for path in sorted((ROOT / "classifier" / "eval").glob("*.jsonl")):
@@ -41,9 +41,8 @@ def rows() -> list[dict]:
                 if "text" in r:                             # the boilerplate bank: scored as a page too
                     r = {"title": "", "description": r["text"], "kind": r.get("kind", "ecommerce")}
                 out.append(r)
-    bank = [json.loads(line) for line in BOILERPLATE.read_text(encoding="utf-8").splitlines() if line.strip()]
     holdout = read_jsonl(ROOT / "classifier" / "eval" / "h1_holdout.jsonl")
-    out += [row for _, _, row in dilute(holdout, bank, lengths=(250,), seed=1)]     # as `sweep evaluate --dilute`
+    out += [row for _, _, row in dilute(holdout, boilerplate_bank(), lengths=(250,), seed=1)]   # as `sweep evaluate`
     out += texts(400) + texts(60, 2000) + HOSTILE
     return out
 

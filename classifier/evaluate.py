@@ -1,6 +1,7 @@
 """Quality report for labelled predictions: returns numbers, prints nothing."""
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -59,6 +60,12 @@ BOILERPLATE = Path(__file__).parent / "eval" / "boilerplate.jsonl"   # evaluatio
 PREVALENCES = (0.01, 0.001)
 DILUTE_LENGTHS = (0, 100, 250, 500, 1000)
 DILUTE_POSITIONS = ("before", "after", "both")
+
+
+def boilerplate_bank(path: Path = BOILERPLATE) -> list[dict]:
+    """The bundled boilerplate bank ({"text", "kind"} per line) that dilute() pads with. `sweep evaluate
+    --boilerplate` reads a user's bank leniently instead (bad lines skipped and counted)."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from classifier.corpus import load_corpus, read_jsonl, split
-from classifier.evaluate import BOILERPLATE, background, dilute, dilution_report, evaluate, predict_all
+from classifier.evaluate import background, boilerplate_bank, dilute, dilution_report, evaluate, predict_all
 from classifier.predict import Classifier
 from tests.conftest import sweep
 
@@ -45,10 +45,6 @@ def model(model_path) -> Classifier:
     return Classifier.load(model_path)
 
 
-def _bank() -> list[dict]:
-    return [json.loads(line) for line in BOILERPLATE.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def _background_rows() -> list[dict]:
     if BACKGROUND:
         return [r for path in BACKGROUND for r in read_jsonl(path)]
@@ -57,7 +53,7 @@ def _background_rows() -> list[dict]:
 
 def test_boilerplate_bank_is_not_training_text():
     corpus = "\n".join(f"{r['title']}\n{r['description']}" for r in load_corpus())
-    assert all(b["text"] not in corpus for b in _bank())
+    assert all(b["text"] not in corpus for b in boilerplate_bank())
 
 
 def test_ordinary_text_is_rarely_flagged(model):
@@ -77,7 +73,7 @@ def test_large_ordinary_streams_are_rarely_flagged(model, name):
 
 def test_boilerplate_cannot_hide_an_offer(model):
     rows = [r for r in read_jsonl(HOLDOUT) if r["label"] != "benign"]
-    diluted = dilute(rows, _bank(), lengths=(0, 250, 1000), positions=("before", "after", "both"))
+    diluted = dilute(rows, boilerplate_bank(), lengths=(0, 250, 1000), positions=("before", "after", "both"))
     report = dilution_report(diluted, predict_all(model, [d[2] for d in diluted]))
     assert report["0"]["recall"] >= 0.9
     assert report["250"]["recall"] >= 0.85, report
@@ -85,7 +81,7 @@ def test_boilerplate_cannot_hide_an_offer(model):
 
 
 def test_one_offer_sentence_in_a_long_page_is_found_and_explained(model):
-    shop = "".join(b["text"] for b in _bank() if b["kind"] == "ecommerce")
+    shop = "".join(b["text"] for b in boilerplate_bank() if b["kind"] == "ecommerce")
     offer = "另出呼死你软件，包月不限次数，懂的来 QQ 123456789。"
     record = {"title": "店铺上新 全场八折", "description": shop[:900] + offer + shop[900:], "kind": "ecommerce"}
     (result,) = model.predict([record])
