@@ -68,7 +68,7 @@ class HarmfulThenCategory(ClassifierMixin, BaseEstimator):
         if listing is None:
             return seg_proba
         seg_p = 1.0 - seg_proba[:, list(self.classes_).index(self.benign)]
-        return self.assemble(listing.harmful(seg_p, listing.report_proba(X_doc)),
+        return self.assemble(listing.harmful(seg_p, listing.context(X_doc)),
                              listing.category(self.decision(X_seg), listing.decision(X_doc)))
 
     def predict(self, X) -> np.ndarray:
@@ -100,6 +100,17 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+# Whole-listing views beside the report register, each a calibrated yes/no over the corpus's labels:
+# name -> (hard-negative types that are its positives, or "harmful"; whether offers and ordinary
+# pages are its negatives too). "report" is every hard negative against everything else.
+VIEWS = {
+    "legit": (("legit_sms", "legit_hardware"), True),             # documentation of legitimate telephony
+    "about": (("news", "victim", "anti_harassment", "security_dev"), True),   # writing about the tools
+    "offer": ("harmful", False),                                  # an offer, against hard negatives only
+}
+REGISTERS = ("legit", "about")            # views whose interaction with the segment the stacker also sees
+
+
 class ListingContext(BaseEstimator):
     """The whole listing beside its strongest segment (attached to the segment model as ``listing_``).
 
@@ -108,54 +119,97 @@ class ListingContext(BaseEstimator):
     whole listings: benign hard negatives about the tools — news, victims, advice, security work,
     legitimate hardware — against everything else, offers and ordinary pages alike), so shop
     boilerplate around an offer does not read as a report, where a harmful-or-not model of the whole
-    page learned "long → benign" (diluted recall at 250 characters fell to 0.59). ``stack_`` is a
-    logistic regression over (logit strongest-segment score, logit report score, and their
-    interaction) fitted on out-of-fold scores. The interaction, max(logit segment, 0) × report, lets a
-    page that reads as a report discount a saturated sentence more than a doubtful one: an
-    explainer's quoted claim scores 1.0 like an offer, and a linear stack could only take the same
-    fixed amount off both (fitted on session 8's out-of-fold scores it halved hard-negative flags on
-    the frozen split, 2.0 % → 0.9 %, and raised its F1, 0.956 → 0.961). Category is a property of
-    the listing: ``category_`` is trained on whole harmful listings, and its decision values are
-    added to the strongest segment's.
+    page learned "long → benign" (diluted recall at 250 characters fell to 0.59).
+
+    ``views_`` (VIEWS) split that register by what the page is: documentation of legitimate
+    telephony, writing about the tools (news, victims, advice, security work), and an offer read
+    against the hard negatives only (ordinary pages left out, so its weights are spent on offer
+    against report, not on telephony against shopping). One register made a harmful device's
+    manual or a tool's README, which read like legitimate documentation, as much "report" as a news
+    story; the stacker now weighs the two kinds apart.
+
+    ``stack_`` is a logistic regression over out-of-fold scores: logit strongest segment, logit
+    report, max(logit segment, 0) × report, then per view its logit and, for the registers, its
+    interaction with the segment. The interactions let a page that reads as a report discount a
+    saturated sentence more than a doubtful one: an explainer's quoted claim scores 1.0 like an
+    offer, and a linear stack could only take the same fixed amount off both (session 9: frozen
+    hard-negative flags 2.0 % → 0.9 % on session 8's scores). Category is a property of the listing:
+    ``category_`` is trained on whole harmful listings, and its decision values are added to the
+    strongest segment's.
     """
 
     def __init__(self, C: float = 3.0, cv=5):
         self.C = C
         self.cv = cv
 
-    def fit_views(self, X_doc, y, report, original, benign: str = "benign"):
-        """The two whole-listing models; ``report`` marks the benign hard negatives, ``original`` the
-        corpus's own listings (not padded copies).
+    def _calibrated(self):
+        return CalibratedClassifierCV(LinearSVC(C=self.C, class_weight="balanced", random_state=0),
+                                      method="sigmoid", cv=self.cv, ensemble=False)
 
-        The register model reads padded copies too (boilerplate around an offer is not a report); the
+    def fit_views(self, X_doc, y, hard_negative, original, benign: str = "benign"):
+        """The whole-listing models; ``hard_negative`` holds each listing's hard-negative type ("" for
+        none), ``original`` marks the corpus's own listings (not padded copies).
+
+        The register models read padded copies too (boilerplate around an offer is not a report); the
         category model only originals: the copies' ordinary padding gave it 1.6 M weights (a 30 MB
         artifact) that decide nothing, since a listing's category is in its offer."""
         y, original = np.asarray(y), np.asarray(original, dtype=bool)
-        self.register_ = CalibratedClassifierCV(LinearSVC(C=self.C, class_weight="balanced", random_state=0),
-                                                method="sigmoid", cv=self.cv, ensemble=False).fit(X_doc, report)
-        rows = (y != benign) & original
+        hard_negative = np.asarray([h or "" for h in hard_negative])
+        harmful = y != benign
+        report = ~harmful & (hard_negative != "")
+        self.register_ = self._calibrated().fit(X_doc, report)
+        self.views_ = {}
+        for name, (positives, against_all) in VIEWS.items():
+            target = harmful if positives == "harmful" else np.isin(hard_negative, positives)
+            rows = np.ones(len(y), bool) if against_all else harmful | report
+            self.views_[name] = self._calibrated().fit(X_doc[rows], target[rows])
+        rows = harmful & original
         self.category_ = LinearSVC(C=self.C, class_weight="balanced", random_state=0).fit(X_doc[rows], y[rows])
         return self
 
-    def fit_stack(self, seg_oof: np.ndarray, report_oof: np.ndarray, harmful: np.ndarray):
-        self.stack_ = LogisticRegression(C=1.0).fit(self.features(seg_oof, report_oof), harmful)
+    def fit_stack(self, seg_oof: np.ndarray, context_oof: np.ndarray, harmful: np.ndarray):
+        self.stack_ = LogisticRegression(C=1.0).fit(self.features(seg_oof, context_oof), harmful)
         return self
 
     def report_proba(self, X_doc) -> np.ndarray:
         return self.register_.predict_proba(X_doc)[:, 1]
+
+    def context(self, X_doc) -> np.ndarray:
+        """Per listing: the report register, then each view's probability (artifacts from before the
+        views have the register only)."""
+        views = getattr(self, "views_", {})
+        return np.column_stack([self.report_proba(X_doc), *[views[v].predict_proba(X_doc)[:, 1] for v in views]])
 
     def decision(self, X_doc) -> np.ndarray:
         d = self.category_.decision_function(X_doc)
         return np.column_stack([-d, d]) if d.ndim == 1 else d
 
     @staticmethod
-    def features(seg_p, report_p) -> np.ndarray:
-        seg, report = _logit(np.asarray(seg_p)), np.asarray(report_p, dtype=np.float64)
-        return np.column_stack([seg, _logit(report), np.maximum(seg, 0.0) * report])
+    def features(seg_p, context) -> np.ndarray:
+        """Stack inputs from the strongest segment's probability and context() columns (a 1-D
+        ``context`` is the report register alone)."""
+        context = np.asarray(context, dtype=np.float64)
+        context = context[:, None] if context.ndim == 1 else context
+        seg = _logit(np.asarray(seg_p))
+        strong = np.maximum(seg, 0.0)
+        report = context[:, 0]
+        cols = [seg, _logit(report), strong * report]
+        for name, view in zip(VIEWS, context[:, 1:].T):
+            cols.append(_logit(view))
+            if name in REGISTERS:
+                cols.append(strong * view)
+        return np.column_stack(cols)
 
-    def harmful(self, seg_p, report_p) -> np.ndarray:
-        # Artifacts from before the interaction column were fitted on the first two columns.
-        X = self.features(seg_p, report_p)[:, :self.stack_.n_features_in_]
+    @staticmethod
+    def feature_names(n: int) -> list[str]:
+        names = ["segment", "report", "segment x report"]
+        for name in VIEWS:
+            names += [name] + ([f"segment x {name}"] if name in REGISTERS else [])
+        return names[:n]
+
+    def harmful(self, seg_p, context) -> np.ndarray:
+        # Older artifacts' stackers were fitted on a prefix of these columns (2: session 8; 3: session 9).
+        X = self.features(seg_p, context)[:, :self.stack_.n_features_in_]
         return self.stack_.predict_proba(X)[:, 1]
 
     @staticmethod
@@ -163,6 +217,7 @@ class ListingContext(BaseEstimator):
         return seg_d + doc_d
 
     def sparsify(self) -> None:
-        for est in [c.estimator for c in self.register_.calibrated_classifiers_] + [self.category_]:
+        models = [self.register_, *getattr(self, "views_", {}).values()]
+        for est in [c.estimator for m in models for c in m.calibrated_classifiers_] + [self.category_]:
             est.sparsify()
             est.coef_ = est.coef_.tocsc()

@@ -8,10 +8,12 @@ Multiple-instance training (a listing is harmful when *some* segment offers a to
   are left out: they may be shop terms.
 
 Listing context: on whole listings (one row per listing, all units summed) a report-register model
-(benign hard negatives against everything else) and a category model, and a logistic stacker over
-(strongest segment, report register, their interaction) fitted on out-of-fold scores of the training listings plus one
-padded copy of each harmful one (ordinary training text around the offer), so the context overrules
-a lone sentence of a report but not an offer inside boilerplate.
+(benign hard negatives against everything else), its views (legitimate documentation, writing about
+the tools, offer against hard negatives: estimator.VIEWS) and a category model, and a logistic
+stacker over the strongest segment, the registers and their interactions, fitted on out-of-fold
+scores of the training listings plus one padded copy of each harmful one (ordinary training text
+around the offer), so the context overrules a lone sentence of a report but not an offer inside
+boilerplate.
 
 The threshold is the lowest listing score (stacked, out-of-fold) at which all three hold:
 - precision >= ``precision`` on the corpus's own mix;
@@ -181,8 +183,8 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     log(f"cross-validating ({folds} folds, by listing) to choose the operating threshold")
     n_cats, n_all = len(classes) - 1, len(y_all)
     seg_oof = np.zeros((n_all, len(classes)))     # the strongest segment's probabilities
-    seg_d, doc_d, report_p = np.zeros((n_all, n_cats)), np.zeros((n_all, n_cats)), np.zeros(n_all)
-    report = np.asarray([r["label"] == "benign" and bool(r.get("hard_negative")) for r in train_rows + padded])
+    seg_d, doc_d, context_p = np.zeros((n_all, n_cats)), np.zeros((n_all, n_cats)), None
+    hard_negative = np.asarray([(r["label"] == "benign" and r.get("hard_negative")) or "" for r in train_rows + padded])
     for fold_train, fold_test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(train_rows, y):
         in_train = np.isin(source[b.owner], fold_train)
         model = fit(keep & in_train)
@@ -194,19 +196,23 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         weights = model[0]
         seg_d[fold_test] = model[-1].decision(weights.transform(b.X[test_rows_mask[best]]))
         views = ListingContext(cv=folds).fit_views(weights.transform(b.doc[fold_train]), y_all[fold_train],
-                                                   report[fold_train], fold_train < n)
+                                                   hard_negative[fold_train], fold_train < n)
         X_doc = weights.transform(b.doc[fold_test])
-        report_p[fold_test] = views.report_proba(X_doc)
+        context = views.context(X_doc)
+        context_p = np.zeros((n_all, context.shape[1])) if context_p is None else context_p
+        context_p[fold_test] = context
         doc_d[fold_test] = views.decision(X_doc)
 
     log("fitting the final model on the training split, then the listing context on out-of-fold scores")
     final = fit(keep)
     seg_p = 1.0 - seg_oof[:, benign]
-    listing = ListingContext(cv=folds).fit_views(final[0].transform(b.doc), y_all, report, np.arange(n_all) < n)
-    listing.fit_stack(seg_p, report_p, y_all != "benign")
+    listing = ListingContext(cv=folds).fit_views(final[0].transform(b.doc), y_all, hard_negative,
+                                                 np.arange(n_all) < n)
+    listing.fit_stack(seg_p, context_p, y_all != "benign")
     final[-1].listing_ = listing
-    oof = final[-1].assemble(listing.harmful(seg_p, report_p), listing.category(seg_d, doc_d))
-    log(f"stacker: {dict(zip(('segment', 'report', 'interaction'), np.round(listing.stack_.coef_.ravel(), 3)))}, "
+    oof = final[-1].assemble(listing.harmful(seg_p, context_p), listing.category(seg_d, doc_d))
+    coef = listing.stack_.coef_.ravel()
+    log(f"stacker: {dict(zip(listing.feature_names(len(coef)), np.round(coef, 3).tolist()))}, "
         f"intercept {listing.stack_.intercept_[0]:.3f}")
     scores, oof = 1.0 - oof[:n, benign], oof[:n]         # the threshold is chosen on the corpus's own listings
     harmful = y != "benign"
@@ -214,7 +220,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     real = np.asarray([is_real_ordinary(r) for r in train_rows])
     has_real = bool(real.any())
     ordinary = real if has_real else plain              # the stream FPR is estimated on this
-    hard = report[:n]                                   # the benign hard negatives of the training listings
+    hard = hard_negative[:n] != ""                      # the benign hard negatives of the training listings
     t_mix = choose_threshold(scores, harmful, precision)
     t_prev = prevalence_threshold(scores, harmful, ordinary, prevalence, prevalence_precision)
     t_hard = hard_negative_threshold(scores, hard, hard_negative_fpr)
@@ -267,6 +273,10 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
                        "short_prior": SHORT_PRIOR,
                        "per_label": per_label_thresholds(oof, classes, list(y), precision)},
         "metrics": {"cross_validation": cv_metrics},
+        # what the listing's score is made of: its views, and the stacker's weights on them
+        "listing_context": {"views": list(listing.views_),
+                            "stacker": dict(zip(listing.feature_names(len(coef)), np.round(coef, 4).tolist())),
+                            "intercept": round(float(listing.stack_.intercept_[0]), 4)},
     }
     if test_rows:
         model = Classifier(pipeline, card)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from classifier.estimator import ListingContext
+from classifier.estimator import VIEWS, ListingContext
 from classifier.features import NUMBER, char_ngrams, pinyin_ngrams, prepare_one, word_tokens
 from classifier.model import build_pipeline
 
@@ -31,14 +31,35 @@ def test_listing_category_model_learns_from_original_listings_only():
     # Rows 0-3 are the corpus's harmful listings, rows 4-5 padded copies whose padding (column 3)
     # must not get a category weight.
     X = sparse.csr_matrix(np.array([[1, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0],
-                                    [1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 1, 0]], dtype=float))
+                                    [1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 1, 0],
+                                    [0, 0, 1, 1], [0, 0, 1, 1]], dtype=float))
     y = np.array(["call_bomber", "call_bomber", "sms_bomber", "sms_bomber", "call_bomber", "sms_bomber",
-                  "benign", "benign"])
-    report = np.array([False] * 6 + [True, True])
-    original = np.array([True] * 4 + [False, False] + [True, True])
-    ctx = ListingContext(cv=2).fit_views(X, y, report, original)
+                  "benign", "benign", "benign", "benign"])
+    hard_negative = np.array([""] * 6 + ["news", "news", "legit_sms", "legit_hardware"])
+    original = np.array([True] * 4 + [False, False] + [True] * 4)
+    ctx = ListingContext(cv=2).fit_views(X, y, hard_negative, original)
     assert ctx.category_.coef_.shape[-1] == 4 and not np.any(ctx.category_.coef_[..., 3])
     assert list(ctx.category_.classes_) == ["call_bomber", "sms_bomber"]
+    assert ctx.context(X).shape == (10, 1 + len(VIEWS))
+
+
+def test_listing_views_read_their_own_rows_and_targets():
+    # Four kinds of listing, each with its own word (column): offers, ordinary pages, legitimate
+    # documentation, news. The offer view never sees ordinary pages, so their word gets no weight there.
+    kinds = [("sms_bomber", "", 0), ("call_bomber", "", 0), ("benign", "", 1), ("benign", "", 1),
+             ("benign", "legit_sms", 2), ("benign", "legit_sms", 2), ("benign", "news", 3), ("benign", "news", 3)]
+    rows = [k for k in kinds for _ in range(3)]
+    X = sparse.csr_matrix(np.eye(4)[[col for _, _, col in rows]])
+    y = np.array([label for label, _, _ in rows])
+    hard_negative = np.array([hn for _, hn, _ in rows])
+    ctx = ListingContext(cv=3).fit_views(X, y, hard_negative, np.ones(len(rows), bool))
+    probe = sparse.csr_matrix(np.eye(4))
+    p = dict(zip(["report", *VIEWS], ctx.context(probe).T))
+    assert p["report"][2] > 0.5 and p["report"][3] > 0.5 and p["report"][0] < 0.5 and p["report"][1] < 0.5
+    assert p["legit"][2] > 0.5 > p["legit"][3] and p["about"][3] > 0.5 > p["about"][2]
+    assert p["offer"][0] > 0.5 > p["offer"][3]
+    offer_weights = ctx.views_["offer"].calibrated_classifiers_[0].estimator.coef_.ravel()
+    assert offer_weights[1] == 0 and offer_weights[0] > 0
 
 
 def test_channel_tfidf_matches_a_per_channel_reference():
@@ -85,10 +106,32 @@ def test_stacker_discounts_a_saturated_sentence_in_a_report_more_than_a_linear_s
     assert p[0] > 0.9 and p[1] < 0.5 and p[1] < p[2] + 0.3
 
 
-def test_a_two_column_stacker_from_an_older_artifact_still_scores():
+def test_stacker_tells_a_harmful_manual_from_an_explainer_by_the_kind_of_register():
+    # Both read as "report" on the one register; the harmful device's manual reads as legitimate
+    # documentation, the explainer as writing about the tools. Only the views can separate them.
+    rng = np.random.default_rng(1)
+    n = 400
+    seg = rng.uniform(0.97, 0.9999, 2 * n)
+    report = rng.uniform(0.6, 0.95, 2 * n)
+    legit = np.r_[rng.uniform(0.5, 0.9, n), rng.uniform(0.0, 0.2, n)]
+    about = np.r_[rng.uniform(0.0, 0.2, n), rng.uniform(0.5, 0.9, n)]
+    offer = rng.uniform(0.3, 0.7, 2 * n)
+    harmful = np.r_[np.ones(n, bool), np.zeros(n, bool)]
+    with_views = ListingContext().fit_stack(seg, np.column_stack([report, legit, about, offer]), harmful)
+    assert with_views.stack_.n_features_in_ == len(ListingContext.feature_names(99))
+    p = with_views.harmful(seg, np.column_stack([report, legit, about, offer]))
+    assert (p[:n] > 0.5).mean() > 0.9 and (p[n:] < 0.5).mean() > 0.9
+    register_only = ListingContext().fit_stack(seg, report, harmful)
+    q = register_only.harmful(seg, report)
+    assert ((q[:n] > 0.5).mean() + (q[n:] < 0.5).mean()) / 2 < 0.7
+
+
+def test_stackers_from_older_artifacts_still_score():
     from sklearn.linear_model import LogisticRegression
 
-    ctx = ListingContext()
     seg, rep = np.array([0.99, 0.1, 0.95, 0.2]), np.array([0.1, 0.1, 0.9, 0.8])
-    ctx.stack_ = LogisticRegression().fit(ListingContext.features(seg, rep)[:, :2], [1, 0, 1, 0])
-    assert ctx.harmful(seg, rep).shape == (4,)
+    for width in (2, 3):                   # session 8 (segment, report); session 9 (+ interaction)
+        ctx = ListingContext()
+        ctx.stack_ = LogisticRegression().fit(ListingContext.features(seg, rep)[:, :width], [1, 0, 1, 0])
+        assert ctx.harmful(seg, rep).shape == (4,)
+
