@@ -109,11 +109,11 @@ def test_evaluate_defaults_to_the_frozen_split(model_path, tmp_path):
     proc = sweep("evaluate", "--json", str(tmp_path / "f.json"), "--png", str(tmp_path / "f.png"))
     report = json.loads((tmp_path / "f.json").read_text())
     assert report["source"].startswith("frozen test split") and report["n"] > 500
-    # The suite's floors, under what the model meets on session 9's 4,750-row split at its threshold 0.861
-    # (precision 0.9 at 1 % on real ordinary text, 1 % of hard negatives out of fold): 0.967 / 0.938 /
-    # 0.0128 / 0.926; session 8's model, at 0.917, gave 0.952 / 0.915 / 0.025 / 0.90 on the same rows.
-    # `sweep evaluate` marks the issue's keep-targets, some still missed — it must say so, not hide it.
-    assert report["binary"]["f1"] >= 0.95 and report["category_accuracy_on_harmful"] >= 0.92
+    # The suite's floors, under what the model meets on session 10's 4,914-row split at its threshold 0.756
+    # (precision 0.9 at 1 % on real ordinary text, 1 % of hard negatives out of fold): 0.976 / 0.954 /
+    # 0.0138 / 0.954; session 9's model, at 0.861, gave 0.968 / 0.938 / 0.013 / 0.92 on the same rows.
+    # `sweep evaluate` marks the issue's keep-targets (met since session 10) — a miss must show, not hide.
+    assert report["binary"]["f1"] >= 0.96 and report["category_accuracy_on_harmful"] >= 0.93
     assert report["hard_negative_fp_rate"] <= 0.02
     assert min(v["recall"] for v in report["recall_by_tactic"].values()) >= 0.90
     assert ("✗" in proc.stdout) == (report["category_accuracy_on_harmful"] < 0.95 or report["binary"]["f1"] < 0.97)
