@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
@@ -111,6 +112,14 @@ VIEWS = {
 REGISTERS = ("legit", "about")            # views whose interaction with the segment the stacker also sees
 
 
+def _positive(model, X) -> np.ndarray:
+    """P(True) from a yes/no model; a base-rate model fitted on one class answers that class."""
+    classes = list(model.classes_)
+    if True not in classes:
+        return np.zeros(X.shape[0])
+    return model.predict_proba(X)[:, classes.index(True)]
+
+
 class ListingContext(BaseEstimator):
     """The whole listing beside its strongest segment (attached to the segment model as ``listing_``).
 
@@ -146,6 +155,14 @@ class ListingContext(BaseEstimator):
         return CalibratedClassifierCV(LinearSVC(C=self.C, class_weight="balanced", random_state=0),
                                       method="sigmoid", cv=self.cv, ensemble=False)
 
+    def _view(self, X, target):
+        """A calibrated view, or its base rate where the corpus has too few rows of a kind to calibrate
+        (a small corpus of one's own without, say, news): a constant column the stacker learns to ignore."""
+        folds = self.cv if isinstance(self.cv, int) else len(self.cv)
+        if np.bincount(np.asarray(target, dtype=int), minlength=2).min() < folds:
+            return DummyClassifier(strategy="prior").fit(X, target)
+        return self._calibrated().fit(X, target)
+
     def fit_views(self, X_doc, y, hard_negative, original, benign: str = "benign"):
         """The whole-listing models; ``hard_negative`` holds each listing's hard-negative type ("" for
         none), ``original`` marks the corpus's own listings (not padded copies).
@@ -157,12 +174,12 @@ class ListingContext(BaseEstimator):
         hard_negative = np.asarray([h or "" for h in hard_negative])
         harmful = y != benign
         report = ~harmful & (hard_negative != "")
-        self.register_ = self._calibrated().fit(X_doc, report)
+        self.register_ = self._view(X_doc, report)
         self.views_ = {}
         for name, (positives, against_all) in VIEWS.items():
             target = harmful if positives == "harmful" else np.isin(hard_negative, positives)
             rows = np.ones(len(y), bool) if against_all else harmful | report
-            self.views_[name] = self._calibrated().fit(X_doc[rows], target[rows])
+            self.views_[name] = self._view(X_doc[rows], target[rows])
         rows = harmful & original
         self.category_ = LinearSVC(C=self.C, class_weight="balanced", random_state=0).fit(X_doc[rows], y[rows])
         return self
@@ -172,13 +189,13 @@ class ListingContext(BaseEstimator):
         return self
 
     def report_proba(self, X_doc) -> np.ndarray:
-        return self.register_.predict_proba(X_doc)[:, 1]
+        return _positive(self.register_, X_doc)
 
     def context(self, X_doc) -> np.ndarray:
         """Per listing: the report register, then each view's probability (artifacts from before the
         views have the register only)."""
         views = getattr(self, "views_", {})
-        return np.column_stack([self.report_proba(X_doc), *[views[v].predict_proba(X_doc)[:, 1] for v in views]])
+        return np.column_stack([self.report_proba(X_doc), *[_positive(views[v], X_doc) for v in views]])
 
     def decision(self, X_doc) -> np.ndarray:
         d = self.category_.decision_function(X_doc)
@@ -217,7 +234,8 @@ class ListingContext(BaseEstimator):
         return seg_d + doc_d
 
     def sparsify(self) -> None:
-        models = [self.register_, *getattr(self, "views_", {}).values()]
+        models = [m for m in [self.register_, *getattr(self, "views_", {}).values()]
+                  if isinstance(m, CalibratedClassifierCV)]
         for est in [c.estimator for m in models for c in m.calibrated_classifiers_] + [self.category_]:
             est.sparsify()
             est.coef_ = est.coef_.tocsc()

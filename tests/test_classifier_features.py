@@ -106,6 +106,20 @@ def test_stacker_discounts_a_saturated_sentence_in_a_report_more_than_a_linear_s
     assert p[0] > 0.9 and p[1] < 0.5 and p[1] < p[2] + 0.3
 
 
+def test_a_view_with_too_few_rows_to_calibrate_is_its_base_rate():
+    # A small corpus of one's own: offers, ordinary pages and two news rows, no legitimate docs at all.
+    kinds = ([("sms_bomber", "", 0)] * 4 + [("call_bomber", "", 0)] * 4 + [("benign", "", 1)] * 8
+             + [("benign", "news", 2)] * 2)
+    X = sparse.csr_matrix(np.eye(3)[[col for _, _, col in kinds]])
+    y = np.array([label for label, _, _ in kinds])
+    ctx = ListingContext(cv=3).fit_views(X, y, np.array([hn for _, hn, _ in kinds]), np.ones(len(kinds), bool))
+    p = dict(zip(["report", *VIEWS], ctx.context(sparse.csr_matrix(np.eye(3))).T))
+    assert np.all(p["legit"] == 0.0)                                # no legitimate docs: never that register
+    assert np.allclose(p["about"], 2 / len(kinds)) and np.allclose(p["report"], p["report"][0])  # two rows: the prior
+    assert np.allclose(p["offer"], 8 / 10)                          # offers among offers and reports
+    ctx.sparsify()
+
+
 def test_stacker_tells_a_harmful_manual_from_an_explainer_by_the_kind_of_register():
     # Both read as "report" on the one register; the harmful device's manual reads as legitimate
     # documentation, the explainer as writing about the tools. Only the views can separate them.
