@@ -114,6 +114,7 @@ def _record(db_path: str, run_id: int | None, platforms: list[str], outcome: str
     """Write the cycle into its crawl_runs row (made here if the crawl never opened one)."""
     from store.db import open_db
     from store.listings import Store, now_iso
+    from store.txn import write_first
 
     store = Store(open_db(db_path), clock)
     try:
@@ -125,7 +126,7 @@ def _record(db_path: str, run_id: int | None, platforms: list[str], outcome: str
             stats = json.loads(row[0] or "{}") if row else {}
         stats["cycle"] = cycle
         stats["failures"] = failures
-        with store.db.atomic():
+        with write_first(store.db):
             store.db["crawl_runs"].update(run_id, {"finished_at": now_iso(clock), "outcome": outcome,
                                                    "stats": json.dumps(stats, ensure_ascii=False)})
     finally:

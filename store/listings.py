@@ -12,6 +12,7 @@ import sqlite_utils
 
 from common.clock import SYSTEM, Clock, iso
 from store.search import index_text, match_expression
+from store.txn import write_first
 from store.states import transition
 
 
@@ -30,25 +31,25 @@ class Store:
 
     # -- runs ------------------------------------------------------------------------------
     def start_run(self, platforms: list[str]) -> int:
-        with self.db.atomic():
+        with write_first(self.db):
             return self.db["crawl_runs"].insert({"started_at": now_iso(self.clock), "outcome": "running",
                                                  "platforms": _dumps(platforms), "stats": "{}",
                                                  "pid": os.getpid()}).last_pk
 
     def finish_run(self, run_id: int, outcome: str, stats: dict) -> None:
-        with self.db.atomic():
+        with write_first(self.db):
             self.db["crawl_runs"].update(run_id, {"finished_at": now_iso(self.clock), "outcome": outcome,
                                                   "stats": _dumps(stats)})
 
     def record_monitors(self, run_id: int, monitors: dict[str, list[dict]]) -> None:
         """Each platform's monitor results ({monitor, status, message}) for a run."""
-        with self.db.atomic():
+        with write_first(self.db):
             self.db["monitor_results"].insert_all(
                 [{"run_id": run_id, "platform": platform, "monitor": r["monitor"], "status": r["status"],
                   "message": r["message"]} for platform, rows in monitors.items() for r in rows])
 
     def register_platforms(self, profiles) -> None:
-        with self.db.atomic():
+        with write_first(self.db):
             for p in profiles:
                 self.db["platforms"].upsert({"name": p.name, "kind": p.kind, "base_url": p.base_url,
                                              "profile_path": p.path, "enabled": int(p.enabled)}, pk="name")

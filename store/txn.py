@@ -17,3 +17,20 @@ def immediate(db):
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def write_first(db):
+    """db.atomic() that takes the write lock up front when it opens the transaction.
+
+    sqlite-utils' atomic() opens with a deferred BEGIN; its upsert/update read the table first, so the
+    transaction holds a read snapshot when it asks to write. If another connection committed in
+    between (a cycle lock's heartbeat, every second in tests) SQLite refuses the upgrade at once with
+    "database is locked", without waiting out busy_timeout. Inside an open transaction this is a
+    savepoint, as atomic() is."""
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    with immediate(db):
+        yield db
