@@ -110,6 +110,9 @@ VIEWS = {
     "offer": ("harmful", False),                                  # an offer, against hard negatives only
 }
 REGISTERS = ("legit", "about")            # views whose interaction with the segment the stacker also sees
+# The stacker's columns, in order; older artifacts' stackers use a prefix (2: session 8; 3: session 9).
+STACK_COLUMNS = ("segment", "report", "segment x report",
+                 *[c for v in VIEWS for c in (v, *([f"segment x {v}"] if v in REGISTERS else []))])
 
 
 def _positive(model, X) -> np.ndarray:
@@ -209,23 +212,16 @@ class ListingContext(BaseEstimator):
         context = context[:, None] if context.ndim == 1 else context
         seg = _logit(np.asarray(seg_p))
         strong = np.maximum(seg, 0.0)
-        report = context[:, 0]
-        cols = [seg, _logit(report), strong * report]
-        for name, view in zip(VIEWS, context[:, 1:].T):
-            cols.append(_logit(view))
-            if name in REGISTERS:
-                cols.append(strong * view)
-        return np.column_stack(cols)
+        cols = {"segment": seg}
+        for name, p in zip(("report", *VIEWS), context.T):
+            cols[name], cols[f"segment x {name}"] = _logit(p), strong * p
+        return np.column_stack([cols[c] for c in STACK_COLUMNS if c in cols])
 
     @staticmethod
     def feature_names(n: int) -> list[str]:
-        names = ["segment", "report", "segment x report"]
-        for name in VIEWS:
-            names += [name] + ([f"segment x {name}"] if name in REGISTERS else [])
-        return names[:n]
+        return list(STACK_COLUMNS[:n])
 
     def harmful(self, seg_p, context) -> np.ndarray:
-        # Older artifacts' stackers were fitted on a prefix of these columns (2: session 8; 3: session 9).
         X = self.features(seg_p, context)[:, :self.stack_.n_features_in_]
         return self.stack_.predict_proba(X)[:, 1]
 

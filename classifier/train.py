@@ -40,7 +40,7 @@ from sklearn.pipeline import Pipeline
 
 from . import HARMFUL, artifact
 from .corpus import CORPUS_DIR, corpus_hash, load_corpus, split
-from .estimator import ListingContext
+from .estimator import VIEWS, ListingContext
 from .evaluate import evaluate, prevalence_table, wilson
 from .model import build_pipeline
 from .predict import MIN_EVIDENCE, SHORT_PRIOR, Classifier, decide, shrink, strongest
@@ -183,7 +183,8 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
     log(f"cross-validating ({folds} folds, by listing) to choose the operating threshold")
     n_cats, n_all = len(classes) - 1, len(y_all)
     seg_oof = np.zeros((n_all, len(classes)))     # the strongest segment's probabilities
-    seg_d, doc_d, context_p = np.zeros((n_all, n_cats)), np.zeros((n_all, n_cats)), None
+    seg_d, doc_d = np.zeros((n_all, n_cats)), np.zeros((n_all, n_cats))
+    context_p = np.zeros((n_all, 1 + len(VIEWS)))   # the report register, then each view
     hard_negative = np.asarray([(r["label"] == "benign" and r.get("hard_negative")) or "" for r in train_rows + padded])
     for fold_train, fold_test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(train_rows, y):
         in_train = np.isin(source[b.owner], fold_train)
@@ -198,9 +199,7 @@ def train(corpus_dir: Path | str = CORPUS_DIR, out: Path | str = artifact.DEFAUL
         views = ListingContext(cv=folds).fit_views(weights.transform(b.doc[fold_train]), y_all[fold_train],
                                                    hard_negative[fold_train], fold_train < n)
         X_doc = weights.transform(b.doc[fold_test])
-        context = views.context(X_doc)
-        context_p = np.zeros((n_all, context.shape[1])) if context_p is None else context_p
-        context_p[fold_test] = context
+        context_p[fold_test] = views.context(X_doc)
         doc_d[fold_test] = views.decision(X_doc)
 
     log("fitting the final model on the training split, then the listing context on out-of-fold scores")
