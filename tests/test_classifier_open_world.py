@@ -32,7 +32,9 @@ REAL_PUBLIC_3 = EVAL / "real_public_3.jsonl"  # a third set: confirmatory in ses
 REAL_PUBLIC_4 = EVAL / "real_public_4.jsonl"  # a fourth set: confirmatory in session 8, a development set since
 REAL_PUBLIC_5 = EVAL / "real_public_5.jsonl"  # a fifth set: confirmatory in session 9, a development set since
 REAL_PUBLIC_6 = EVAL / "real_public_6.jsonl"  # a sixth set: confirmatory in session 10, its errors read after
-REAL_PUBLIC_7 = EVAL / "real_public_7.jsonl"  # a seventh, confirmatory set (session 10): measured once, final model
+REAL_PUBLIC_7 = EVAL / "real_public_7.jsonl"  # a seventh set: confirmatory in session 10, a development set since
+REAL_PUBLIC_8 = EVAL / "real_public_8.jsonl"  # an eighth, confirmatory set (session 11): repository texts, measured once
+REAL_PUBLIC_9 = EVAL / "real_public_9.jsonl"  # a ninth, confirmatory set (session 11): web pages, measured once
 REAL_PUBLIC_F1 = 0.93    # measured 0.973 on its 60 rows (sessions 8-10); session 7: 0.919, session 6: 0.895
 REAL_PUBLIC_2_F1 = 0.95  # measured 1.0 on its 66 rows (session 10); session 9: 0.927, session 8: 0.884
 REAL_PUBLIC_3_F1 = 0.89  # measured 0.929 (P 0.96, R 0.90) on its 80 rows (session 10); session 9: 0.800
@@ -40,6 +42,8 @@ REAL_PUBLIC_4_F1 = 0.88  # measured 0.923 (P 1.0, R 0.86) on its 82 rows (sessio
 REAL_PUBLIC_5_F1 = 0.79  # measured 0.827 (P 0.89, R 0.78) on its 90 rows (session 10); once in session 9: 0.800
 REAL_PUBLIC_6_F1 = 0.76  # measured once, 0.800 (P 0.81, R 0.79) on its 82 rows; session 9's model: 0.754
 REAL_PUBLIC_7_F1 = 0.75  # measured once, 0.791 (P 0.77, R 0.81) on its 63 rows; session 9's model: 0.769
+REAL_PUBLIC_8_F1 = 0.68  # measured once, 0.714 (P 0.75, R 0.68) on its 60 rows (session 11, model 20261207-7f2f6197)
+REAL_PUBLIC_9_F1 = 0.75  # measured once, 0.789 (P 0.88, R 0.71) on its 65 rows (session 11, the same model)
 TERSE = EVAL / "t1_terse.jsonl"   # 162 listings of 5-60 characters, written apart (session 7); dev set since session 8
 TERSE_F1 = 0.95                   # measured 0.975 (P 1.0, R 0.95) in session 9; 0.954 in sessions 7 and 8
 
@@ -133,7 +137,7 @@ def test_evaluate_background_and_dilute(model_path, tmp_path):
 
 
 @pytest.mark.parametrize("path", [REAL_PUBLIC, REAL_PUBLIC_2, REAL_PUBLIC_3, REAL_PUBLIC_4, REAL_PUBLIC_5,
-                                  REAL_PUBLIC_6, REAL_PUBLIC_7], ids=lambda p: p.stem)
+                                  REAL_PUBLIC_6, REAL_PUBLIC_7, REAL_PUBLIC_8, REAL_PUBLIC_9], ids=lambda p: p.stem)
 def test_real_public_set_is_evaluation_only_prose_with_sources(path):
     rows = read_jsonl(path)
     assert len(rows) >= 40 and {r["label"] == "benign" for r in rows} == {True, False}
@@ -142,15 +146,17 @@ def test_real_public_set_is_evaluation_only_prose_with_sources(path):
     for r in rows:
         text = f"{r['title']}\n{r['description']}"
         assert "://" not in text and len(text) <= 1600, r["id"]
-        assert r["description"][:80] not in corpus, r["id"]       # never copied into training
+        # never copied into training (a body as short as "RT", "as in the title", is judged with its title)
+        assert (r["description"] if len(r["description"]) >= 20 else text)[:80] not in corpus, r["id"]
 
 
 @pytest.mark.parametrize("path, floor", [(REAL_PUBLIC, REAL_PUBLIC_F1), (REAL_PUBLIC_2, REAL_PUBLIC_2_F1),
                                          (REAL_PUBLIC_3, REAL_PUBLIC_3_F1), (REAL_PUBLIC_4, REAL_PUBLIC_4_F1),
                                          (REAL_PUBLIC_5, REAL_PUBLIC_5_F1), (REAL_PUBLIC_6, REAL_PUBLIC_6_F1),
-                                         (REAL_PUBLIC_7, REAL_PUBLIC_7_F1)],
+                                         (REAL_PUBLIC_7, REAL_PUBLIC_7_F1), (REAL_PUBLIC_8, REAL_PUBLIC_8_F1),
+                                         (REAL_PUBLIC_9, REAL_PUBLIC_9_F1)],
                          ids=["real_public", "real_public_2", "real_public_3", "real_public_4", "real_public_5",
-                              "real_public_6", "real_public_7"])
+                              "real_public_6", "real_public_7", "real_public_8", "real_public_9"])
 def test_real_public_texts(model, path, floor):
     rows = read_jsonl(path)
     report = evaluate(rows, predict_all(model, rows))
