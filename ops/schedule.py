@@ -113,22 +113,21 @@ def _record(db_path: str, run_id: int | None, platforms: list[str], outcome: str
             failures: list[str], clock=SYSTEM) -> int:
     """Write the cycle into its crawl_runs row (made here if the crawl never opened one)."""
     from store.db import open_db
-    from store.listings import Store, now_iso
+    from store.listings import Store
     from store.txn import write_first
 
     store = Store(open_db(db_path), clock)
     try:
-        if run_id is None:
-            run_id = store.start_run(platforms)
-            stats = {}
-        else:
-            row = store.db.execute("SELECT stats FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
-            stats = json.loads(row[0] or "{}") if row else {}
-        stats["cycle"] = cycle
-        stats["failures"] = failures
-        with write_first(store.db):
-            store.db["crawl_runs"].update(run_id, {"finished_at": now_iso(clock), "outcome": outcome,
-                                                   "stats": json.dumps(stats, ensure_ascii=False)})
+        with write_first(store.db):          # the run's stats are read and rewritten under one write lock
+            if run_id is None:
+                run_id = store.start_run(platforms)
+                stats = {}
+            else:
+                row = store.db.execute("SELECT stats FROM crawl_runs WHERE id = ?", [run_id]).fetchone()
+                stats = json.loads(row[0] or "{}") if row else {}
+            stats["cycle"] = cycle
+            stats["failures"] = failures
+            store.finish_run(run_id, outcome, stats)
     finally:
         store.db.close()
     return run_id

@@ -12,8 +12,8 @@ import sqlite_utils
 
 from common.clock import SYSTEM, Clock, iso
 from store.search import index_text, match_expression
-from store.txn import write_first
 from store.states import transition
+from store.txn import write_first
 
 
 def now_iso(clock: Clock = SYSTEM) -> str:
